@@ -1,0 +1,5 @@
+"""Allow ``python -m datakeeper``."""
+
+from datakeeper.cli.app import main
+
+main()

@@ -1,0 +1,231 @@
+"""The action log: every applied change, one JSON line each, plus syslog/journal.
+
+The file lives on persistent storage (it must survive the wipe that recovery
+repairs). Each record is appended with a single ``write()`` on a descriptor
+opened ``O_APPEND``, under a brief ``flock`` of the log itself, so concurrent
+datakeeper processes interleave whole lines; then it is fsynced. A record
+that follows a line torn by a crash starts on a new line.
+
+The file is created 0600; a symlink, a non-regular file, a file owned by
+someone else or with several hard links is refused, because root appending
+to it could otherwise write into a file an attacker chose.
+
+Secrets: this module writes what it is given. Callers must mask passwords,
+tokens and keys in ``resource``, ``change`` and ``details`` first, with
+``datakeeper.system.masking.mask_secrets``.
+
+The same line goes to syslog (ident ``datakeeper``, facility ``LOG_USER``)
+as ``<actor>: <resource>: <change> (<outcome>)``, best effort: a missing
+syslog never makes a change fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import pwd
+import socket
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from datakeeper.errors import RefusedError
+from datakeeper.i18n import _
+
+syslog: ModuleType | None
+try:
+    import syslog
+except ImportError:  # not every platform has it
+    syslog = None
+
+LOGINUID_PATH = Path("/proc/self/loginuid")
+_UNSET_LOGINUID = 4294967295  # (uid_t)-1: no login session (boot, cron, daemons)
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_RDWR: the tail is read to detect a torn last line. O_NONBLOCK: a planted
+# FIFO must not hang the open.
+_APPEND_FLAGS |= os.O_NONBLOCK
+
+
+def current_actor() -> str:
+    """Who is acting: ``root``, ``root (sudo from alice)`` or ``root (login alice)``.
+
+    Read at call time from ``SUDO_USER`` and the audit login uid, so a
+    long-running process reports whoever drives it now.
+    """
+    me = _user_name(os.geteuid())
+    via_sudo = _printable(os.environ.get("SUDO_USER", ""))
+    if via_sudo and via_sudo != me:
+        return f"{me} (sudo from {via_sudo})"
+    login_uid = _login_uid()
+    if login_uid is not None and login_uid != os.geteuid():
+        return f"{me} (login {_user_name(login_uid)})"
+    return me
+
+
+class ActionLog:
+    """Appends one record per change to ``path`` and mirrors it to syslog."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(
+        self,
+        *,
+        resource: str,
+        change: str,
+        outcome: str = "applied",
+        actor: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Log one change and return the record written; secrets must be masked already.
+
+        Syslog is sent first so the journal keeps the line even when the file
+        is refused (``RefusedError``) or the disk fails (``OSError``).
+        """
+        entry: dict[str, Any] = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "host": socket.gethostname(),
+            "actor": actor if actor is not None else current_actor(),
+            "resource": resource,
+            "change": change,
+            "outcome": outcome,
+        }
+        entry["time"] = entry["time"].replace("+00:00", "Z")
+        if details is not None:
+            entry["details"] = details
+        _send_to_syslog(entry)
+        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        _append(self.path, line.encode("utf-8"))
+        return entry
+
+
+def read_actions(path: Path, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """The records in ``path``, oldest first; with ``limit``, only the last ``limit``.
+
+    A line that is not a whole JSON object (torn by a crash) is skipped, not
+    fatal, so one bad write never hides the rest of the history. A missing
+    file is an empty log; a symlink is refused.
+    """
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _symlink_refused(path) from None
+        raise
+    with os.fdopen(fd, "rb") as stream:
+        data = stream.read()
+    records = [record for record in map(_parse, data.split(b"\n")) if record is not None]
+    if limit is not None:
+        records = records[max(len(records) - max(limit, 0), 0) :]
+    return records
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _append(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, _APPEND_FLAGS, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _symlink_refused(path) from None
+        if error.errno in (errno.EISDIR, errno.ENXIO):
+            raise _unsafe(path, _("is not a regular file")) from None
+        raise
+    try:
+        _check_log_file(fd, path)
+        # The lock makes "look at the tail, then append" one step for all
+        # appenders; it is held for microseconds, so waiting is fine.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _ends_torn(fd):
+            # Start on a fresh line so a crash's torn tail does not swallow this record.
+            data = b"\n" + data
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+def _check_log_file(fd: int, path: Path) -> None:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise _unsafe(path, _("is not a regular file"))
+    if info.st_uid != os.geteuid():
+        raise _unsafe(path, _("is owned by uid {uid}").format(uid=info.st_uid))
+    if info.st_nlink != 1:
+        raise _unsafe(path, _("has {count} hard links").format(count=info.st_nlink))
+    if stat.S_IMODE(info.st_mode) != 0o600:
+        os.fchmod(fd, 0o600)  # records may name people and hosts: root-only
+
+
+def _ends_torn(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    # One write() per record; a short write (disk nearly full) is finished
+    # rather than leaving half a line.
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _symlink_refused(path: Path) -> RefusedError:
+    return RefusedError(
+        _("action log {path} is a symbolic link; fix: replace it with a regular file").format(
+            path=path
+        )
+    )
+
+
+def _unsafe(path: Path, problem: str) -> RefusedError:
+    return RefusedError(
+        _("action log {path} {problem}; fix: move it aside and let datakeeper create it").format(
+            path=path, problem=problem
+        )
+    )
+
+
+def _send_to_syslog(entry: dict[str, Any]) -> None:
+    if syslog is None:
+        return
+    message = "{actor}: {resource}: {change} ({outcome})".format(**entry)
+    priority = syslog.LOG_INFO if entry["outcome"] == "applied" else syslog.LOG_WARNING
+    # Best effort: an unreachable or misbehaving syslog must not fail a change.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        syslog.openlog("datakeeper", syslog.LOG_PID, syslog.LOG_USER)
+        syslog.syslog(priority, _printable(message))
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters replaced, so one record stays one log line."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)  # accounts may be gone right after a wipe
+
+
+def _login_uid() -> int | None:
+    try:
+        value = int(LOGINUID_PATH.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return None if value == _UNSET_LOGINUID else value

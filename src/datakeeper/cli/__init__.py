@@ -1,0 +1,1 @@
+"""Front end: the ``datakeeper`` command line. Thin: parses, calls features, prints."""

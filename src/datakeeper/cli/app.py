@@ -1,0 +1,82 @@
+"""The ``datakeeper`` command: root options and the command groups.
+
+Command modules import their features inside the command functions so that
+``datakeeper --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from datakeeper import __version__
+from datakeeper.cli import config_cmd, log_cmd, storage_cmd
+from datakeeper.cli.options import GlobalOptions
+from datakeeper.errors import DatakeeperError, ExitCode
+
+app = typer.Typer(
+    name="datakeeper",
+    help="Keep a multi-user GPU server whose root disk is wiped on every reboot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(storage_cmd.app, name="storage")
+app.add_typer(log_cmd.app, name="log")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"datakeeper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Optional[Path],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Option(
+            "--config",
+            envvar="DATAKEEPER_CONFIG",
+            help="Site config file [default: /data/config/datakeeper.toml].",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and change nothing.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable output for scripts.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Options given before the command apply to every command."""
+    ctx.obj = GlobalOptions(
+        config_path=config, dry_run=dry_run, json_output=json_output, assume_yes=yes
+    )
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turn typed errors into exit codes."""
+    try:
+        app()
+    except DatakeeperError as error:
+        from datakeeper.cli.output import print_error
+
+        print_error(str(error))
+        sys.exit(int(error.exit_code))
+    except KeyboardInterrupt:
+        sys.exit(int(ExitCode.INTERRUPTED))

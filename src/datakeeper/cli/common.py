@@ -1,0 +1,55 @@
+"""Helpers shared by command modules: loading the site config, rendering a plan."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from datakeeper.cli.options import global_options
+
+if TYPE_CHECKING:
+    from datakeeper.config import SiteConfig
+    from datakeeper.engine import Change, Outcome
+
+
+def site_config(ctx: typer.Context, *, missing_ok: bool = False) -> SiteConfig:
+    """The site config named by --config / DATAKEEPER_CONFIG / the default path."""
+    from datakeeper.config import load_config, resolve_config_path
+
+    path = resolve_config_path(global_options(ctx).config_path)
+    return load_config(path, missing_ok=missing_ok)
+
+
+def change_printer(json_output: bool):
+    """A listener that prints each change as it is planned or applied (not in --json)."""
+    if json_output:
+        return None
+    from datakeeper.cli.output import stdout_console
+    from datakeeper.i18n import _
+
+    console = stdout_console()
+    marks = {"planned": _("would"), "applied": "✓", "failed": "✗"}
+
+    def show(change: Change, outcome: str) -> None:
+        console.print(f"  {marks[outcome]} {change.summary}", markup=False)
+
+    return show
+
+
+def print_outcome_summary(outcome: Outcome, *, json_output: bool) -> None:
+    """Close a run with one line (people) or the whole outcome (scripts)."""
+    from datakeeper.cli.output import emit
+    from datakeeper.i18n import _
+
+    def render(console) -> None:
+        if not outcome.planned:
+            console.print(_("Nothing to do: already as configured."))
+        elif outcome.dry_run:
+            console.print(
+                _("Dry run: {n} change(s) planned, nothing changed.").format(n=len(outcome.planned))
+            )
+        else:
+            console.print(_("{n} change(s) applied.").format(n=len(outcome.applied)))
+
+    emit(outcome.as_dict(), json_output=json_output, render=render)

@@ -1,0 +1,93 @@
+"""The one place where changes are applied, or only reported in a dry run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from datakeeper.engine.change import Change
+from datakeeper.engine.resource import Resource
+
+
+class ChangeRecorder(Protocol):
+    """Where applied (or failed) changes are recorded: the action log."""
+
+    def __call__(self, change: Change, outcome: str) -> None: ...
+
+
+class PathGuard(Protocol):
+    """Refuses (raises) when any of ``paths`` lies on storage that is not persistent."""
+
+    def __call__(self, paths: Sequence[Path]) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """What a run planned and what it applied."""
+
+    dry_run: bool
+    planned: list[Change] = field(default_factory=list)
+    applied: list[Change] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "planned": [c.as_dict() for c in self.planned],
+            "applied": [c.as_dict() for c in self.applied],
+        }
+
+
+@dataclass
+class Executor:
+    """Converges resources in order.
+
+    Each resource is planned just before it is applied, so it sees what the
+    resources before it did (a directory's parent, a user's group). A dry run
+    plans every resource against the current state and changes nothing.
+    The guard runs once, before anything is planned for real, over every path
+    any resource may write: a refused run writes nothing at all.
+    """
+
+    dry_run: bool = False
+    guard: PathGuard | None = None
+    record: ChangeRecorder | None = None
+    on_change: Callable[[Change, str], None] | None = None
+
+    def plan(self, resources: Iterable[Resource]) -> list[Change]:
+        """Every change the resources would make now; changes nothing."""
+        return [change for resource in resources for change in resource.plan()]
+
+    def converge(self, resources: Sequence[Resource]) -> Outcome:
+        """Apply (or, in a dry run, report) every change the resources need."""
+        if self.guard is not None:
+            self.guard([path for r in resources for path in r.touches()])
+        outcome = Outcome(dry_run=self.dry_run)
+        for resource in resources:
+            for change in resource.plan():
+                outcome.planned.append(change)
+                if self.dry_run:
+                    self._notify(change, "planned")
+                    continue
+                self._apply(change)
+                outcome.applied.append(change)
+        return outcome
+
+    def _apply(self, change: Change) -> None:
+        try:
+            change.action()
+        except BaseException:
+            self._notify(change, "failed")
+            raise
+        self._notify(change, "applied")
+
+    def _notify(self, change: Change, outcome: str) -> None:
+        if self.record is not None and outcome != "planned":
+            self.record(change, outcome)
+        if self.on_change is not None:
+            self.on_change(change, outcome)

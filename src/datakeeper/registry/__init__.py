@@ -1,0 +1,15 @@
+"""The registry of managed accounts, kept on persistent storage for recovery."""
+
+from __future__ import annotations
+
+from datakeeper.registry.model import RegistryDocument, RegistryEntry
+from datakeeper.registry.store import Registry, lock_path, open_registry, read_registry
+
+__all__ = [
+    "Registry",
+    "RegistryDocument",
+    "RegistryEntry",
+    "lock_path",
+    "open_registry",
+    "read_registry",
+]

@@ -1,0 +1,238 @@
+"""The registry file: JSON on persistent storage, root-only, locked, written atomically.
+
+Who may touch it. Root trusts this file to recreate accounts (uids, password
+hashes, keys) after a wipe, so it is loaded only when nobody else could have
+written or replaced it:
+
+- the file must be a regular file (a symlink is refused, never followed),
+  owned by the running user (root in production) and have no group/other
+  permission bits (0600);
+- its directory must be owned by root or the running user and not writable
+  by group/other, unless it has the sticky bit AND is owned by the running
+  user (then others cannot rename or delete the file).
+
+Only the immediate directory is checked here; the whole path up to ``/`` is
+the job of ``datakeeper check`` (trusted path). A refusal is a
+``RegistryError`` of one line that names the file and the fix.
+
+Writes happen only at the end of ``open_registry``, only if an entry changed,
+and only when the block ended without an exception. A corrupt or invalid
+file is reported and never overwritten. The JSON is stable (sorted keys,
+indent 2, trailing newline) so that diffs and backups stay readable.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from datakeeper.errors import InvalidInputError, RegistryError
+from datakeeper.i18n import _
+from datakeeper.registry.model import RegistryDocument, RegistryEntry, find_conflict, utc_now
+from datakeeper.system.fs import atomic_write
+from datakeeper.system.lock import exclusive_lock, shared_lock
+
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+class Registry:
+    """The managed accounts, loaded under the lock; changes are saved on exit."""
+
+    def __init__(self, path: Path, users: dict[str, RegistryEntry]) -> None:
+        self.path = path
+        self._loaded = dict(users)
+        self._users = dict(users)
+
+    @property
+    def changed(self) -> bool:
+        """True when the entries differ from what was loaded."""
+        return self._users != self._loaded
+
+    def get(self, name: str) -> RegistryEntry | None:
+        """The entry for ``name``, or None."""
+        return self._users.get(name)
+
+    def entries(self) -> list[RegistryEntry]:
+        """All entries, sorted by name."""
+        return [self._users[name] for name in sorted(self._users)]
+
+    def find_by_uid(self, uid: int) -> RegistryEntry | None:
+        """The entry with this uid, or None (a uid belongs to one name only)."""
+        return next((entry for entry in self.entries() if entry.uid == uid), None)
+
+    def find_by_gid(self, gid: int) -> list[RegistryEntry]:
+        """The entries whose primary gid is ``gid`` (several users may share a group)."""
+        return [entry for entry in self.entries() if entry.gid == gid]
+
+    def upsert(self, entry: RegistryEntry) -> bool:
+        """Add or replace the entry of ``entry.name``; return whether anything changed.
+
+        An existing entry keeps its ``created_at``; ``updated_at`` is set to now
+        only when the account itself changed, so re-registering an unchanged
+        account (as recovery does) writes nothing. Raises ``InvalidInputError``
+        when the uid, or the primary group's gid, is recorded for another name.
+        """
+        others = [other for other in self._users.values() if other.name != entry.name]
+        problem = find_conflict(entry, others)
+        if problem:
+            raise InvalidInputError(
+                _("cannot register {name}: {problem}").format(name=entry.name, problem=problem)
+            )
+        existing = self._users.get(entry.name)
+        if existing is not None and existing.same_account(entry):
+            return False
+        created = existing.created_at if existing is not None else entry.created_at
+        self._users[entry.name] = entry.model_copy(
+            update={"created_at": created, "updated_at": utc_now()}
+        )
+        return True
+
+    def remove(self, name: str) -> bool:
+        """Forget ``name``; return whether it was registered."""
+        return self._users.pop(name, None) is not None
+
+
+@contextmanager
+def open_registry(path: Path, *, timeout: float = 30.0) -> Iterator[Registry]:
+    """Lock the registry exclusively, load it, and save it on exit if it changed.
+
+    A missing file is an empty registry. Nothing is written when the block
+    raises. Raises ``RegistryError`` (unsafe or corrupt file) or
+    ``LockBusyError`` (another process holds the lock after ``timeout`` s).
+    """
+    _check_directory(path.parent)
+    with exclusive_lock(lock_path(path), timeout=timeout, what=_("the registry")):
+        registry = Registry(path, _load(path))
+        yield registry
+        if registry.changed:
+            _save(path, registry.entries())
+
+
+def read_registry(path: Path, *, timeout: float = 30.0) -> list[RegistryEntry]:
+    """The entries sorted by name, read under a shared lock; never writes the registry."""
+    _check_directory(path.parent)
+    with shared_lock(lock_path(path), timeout=timeout, what=_("the registry")):
+        return sorted(_load(path).values(), key=lambda entry: entry.name)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file next to the registry (``registry.json.lock``)."""
+    return path.with_name(path.name + ".lock")
+
+
+def render(entries: list[RegistryEntry]) -> bytes:
+    """The file content for ``entries``: stable JSON with a trailing newline."""
+    document = RegistryDocument(users={entry.name: entry for entry in entries})
+    text = json.dumps(
+        document.model_dump(mode="json"), sort_keys=True, indent=2, ensure_ascii=False
+    )
+    return (text + "\n").encode("utf-8")
+
+
+def _save(path: Path, entries: list[RegistryEntry]) -> None:
+    atomic_write(path, render(entries), mode=0o600, uid=os.geteuid(), gid=os.getegid())
+
+
+def _load(path: Path) -> dict[str, RegistryEntry]:
+    data = _read_trusted(path)
+    if data is None:
+        return {}
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _corrupt(path, str(error)) from None
+    try:
+        document = RegistryDocument.model_validate(raw)
+    except ValidationError as error:
+        raise _corrupt(path, _first_problem(error)) from None
+    return dict(document.users)
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"])
+    return f"{location}: {first['msg']}" if location else first["msg"]
+
+
+def _corrupt(path: Path, problem: str) -> RegistryError:
+    return RegistryError(
+        _(
+            "registry {path} is invalid ({problem}); fix: repair it or restore it from"
+            " /backup (datakeeper will not overwrite it)"
+        ).format(path=path, problem=problem)
+    )
+
+
+def _read_trusted(path: Path) -> bytes | None:
+    """The file's bytes after the ownership and mode checks; None if it does not exist."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise RegistryError(
+                _(
+                    "registry {path} is a symbolic link; fix: replace it with the file itself"
+                ).format(path=path)
+            ) from None
+        raise
+    with os.fdopen(fd, "rb") as stream:
+        _check_file(os.fstat(stream.fileno()), path)
+        return stream.read()
+
+
+def _check_file(info: os.stat_result, path: Path) -> None:
+    euid = os.geteuid()
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISREG(info.st_mode):
+        problem, fix = _("is not a regular file"), _("remove it")
+    elif info.st_uid != euid:
+        problem = _("is owned by uid {uid}, not {euid}").format(uid=info.st_uid, euid=euid)
+        fix = f"chown {euid} {path}"
+    elif mode & 0o077:
+        problem = _("is writable by others") if mode & 0o022 else _("is readable by others")
+        problem += f" (mode {mode:04o})"
+        fix = f"chmod 600 {path}"
+    else:
+        return
+    raise RegistryError(
+        _("registry {path} {problem}; fix: {fix}").format(path=path, problem=problem, fix=fix)
+    )
+
+
+def _check_directory(directory: Path) -> None:
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        raise RegistryError(
+            _("registry directory {path} does not exist; fix: mkdir -m 700 {path}").format(
+                path=directory
+            )
+        ) from None
+    euid = os.geteuid()
+    mode = stat.S_IMODE(info.st_mode)
+    sticky_and_ours = bool(mode & stat.S_ISVTX) and info.st_uid == euid
+    if not stat.S_ISDIR(info.st_mode):
+        problem, fix = _("is not a directory"), _("point the registry path at a directory")
+    elif info.st_uid not in (0, euid):
+        problem = _("is owned by uid {uid}, who could replace the registry").format(uid=info.st_uid)
+        fix = f"chown {euid} {directory}"
+    elif mode & 0o022 and not sticky_and_ours:
+        problem = _("is writable by others (mode {mode:04o}), who could replace the registry")
+        problem = problem.format(mode=mode)
+        fix = f"chmod go-w {directory}"
+    else:
+        return
+    raise RegistryError(
+        _("registry directory {path} {problem}; fix: {fix}").format(
+            path=directory, problem=problem, fix=fix
+        )
+    )

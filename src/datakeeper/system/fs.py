@@ -1,0 +1,61 @@
+"""Filesystem primitives: atomic writes and directory fsync."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def fsync_directory(path: Path) -> None:
+    """Persist directory entries (a file's fsync does not persist its name)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int,
+    uid: int | None = None,
+    gid: int | None = None,
+    tmp_prefix: str = ".",
+) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never half.
+
+    The temp file is created in the same directory (same filesystem), gets its
+    owner and mode before any byte is written, is fsynced, renamed over the
+    target, and the directory is fsynced so the rename survives a crash.
+    ``tmp_prefix`` lets callers give the temp name a dot (sudo ignores such names).
+    """
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f"{tmp_prefix}{path.name}.", suffix=".tmp", dir=directory
+    )
+    try:
+        if uid is not None or gid is not None:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    fsync_directory(directory)

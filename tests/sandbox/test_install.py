@@ -1,0 +1,66 @@
+"""install.sh puts the tool on persistent storage, where it survives the wipe."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from tests.support.sandbox import PROJECT_ROOT
+
+pytestmark = pytest.mark.sandbox
+
+INSTALL = [str(PROJECT_ROOT / "install.sh"), "--wheels", "/mnt/wheelhouse"]
+
+
+def test_install_runs_the_tool_and_it_survives_a_reboot(install_server):
+    server = install_server
+    result = server.run([*INSTALL, "--", "--version"])
+    assert result.stdout.strip().endswith("datakeeper 0.1.0")
+    assert server.run(["datakeeper", "--version"]).stdout.strip() == "datakeeper 0.1.0"
+    current = os.readlink(server.path("/data/apps/datakeeper/current"))
+    assert "/data/apps/datakeeper/releases/" in current
+
+    server.reboot()
+    assert server.run(["which", "datakeeper"], check=False).returncode != 0  # /usr/local wiped
+    persistent = "/data/apps/datakeeper/current/bin/datakeeper"
+    assert server.run([persistent, "--version"]).stdout.strip() == "datakeeper 0.1.0"
+
+
+def test_installed_tree_is_root_owned_and_not_writable_by_others(install_server):
+    install_server.run(INSTALL)
+    for path in ("/data/apps/datakeeper", "/data/apps/datakeeper/releases"):
+        info = os.lstat(install_server.path(path))
+        assert info.st_uid == 0
+        assert not stat.S_IMODE(info.st_mode) & 0o022
+
+
+def test_reinstall_switches_release_and_keeps_one_for_rollback(install_server):
+    install_server.run(INSTALL)
+    install_server.run(INSTALL)
+    install_server.run(INSTALL)
+    releases = os.listdir(install_server.path("/data/apps/datakeeper/releases"))
+    assert len(releases) == 2
+    assert install_server.run(["datakeeper", "--version"]).returncode == 0
+
+
+def test_install_refuses_an_unmounted_data_disk(install_server):
+    install_server.reboot(mounted={"/data": False})
+    result = install_server.run(INSTALL, check=False)
+    assert result.returncode == 3
+    assert "/data is not a mount point" in result.stderr
+    assert install_server.run(["ls", "-A", "/data"]).stdout == ""
+
+
+def test_install_refuses_non_root(install_server):
+    install_server.run(["useradd", "--create-home", "mallory"])
+    result = install_server.run(INSTALL, user="mallory", check=False)
+    assert result.returncode == 3
+    assert "must be installed by root" in result.stderr
+
+
+def test_install_rejects_unknown_option(install_server):
+    result = install_server.run([*INSTALL, "--prefixx", "/opt"], check=False)
+    assert result.returncode == 2
+    assert "unknown option '--prefixx'" in result.stderr

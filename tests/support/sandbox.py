@@ -1,0 +1,316 @@
+"""A disposable server for tests: the host's root as a throwaway SSD, real /data.
+
+Each server is a private mount, pid, network, UTS and IPC namespace whose root
+is an overlay of the host's ``/`` (the "image") with an upper layer in the
+test's temporary directory: writes to ``/etc``, ``/home``, ``/usr/local`` …
+land in that layer and never on the host. ``/data`` and ``/backup`` are
+separate mounts of directories (or ext4 loop images) that survive ``reboot()``,
+which ends every process of the server and starts it again with an empty upper
+layer — the wipe the real machine suffers on every boot.
+
+From the host, ``server.path("/etc/passwd")`` reads inside the server through
+``/proc/PID/root``; ``server.run(argv, user=…)`` executes inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+HOSTNAME = "dk-sandbox"
+
+
+class SandboxUnavailable(RuntimeError):
+    """This host cannot run disposable servers (not root, no unshare, no overlay)."""
+
+
+@dataclass
+class StorageSpec:
+    """One persistent storage root of the server."""
+
+    target: str  # path inside the server, e.g. "/data"
+    kind: str = "dir"  # "dir": bind of a host directory; "ext4": loop-mounted image
+    size_mb: int = 256
+    mounted: bool = True
+
+
+@dataclass
+class DisposableServer:
+    """One sandboxed server; see the module docstring."""
+
+    workdir: Path
+    storage: list[StorageSpec] = field(
+        default_factory=lambda: [StorageSpec("/data"), StorageSpec("/backup")]
+    )
+    binds: dict[str, str] = field(default_factory=dict)  # inside path -> host path, read-only
+    _process: subprocess.Popen | None = None
+    pid: int | None = None  # host pid of the server's PID 1
+    boots: int = 0
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> DisposableServer:
+        """Boot the server: fresh SSD layer, persistent storage mounted."""
+        self._prepare_layers()
+        spec = self._spec()
+        self._process = subprocess.Popen(
+            [
+                "unshare",
+                "--mount",
+                "--pid",
+                "--net",
+                "--uts",
+                "--ipc",
+                "--fork",
+                "--propagation",
+                "private",
+                sys.executable,
+                "-I",
+                str(INIT_SCRIPT),
+                json.dumps(spec),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self._process.stdout.readline().strip()
+        if line != "ready":
+            error = self._process.stderr.read()
+            self._process.wait()
+            raise SandboxUnavailable(f"sandbox did not start: {error.strip() or line}")
+        self.pid = self._init_pid(self._process.pid)
+        self.boots += 1
+        return self
+
+    def stop(self) -> None:
+        """End every process of the server and drop its mounts."""
+        if self._process is None:
+            return
+        self._process.stdin.close()
+        self._process.wait(timeout=30)
+        self._process.stdout.close()
+        self._process.stderr.close()
+        self._process = None
+        self.pid = None
+        self._wait_for_loop_release()
+
+    def reboot(self, *, mounted: dict[str, bool] | None = None) -> None:
+        """Power-cycle: the SSD comes back as the image; /data and /backup persist.
+
+        ``mounted={"/data": False}`` simulates a disk that failed to mount.
+        """
+        self.stop()
+        for spec in self.storage:
+            spec.mounted = (mounted or {}).get(spec.target, True)
+        self.start()
+
+    # -- acting inside -------------------------------------------------------
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        user: str | None = None,
+        input: str | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        login: bool = False,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
+        """Run ``argv`` inside the server as root, or as ``user`` (optionally a login shell)."""
+        command = list(argv)
+        if user is not None and login:
+            command = ["runuser", "-l", user, "-c", shlex.join(command)]
+        elif user is not None:
+            command = ["runuser", "-u", user, "--", *command]
+        environment = {
+            "PATH": SANDBOX_PATH,
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **(env or {}),
+        }
+        env_argv = ["env", "-i", *(f"{k}={v}" for k, v in environment.items())]
+        result = subprocess.run(
+            [
+                "nsenter",
+                "-t",
+                str(self.pid),
+                "-m",
+                "-p",
+                "-n",
+                "-u",
+                "-i",
+                "-r",
+                "-w",
+                "--",
+                *env_argv,
+                *command,
+            ],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{shlex.join(argv)} (user={user}) exited {result.returncode}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}"
+            )
+        return result
+
+    def datakeeper(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """Run this checkout's ``datakeeper`` inside the server."""
+        return self.run([sys.executable, "-m", "datakeeper", *args], **kwargs)
+
+    def converge(
+        self, mode: str, specs: list[dict], *, guard_roots: tuple[str, ...] = (), check=True
+    ) -> dict:
+        """Plan, dry-run or apply resources described as JSON inside the server."""
+        argv = [sys.executable, "-m", "tests.support.inside", mode, json.dumps(specs)]
+        if guard_roots:
+            argv.append(json.dumps(list(guard_roots)))
+        result = self.run(argv, env={"PYTHONPATH": str(PROJECT_ROOT)}, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{mode} failed: {result.stdout}{result.stderr}")
+        outcome = json.loads(result.stdout) if result.stdout.strip() else {}
+        outcome["returncode"] = result.returncode
+        return outcome
+
+    def path(self, inside: str) -> Path:
+        """The host path through which a path inside the server can be read."""
+        return Path(f"/proc/{self.pid}/root") / inside.lstrip("/")
+
+    # -- observing -----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, tuple]:
+        """Every file of the SSD layer and the storage roots: type, mode, owner, content."""
+        state: dict[str, tuple] = {}
+        _walk_into(state, "ssd:", self.ssd_layer())
+        for spec in self.storage:
+            if spec.mounted:
+                _walk_into(state, f"{spec.target}:", self.path(spec.target))
+        return state
+
+    def ssd_layer(self) -> Path:
+        """The host path of the SSD's upper layer: everything written to the SSD."""
+        assert self._process is not None, "server is not running"
+        return Path(f"/proc/{self._process.pid}/root") / str(self.workdir / "layers/upper").lstrip(
+            "/"
+        )
+
+    # -- internals -----------------------------------------------------------
+
+    def _prepare_layers(self) -> None:
+        for name in ("layers", "root"):
+            (self.workdir / name).mkdir(parents=True, exist_ok=True)
+        for spec in self.storage:
+            self._prepare_storage(spec)
+
+    def _prepare_storage(self, spec: StorageSpec) -> None:
+        backing = self._backing(spec)
+        if backing.exists():
+            return
+        backing.parent.mkdir(parents=True, exist_ok=True)
+        if spec.kind == "dir":
+            backing.mkdir(parents=True)
+            backing.chmod(0o755)
+        else:
+            with open(backing, "wb") as image:
+                image.truncate(spec.size_mb * 1024 * 1024)
+            subprocess.run(["mkfs.ext4", "-q", "-F", str(backing)], check=True)
+
+    def _backing(self, spec: StorageSpec) -> Path:
+        name = spec.target.strip("/").replace("/", "-")
+        return self.workdir / "persistent" / (name + (".img" if spec.kind == "ext4" else ""))
+
+    def _spec(self) -> dict:
+        return {
+            "layers": str(self.workdir / "layers"),
+            "root": str(self.workdir / "root"),
+            "mountpoints": [s.target for s in self.storage],
+            "readonly_binds": _paths_outside_root_fs(
+                [PROJECT_ROOT, Path(sys.prefix), Path(sys.base_prefix)]
+            ),
+            "storage": [
+                {
+                    "target": s.target,
+                    "kind": "bind" if s.kind == "dir" else "ext4",
+                    "source": str(self._backing(s)),
+                }
+                for s in self.storage
+                if s.mounted
+            ],
+            "open_for_users": _closed_ancestors(Path(sys.base_prefix)),
+            "hostname": HOSTNAME,
+            "binds": self.binds,
+        }
+
+    @staticmethod
+    def _init_pid(unshare_pid: int) -> int:
+        children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
+        return int(children[0])
+
+    def _wait_for_loop_release(self) -> None:
+        """A loop image must be detached before it is mounted again (no double mount)."""
+        for spec in self.storage:
+            if spec.kind != "ext4":
+                continue
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                out = subprocess.run(
+                    ["losetup", "-j", str(self._backing(spec))], capture_output=True, text=True
+                ).stdout
+                if not out.strip():
+                    break
+                time.sleep(0.05)
+
+
+def _paths_outside_root_fs(paths: list[Path]) -> list[str]:
+    """Paths the overlay's lower layer (the root filesystem alone) would not show."""
+    root_dev = os.stat("/").st_dev
+    return sorted({str(p) for p in paths if p.exists() and os.stat(p).st_dev != root_dev})
+
+
+def _closed_ancestors(path: Path) -> list[str]:
+    """Ancestors of ``path`` that other users cannot traverse."""
+    return [str(p) for p in path.resolve().parents if not os.stat(p).st_mode & 0o001]
+
+
+def _walk_into(state: dict[str, tuple], prefix: str, top: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in sorted(dirnames + filenames):
+            full = Path(dirpath) / name
+            info = full.lstat()
+            if stat.S_ISREG(info.st_mode):
+                content = hashlib.sha256(full.read_bytes()).hexdigest()
+            elif stat.S_ISLNK(info.st_mode):
+                content = os.readlink(full)
+            else:
+                content = ""
+            key = prefix + str(full.relative_to(top))
+            state[key] = (info.st_mode, info.st_uid, info.st_gid, content)
+
+
+def probe() -> str | None:
+    """Why disposable servers cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "sandbox tests need root (they create users and mounts in a namespace)"
+    for tool in ("unshare", "nsenter", "runuser", "mount", "ip"):
+        if shutil.which(tool) is None:
+            return f"sandbox tests need '{tool}' on PATH"
+    return None
