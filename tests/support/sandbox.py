@@ -243,9 +243,7 @@ class DisposableServer:
             "layers": str(self.workdir / "layers"),
             "root": str(self.workdir / "root"),
             "mountpoints": [s.target for s in self.storage],
-            "readonly_binds": _paths_outside_root_fs(
-                [PROJECT_ROOT, Path(sys.prefix), Path(sys.base_prefix)]
-            ),
+            "expose": _paths_hidden_inside([PROJECT_ROOT, Path(sys.prefix), Path(sys.base_prefix)]),
             "storage": [
                 {
                     "target": s.target,
@@ -280,10 +278,20 @@ class DisposableServer:
                 time.sleep(0.05)
 
 
-def _paths_outside_root_fs(paths: list[Path]) -> list[str]:
-    """Paths the overlay's lower layer (the root filesystem alone) would not show."""
+SERVER_OWN_MOUNTS = (Path("/tmp"), Path("/run"), Path("/dev"), Path("/proc"), Path("/sys"))
+
+
+def _paths_hidden_inside(paths: list[Path]) -> list[str]:
+    """Paths the server would not show as on the host: on another filesystem than the
+    host's root (the overlay's lower layer), or under a mount the server makes itself."""
     root_dev = os.stat("/").st_dev
-    return sorted({str(p) for p in paths if p.exists() and os.stat(p).st_dev != root_dev})
+    hidden = set()
+    for path in (p.resolve() for p in paths if p.exists()):
+        under_own_mount = any(m == path or m in path.parents for m in SERVER_OWN_MOUNTS)
+        if under_own_mount or os.stat(path).st_dev != root_dev:
+            hidden.add(str(path))
+    # Nested paths are covered by their ancestor's overlay.
+    return sorted(p for p in hidden if not any(Path(q) in Path(p).parents for q in hidden))
 
 
 def _closed_ancestors(path: Path) -> list[str]:

@@ -27,12 +27,23 @@ def mount_root(spec: dict) -> str:
         os.makedirs(f"{layers}/{name}", mode=0o755)
     options = f"lowerdir={layers}/image:/,upperdir={layers}/upper,workdir={layers}/work"
     sh("mount", "-t", "overlay", "overlay", "-o", options, root)
-    for path in spec["readonly_binds"]:
-        target = root + path
-        os.makedirs(target, exist_ok=True)
-        sh("mount", "--rbind", path, target)
-        sh("mount", "-o", "remount,bind,ro", target)
     return root
+
+
+def expose_host_paths(spec: dict) -> None:
+    """Show the checkout and its Python inside, writable but throwaway (own overlay).
+
+    Needed when they live where the server mounts something of its own (/tmp)
+    or on another filesystem than the host's root.
+    """
+    layers, root = spec["layers"], spec["root"]
+    for number, path in enumerate(spec["expose"]):
+        upper, work = f"{layers}/expose{number}/upper", f"{layers}/expose{number}/work"
+        os.makedirs(upper)
+        os.makedirs(work)
+        os.makedirs(root + path, exist_ok=True)
+        options = f"lowerdir={path},upperdir={upper},workdir={work}"
+        sh("mount", "-t", "overlay", "overlay", "-o", options, root + path)
 
 
 def mount_system(root: str) -> None:
@@ -58,6 +69,7 @@ def main() -> None:
     root = mount_root(spec)
     mount_system(root)
     mount_storage(root, spec["storage"])
+    expose_host_paths(spec)
     for inside, host in spec["binds"].items():
         os.makedirs(root + inside, exist_ok=True)
         sh("mount", "--bind", "-o", "ro", host, root + inside)
