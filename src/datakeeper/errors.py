@@ -70,3 +70,7 @@ class CommandError(DatakeeperError):
 
 class RegistryError(DatakeeperError):
     """The registry file is unreadable or invalid."""
+
+
+class ActionFailedError(DatakeeperError):
+    """Applying a planned change failed at the OS level (permission, disk full, …)."""

@@ -1,14 +1,16 @@
 """Wiring for commands that change the system: guard, one-admin lock, action log.
 
-Front ends call ``converge(cfg, resources, dry_run=…)`` and never build an
-executor themselves, so every change goes through the same checks.
+Features call ``converge(cfg, resources, dry_run=…)``, or open one
+``change_session`` for several steps, and never build an executor themselves,
+so every change goes through the same checks.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,35 +40,71 @@ def converge(
     *,
     dry_run: bool,
     on_change: ChangeListener | None = None,
+    on_unchanged: Callable[[Resource], None] | None = None,
+    keep_going: bool = False,
     secrets: Sequence[str] = (),
 ) -> Outcome:
-    """Plan and apply ``resources`` (or only plan, in a dry run) under the site's rules.
+    """Plan and apply ``resources`` (or only plan, in a dry run) in a session of its own."""
+    with change_session(cfg, dry_run=dry_run) as session:
+        return session.converge(
+            resources,
+            on_change=on_change,
+            on_unchanged=on_unchanged,
+            keep_going=keep_going,
+            secrets=secrets,
+        )
 
-    Before anything is written: the storage guard checks every storage root a
-    resource touches and the data root (the action log lives there); the state
-    directory is created; an exclusive lock keeps a second admin out.
-    """
-    guard = StorageGuard(cfg.storage_roots)
-    executor = Executor(dry_run=dry_run, guard=guard, on_change=on_change)
-    if dry_run:
-        return executor.converge(resources)
-    guard([cfg.action_log_path])
-    _ensure_state_dir(cfg.state_dir)
-    log = ActionLog(cfg.action_log_path)
-    executor.record = lambda change, outcome: log.record(
-        resource=change.resource, change=mask_secrets(change.summary, secrets), outcome=outcome
-    )
-    with admin_lock(cfg):
+
+@dataclass
+class Session:
+    """A run allowed to change the system: storage checked, lock held, log open."""
+
+    cfg: SiteConfig
+    dry_run: bool
+    log: ActionLog | None
+
+    def converge(
+        self,
+        resources: Sequence[Resource],
+        *,
+        on_change: ChangeListener | None = None,
+        on_unchanged: Callable[[Resource], None] | None = None,
+        keep_going: bool = False,
+        secrets: Sequence[str] = (),
+    ) -> Outcome:
+        """Converge ``resources``; the guard checks every path they may write first."""
+        executor = Executor(
+            dry_run=self.dry_run,
+            guard=StorageGuard(self.cfg.storage_roots),
+            on_change=on_change,
+            on_unchanged=on_unchanged,
+            keep_going=keep_going,
+        )
+        if self.log is not None:
+            log = self.log
+            executor.record = lambda change, outcome: log.record(
+                resource=change.resource,
+                change=mask_secrets(change.summary, secrets),
+                outcome=outcome,
+            )
         return executor.converge(resources)
 
 
 @contextmanager
-def admin_lock(cfg: SiteConfig, *, timeout: float = 60.0) -> Iterator[None]:
-    """One datakeeper changing the system at a time."""
+def change_session(cfg: SiteConfig, *, dry_run: bool, timeout: float = 60.0) -> Iterator[Session]:
+    """Open a session: before anything is written, the data root (where the action
+    log, registry and lock live) must pass the storage guard; the state directory
+    is created; an exclusive lock keeps a second admin out until the session ends.
+    A dry run takes no lock and writes nothing.
+    """
+    if dry_run:
+        yield Session(cfg, True, None)
+        return
+    StorageGuard(cfg.storage_roots)([cfg.action_log_path])
+    _ensure_state_dir(cfg.state_dir)
     lock = cfg.state_dir / "run.lock"
-    context = exclusive_lock(lock, timeout=timeout, what=_("datakeeper (another admin run)"))
-    with context if lock.parent.is_dir() else nullcontext():
-        yield
+    with exclusive_lock(lock, timeout=timeout, what=_("datakeeper (another admin's run)")):
+        yield Session(cfg, False, ActionLog(cfg.action_log_path))
 
 
 def _ensure_state_dir(state_dir: Path) -> None:

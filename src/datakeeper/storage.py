@@ -33,10 +33,12 @@ class StorageStatus:
     exists: bool
     mount: str | None  # "fstype source" when it is a mount point
     marker: bool
+    on_root_fs: bool = False  # same filesystem as "/": the disk that is wiped
 
     @property
     def persistent(self) -> bool:
-        return self.exists and (self.mount is not None or self.marker)
+        mounted = self.mount is not None and not self.on_root_fs
+        return self.exists and (mounted or self.marker)
 
     def as_dict(self) -> dict:
         return {
@@ -44,6 +46,7 @@ class StorageStatus:
             "exists": self.exists,
             "mount": self.mount,
             "marker": self.marker,
+            "on_root_fs": self.on_root_fs,
             "persistent": self.persistent,
         }
 
@@ -54,7 +57,8 @@ def inspect(root: Path) -> StorageStatus:
     exists = info is not None and (stat.S_ISDIR(info.st_mode) or root.is_dir())
     mount = mount_of(root) if exists else None
     described = f"{mount.fstype} {mount.source}" if mount else None
-    return StorageStatus(root, exists, described, exists and has_marker(root))
+    on_root_fs = exists and os.stat(root).st_dev == os.stat("/").st_dev
+    return StorageStatus(root, exists, described, exists and has_marker(root), on_root_fs)
 
 
 def has_marker(root: Path) -> bool:
@@ -83,6 +87,14 @@ def ensure_persistent(root: Path) -> None:
             _(
                 "storage root {root} does not exist: the persistent disk is not mounted; "
                 "mount it (see /etc/fstab) and run again"
+            ).format(root=root)
+        )
+    if not status.persistent and status.mount is not None:
+        raise StorageNotPersistentError(
+            _(
+                "{root} is mounted from the root filesystem (the disk that is wiped at boot); "
+                "mount the persistent disk there, or if the root disk really persists, run "
+                "'datakeeper storage mark {root}'"
             ).format(root=root)
         )
     if not status.persistent:

@@ -201,7 +201,7 @@ BAD_CONFIGS = [
         'colour = "blue"',
         (
             ": colour: unknown key; allowed keys: group, admin, state_dir, acl, "
-            "storage, folders, env, home, sudo, cache, alert, recovery"
+            "storage, folders, env, home, sudo, cache, alert, recovery, conda, uv"
         ),
         id="unknown-top",
     ),

@@ -15,14 +15,14 @@ def stdout_console() -> Console:
     """A Rich console on standard output (imported lazily to keep start-up fast)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def stderr_console() -> Console:
     """A Rich console on standard error, for progress and diagnostics."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit(data: Any, *, json_output: bool, render: Callable[[Console], None]) -> None:

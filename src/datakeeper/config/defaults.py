@@ -39,3 +39,18 @@ DEFAULT_SHARED_ENV: dict[str, str] = {
 }
 
 DEFAULT_PERSONAL_ENV: dict[str, str] = {"CONDA_ENVS_PATH": "$HOME/conda/envs"}
+
+# Shared Miniconda (setup step 5, ENV). The SHA-256 of this exact installer, pinned
+# identically by independent projects that verify their downloads against it
+# (Spack's miniconda3 package, Docker images); repo.anaconda.com/miniconda lists it
+# next to the file. Change URL and hash together.
+DEFAULT_MINICONDA_URL = (
+    "https://repo.anaconda.com/miniconda/Miniconda3-py312_24.7.1-0-Linux-x86_64.sh"
+)
+DEFAULT_MINICONDA_SHA256 = "33442cd3813df33dcbb4a932b938ee95398be98344dff4c30f7e757cd2110e4f"
+DEFAULT_CONDA_PREFIX = "apps/miniconda3"
+DEFAULT_DOWNLOAD_TIMEOUT_SECONDS = 60
+
+# uv for everyone, installed with pip into its own virtual environment.
+DEFAULT_UV_REQUIREMENT = "uv>=0.4,<1"
+DEFAULT_UV_PREFIX = "apps/uv"

@@ -18,11 +18,18 @@ from pydantic import (
 )
 
 from datakeeper.config import rules
-from datakeeper.config.defaults import DEFAULT_DATA_ROOT, DEFAULT_FOLDER_ROWS, STATE_SUBDIR
+from datakeeper.config.defaults import (
+    DEFAULT_CONDA_PREFIX,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_FOLDER_ROWS,
+    DEFAULT_UV_PREFIX,
+    STATE_SUBDIR,
+)
 from datakeeper.config.rules import Issue
 from datakeeper.config.sections import (
     AlertConfig,
     CacheConfig,
+    CondaConfig,
     EnvConfig,
     FolderSpec,
     HomeConfig,
@@ -30,6 +37,7 @@ from datakeeper.config.sections import (
     RecoveryConfig,
     StorageConfig,
     SudoConfig,
+    UvConfig,
     _Model,
 )
 from datakeeper.i18n import _
@@ -37,6 +45,7 @@ from datakeeper.i18n import _
 __all__ = [
     "AlertConfig",
     "CacheConfig",
+    "CondaConfig",
     "EnvConfig",
     "FolderSpec",
     "HomeConfig",
@@ -44,6 +53,7 @@ __all__ = [
     "SiteConfig",
     "StorageConfig",
     "SudoConfig",
+    "UvConfig",
 ]
 
 DEFAULT_FOLDERS = tuple(
@@ -70,6 +80,8 @@ class SiteConfig(_Model):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     alert: AlertConfig = Field(default_factory=AlertConfig)
     recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
+    conda: CondaConfig = Field(default_factory=CondaConfig)
+    uv: UvConfig = Field(default_factory=UvConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -121,6 +133,16 @@ class SiteConfig(_Model):
     def users_dir(self) -> Path:
         """The folder holding each user's persistent home."""
         return self.storage.data_root / self.home.users_folder
+
+    @property
+    def conda_prefix(self) -> Path:
+        """Where the shared Miniconda is installed (absolute)."""
+        return self.storage.data_root / self.conda.prefix
+
+    @property
+    def uv_prefix(self) -> Path:
+        """The virtual environment holding uv for everyone (absolute)."""
+        return self.storage.data_root / self.uv.prefix
 
     def folders_parents_first(self) -> list[FolderSpec]:
         """The folders sorted so that every parent comes before its children."""
@@ -189,6 +211,7 @@ def _cross_section_issues(cfg: SiteConfig, skip: frozenset[str]) -> list[Issue]:
             'must be one of the [[folders]] paths; add a [[folders]] entry with path = "{p}"'
         )
         issues.append(Issue(reason.format(p=users), key=("home", "users_folder"), value=users))
+    issues.extend(_software_prefix_issues(cfg, skip))
     return issues
 
 
@@ -209,3 +232,50 @@ def _helper_path_issues(cfg: SiteConfig) -> list[Issue]:
             reason = reason.format(root=root, example=example)
             return [Issue(reason, key=("sudo", "helper_path"), value=helper)]
     return []
+
+
+def _software_prefix_issues(cfg: SiteConfig, skip: frozenset[str]) -> list[Issue]:
+    """Where enabled software goes: root runs it, so only root may write above it."""
+    issues: list[Issue] = []
+    wanted = [
+        (name, section.prefix, example)
+        for name, section, example in (
+            ("conda", cfg.conda, DEFAULT_CONDA_PREFIX),
+            ("uv", cfg.uv, DEFAULT_UV_PREFIX),
+        )
+        if section.enabled and name not in skip
+    ]
+    if "folders" not in skip:
+        for name, prefix, example in wanted:
+            issue = _prefix_folder_issue(prefix, example, cfg.folders)
+            if issue is not None:
+                issues.append(Issue(issue, key=(name, "prefix"), value=prefix))
+    if len(wanted) == 2 and _overlap(wanted[0][1], wanted[1][1]):
+        reason = _('must not overlap conda.prefix "{other}"; use a separate folder, like "{ex}"')
+        reason = reason.format(other=wanted[0][1], ex=DEFAULT_UV_PREFIX)
+        issues.append(Issue(reason, key=("uv", "prefix"), value=wanted[1][1]))
+    return issues
+
+
+def _prefix_folder_issue(prefix: str, example: str, folders: tuple[FolderSpec, ...]) -> str | None:
+    """Why ``prefix`` cannot hold software root runs, judged by the [[folders]] list."""
+    if any(folder.path == prefix or _inside(folder.path, prefix) for folder in folders):
+        return _(
+            "must not be one of the [[folders]] paths or contain one (the installer "
+            'creates it); use a new folder below one, like "{ex}"'
+        ).format(ex=example)
+    for folder in folders:
+        if _inside(prefix, folder.path) and folder.owner != "root":
+            return _(
+                'must not be inside "{folder}", a folder owned by "{owner}": root runs what '
+                'is installed there; use a folder owned by "root", like "{ex}"'
+            ).format(folder=folder.path, owner=folder.owner, ex=example)
+    return None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder + "/")
+
+
+def _overlap(one: str, other: str) -> bool:
+    return one == other or _inside(one, other) or _inside(other, one)

@@ -7,8 +7,10 @@ Python and octal strings in TOML and JSON.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +25,17 @@ from pydantic import (
 )
 
 from datakeeper.config import rules
-from datakeeper.config.defaults import DEFAULT_DATA_ROOT, DEFAULT_PERSONAL_ENV, DEFAULT_SHARED_ENV
+from datakeeper.config.defaults import (
+    DEFAULT_CONDA_PREFIX,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_DOWNLOAD_TIMEOUT_SECONDS,
+    DEFAULT_MINICONDA_SHA256,
+    DEFAULT_MINICONDA_URL,
+    DEFAULT_PERSONAL_ENV,
+    DEFAULT_SHARED_ENV,
+    DEFAULT_UV_PREFIX,
+    DEFAULT_UV_REQUIREMENT,
+)
 from datakeeper.config.rules import Issue
 from datakeeper.i18n import _
 
@@ -181,3 +193,76 @@ class RecoveryConfig(_Model):
     """Boot recovery: how long a login waits for it to finish."""
 
     login_wait_seconds: Annotated[int, AfterValidator(rules.int_range(0, 600))] = 30
+
+
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+REQUIREMENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.<>=!,~ ]*")
+URL_FORBIDDEN_RE = re.compile(r"[\s\x00-\x1f\x7f\"'\\]")
+
+
+def _check_url(value: str) -> str:
+    """An http(s) URL of one file, without spaces or quotes."""
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        valid = False
+    if not valid or URL_FORBIDDEN_RE.search(value):
+        raise Issue(
+            _('must be an http:// or https:// URL without spaces, like "{example}"').format(
+                example="https://repo.anaconda.com/miniconda/NAME.sh"
+            )
+        )
+    return value
+
+
+def _check_sha256(value: str) -> str:
+    """64 lowercase hex digits, or "" (only allowed while the section is disabled)."""
+    if value and not SHA256_RE.fullmatch(value):
+        raise Issue(_("must be exactly 64 lowercase hexadecimal digits (0-9, a-f)"))
+    return value
+
+
+def _check_requirement(value: str) -> str:
+    """A pip requirement such as "uv>=0.4,<1": no URLs, options, markers or extras."""
+    if not REQUIREMENT_RE.fullmatch(value):
+        raise Issue(
+            _(
+                'must be a pip requirement like "uv>=0.4,<1": a name, then only letters, '
+                'digits, ".", "<", ">", "=", "!", ",", "~" and spaces'
+            )
+        )
+    return value
+
+
+class CondaConfig(_Model):
+    """The shared Miniconda: where the installer comes from and where it goes."""
+
+    enabled: bool = True
+    installer_url: Annotated[str, AfterValidator(_check_url)] = DEFAULT_MINICONDA_URL
+    installer_sha256: Annotated[str, AfterValidator(_check_sha256)] = DEFAULT_MINICONDA_SHA256
+    prefix: FolderPath = DEFAULT_CONDA_PREFIX
+    download_timeout_seconds: Annotated[int, AfterValidator(rules.int_range(1, 3600))] = (
+        DEFAULT_DOWNLOAD_TIMEOUT_SECONDS
+    )
+
+    @model_validator(mode="after")
+    def _hash_when_enabled(self) -> CondaConfig:
+        if self.enabled and not self.installer_sha256:
+            raise Issue(
+                _(
+                    "is required while conda.enabled is true: set it to the SHA-256 "
+                    "published next to the installer"
+                ),
+                key=("installer_sha256",),
+                value="",
+            )
+        return self
+
+
+class UvConfig(_Model):
+    """uv for everyone: a pip requirement installed into its own environment."""
+
+    enabled: bool = True
+    requirement: Annotated[str, AfterValidator(_check_requirement)] = DEFAULT_UV_REQUIREMENT
+    prefix: FolderPath = DEFAULT_UV_PREFIX

@@ -9,6 +9,8 @@ from typing import Protocol
 
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
+from datakeeper.errors import ActionFailedError, DatakeeperError
+from datakeeper.i18n import _
 
 
 class ChangeRecorder(Protocol):
@@ -30,16 +32,22 @@ class Outcome:
     dry_run: bool
     planned: list[Change] = field(default_factory=list)
     applied: list[Change] = field(default_factory=list)
+    failed: list[tuple[str, DatakeeperError]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(self.applied)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
 
     def as_dict(self) -> dict:
         return {
             "dry_run": self.dry_run,
             "planned": [c.as_dict() for c in self.planned],
             "applied": [c.as_dict() for c in self.applied],
+            "failed": [{"resource": r, "error": str(e)} for r, e in self.failed],
         }
 
 
@@ -52,12 +60,18 @@ class Executor:
     plans every resource against the current state and changes nothing.
     The guard runs once, before anything is planned for real, over every path
     any resource may write: a refused run writes nothing at all.
+
+    With ``keep_going``, a resource that fails (a conflict, a command error) is
+    recorded in ``Outcome.failed`` and the next resource is still converged;
+    otherwise the first failure propagates.
     """
 
     dry_run: bool = False
+    keep_going: bool = False
     guard: PathGuard | None = None
     record: ChangeRecorder | None = None
     on_change: Callable[[Change, str], None] | None = None
+    on_unchanged: Callable[[Resource], None] | None = None
 
     def plan(self, resources: Iterable[Resource]) -> list[Change]:
         """Every change the resources would make now; changes nothing."""
@@ -69,18 +83,34 @@ class Executor:
             self.guard([path for r in resources for path in r.touches()])
         outcome = Outcome(dry_run=self.dry_run)
         for resource in resources:
-            for change in resource.plan():
-                outcome.planned.append(change)
-                if self.dry_run:
-                    self._notify(change, "planned")
-                    continue
-                self._apply(change)
-                outcome.applied.append(change)
+            try:
+                self._converge_one(resource, outcome)
+            except DatakeeperError as error:
+                if not self.keep_going:
+                    raise
+                outcome.failed.append((resource.id, error))
         return outcome
+
+    def _converge_one(self, resource: Resource, outcome: Outcome) -> None:
+        changes = resource.plan()
+        if not changes and self.on_unchanged is not None:
+            self.on_unchanged(resource)
+        for change in changes:
+            outcome.planned.append(change)
+            if self.dry_run:
+                self._notify(change, "planned")
+                continue
+            self._apply(change)
+            outcome.applied.append(change)
 
     def _apply(self, change: Change) -> None:
         try:
             change.action()
+        except OSError as error:
+            self._notify(change, "failed")
+            raise ActionFailedError(
+                _("{change}: failed: {why}").format(change=change.summary, why=error)
+            ) from error
         except BaseException:
             self._notify(change, "failed")
             raise

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from datakeeper.registry.model import RegistryDocument, RegistryEntry
-from datakeeper.registry.store import Registry, lock_path, open_registry, read_registry
+from datakeeper.registry.store import (
+    Registry,
+    lock_path,
+    open_registry,
+    read_document,
+    read_registry,
+)
 
 __all__ = [
     "Registry",
@@ -11,5 +17,6 @@ __all__ = [
     "RegistryEntry",
     "lock_path",
     "open_registry",
+    "read_document",
     "read_registry",
 ]

@@ -10,6 +10,7 @@ file diffs cleanly and an entry cannot be changed behind the registry's back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -141,6 +142,9 @@ class RegistryDocument(BaseModel):
 
     version: Annotated[int, Field(strict=True)] = 1
     users: dict[str, RegistryEntry] = Field(default_factory=dict)
+    # Shared groups datakeeper manages (the site group, extra groups): name -> gid,
+    # so they come back with the same gid and shared folders keep their group.
+    groups: dict[Name, Id] = Field(default_factory=dict)
 
     @field_validator("version")
     @classmethod
@@ -171,4 +175,32 @@ class RegistryDocument(BaseModel):
                     {"key": key, "problem": problem},
                 )
             seen.append(entry)
+        problem = find_group_conflict(self.groups, self.users.values())
+        if problem:
+            raise PydanticCustomError(
+                "registry_conflict", "groups: {problem}", {"problem": problem}
+            )
         return self
+
+
+def find_group_conflict(groups: dict[str, int], users: Iterable[RegistryEntry]) -> str | None:
+    """Why the recorded shared groups contradict each other or the users, or None."""
+    by_gid: dict[int, str] = {}
+    for name, gid in groups.items():
+        if gid in by_gid:
+            return _("gid {gid} is recorded for both {a} and {b}").format(
+                gid=gid, a=by_gid[gid], b=name
+            )
+        by_gid[gid] = name
+    for user in users:
+        recorded = groups.get(user.primary_group)
+        if recorded is not None and recorded != user.gid:
+            return _("group {group} has gid {gid} but user {name} records {other}").format(
+                group=user.primary_group, gid=recorded, name=user.name, other=user.gid
+            )
+        holder = by_gid.get(user.gid)
+        if holder is not None and holder != user.primary_group:
+            return _("gid {gid} is recorded for group {group} and as {name}'s {other}").format(
+                gid=user.gid, group=holder, name=user.name, other=user.primary_group
+            )
+    return None

@@ -35,7 +35,13 @@ from pydantic import ValidationError
 
 from datakeeper.errors import InvalidInputError, RegistryError
 from datakeeper.i18n import _
-from datakeeper.registry.model import RegistryDocument, RegistryEntry, find_conflict, utc_now
+from datakeeper.registry.model import (
+    RegistryDocument,
+    RegistryEntry,
+    find_conflict,
+    find_group_conflict,
+    utc_now,
+)
 from datakeeper.system.fs import atomic_write
 from datakeeper.system.lock import exclusive_lock, shared_lock
 
@@ -45,15 +51,36 @@ _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 class Registry:
     """The managed accounts, loaded under the lock; changes are saved on exit."""
 
-    def __init__(self, path: Path, users: dict[str, RegistryEntry]) -> None:
+    def __init__(self, path: Path, document: RegistryDocument) -> None:
         self.path = path
-        self._loaded = dict(users)
-        self._users = dict(users)
+        self._loaded = (dict(document.users), dict(document.groups))
+        self._users = dict(document.users)
+        self._groups = dict(document.groups)
 
     @property
     def changed(self) -> bool:
-        """True when the entries differ from what was loaded."""
-        return self._users != self._loaded
+        """True when the entries or groups differ from what was loaded."""
+        return (self._users, self._groups) != self._loaded
+
+    def groups(self) -> dict[str, int]:
+        """The shared groups datakeeper manages: name -> gid."""
+        return dict(sorted(self._groups.items()))
+
+    def set_group(self, name: str, gid: int) -> bool:
+        """Record shared group ``name`` with ``gid``; return whether anything changed."""
+        wanted = {**self._groups, name: gid}
+        problem = find_group_conflict(wanted, self._users.values())
+        if problem:
+            raise InvalidInputError(
+                _("cannot record group {name}: {problem}").format(name=name, problem=problem)
+            )
+        changed = self._groups.get(name) != gid
+        self._groups = wanted
+        return changed
+
+    def document(self) -> RegistryDocument:
+        """Everything as one validated document."""
+        return RegistryDocument(users=dict(self._users), groups=self.groups())
 
     def get(self, name: str) -> RegistryEntry | None:
         """The entry for ``name``, or None."""
@@ -80,7 +107,7 @@ class Registry:
         when the uid, or the primary group's gid, is recorded for another name.
         """
         others = [other for other in self._users.values() if other.name != entry.name]
-        problem = find_conflict(entry, others)
+        problem = find_conflict(entry, others) or find_group_conflict(self._groups, [entry])
         if problem:
             raise InvalidInputError(
                 _("cannot register {name}: {problem}").format(name=entry.name, problem=problem)
@@ -112,14 +139,20 @@ def open_registry(path: Path, *, timeout: float = 30.0) -> Iterator[Registry]:
         registry = Registry(path, _load(path))
         yield registry
         if registry.changed:
-            _save(path, registry.entries())
+            _save(path, registry.document())
 
 
 def read_registry(path: Path, *, timeout: float = 30.0) -> list[RegistryEntry]:
     """The entries sorted by name, read under a shared lock; never writes the registry."""
     _check_directory(path.parent)
+    return sorted(read_document(path, timeout=timeout).users.values(), key=lambda e: e.name)
+
+
+def read_document(path: Path, *, timeout: float = 30.0) -> RegistryDocument:
+    """Users and groups, read under a shared lock; never writes the registry."""
+    _check_directory(path.parent)
     with shared_lock(lock_path(path), timeout=timeout, what=_("the registry")):
-        return sorted(_load(path).values(), key=lambda entry: entry.name)
+        return _load(path)
 
 
 def lock_path(path: Path) -> Path:
@@ -127,23 +160,27 @@ def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def render(entries: list[RegistryEntry]) -> bytes:
-    """The file content for ``entries``: stable JSON with a trailing newline."""
-    document = RegistryDocument(users={entry.name: entry for entry in entries})
+def render(entries: list[RegistryEntry] | RegistryDocument) -> bytes:
+    """The file content: stable JSON with a trailing newline."""
+    document = (
+        entries
+        if isinstance(entries, RegistryDocument)
+        else RegistryDocument(users={entry.name: entry for entry in entries})
+    )
     text = json.dumps(
         document.model_dump(mode="json"), sort_keys=True, indent=2, ensure_ascii=False
     )
     return (text + "\n").encode("utf-8")
 
 
-def _save(path: Path, entries: list[RegistryEntry]) -> None:
-    atomic_write(path, render(entries), mode=0o600, uid=os.geteuid(), gid=os.getegid())
+def _save(path: Path, document: RegistryDocument) -> None:
+    atomic_write(path, render(document), mode=0o600, uid=os.geteuid(), gid=os.getegid())
 
 
-def _load(path: Path) -> dict[str, RegistryEntry]:
+def _load(path: Path) -> RegistryDocument:
     data = _read_trusted(path)
     if data is None:
-        return {}
+        return RegistryDocument()
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -152,7 +189,7 @@ def _load(path: Path) -> dict[str, RegistryEntry]:
         document = RegistryDocument.model_validate(raw)
     except ValidationError as error:
         raise _corrupt(path, _first_problem(error)) from None
-    return dict(document.users)
+    return document
 
 
 def _first_problem(error: ValidationError) -> str:

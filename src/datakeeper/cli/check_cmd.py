@@ -1,0 +1,57 @@
+"""``datakeeper check``: the configuration test; ``--fix`` converges what drifted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+
+def check(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Apply the fixes it can, then check again.")
+    ] = False,
+) -> None:
+    """Check the server against the site config: PASS / FAIL / SKIP per item.
+
+    Exit code 0 only when nothing failed.
+    """
+    from datakeeper.cli.output import emit
+    from datakeeper.config import resolve_config_path
+    from datakeeper.features.check import run_checks
+
+    options = global_options(ctx)
+    cfg = site_config(ctx)
+    path = resolve_config_path(options.config_path)
+    if fix:
+        _fix(cfg, path, options)
+    report = run_checks(cfg, path)
+    emit(report.as_dict(), json_output=options.json_output, render=lambda c: _render(c, report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _fix(cfg, path, options) -> None:
+    from datakeeper.cli import setup_output
+    from datakeeper.features.init import run_setup
+    from datakeeper.features.setup_steps import SetupContext
+    from datakeeper.runtime import require_root
+
+    require_root("check --fix")
+    reporter = setup_output.SetupPrinter(options.json_output)
+    run_setup(SetupContext(cfg, path), dry_run=options.dry_run, reporter=reporter)
+
+
+def _render(console, report) -> None:
+    group = None
+    for result in report.results:
+        if result.group != group:
+            group = result.group
+            console.print(group, markup=False)
+        detail = f"  ({result.detail})" if result.detail else ""
+        console.print(f"  {result.status}  {result.subject}{detail}", markup=False)
+    console.print(report.summary(), markup=False)

@@ -1,0 +1,72 @@
+"""Printing the setup steps as they run (people) or once at the end (--json)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from datakeeper.cli.output import emit, stdout_console
+from datakeeper.i18n import _
+
+if TYPE_CHECKING:
+    from datakeeper.engine import Change, Resource
+    from datakeeper.features.init import SetupReport, StepResult
+    from datakeeper.features.setup_steps import Step
+
+MARKS = {"planned": "→", "applied": "✓", "failed": "✗"}
+STATUS = {
+    "unchanged": "already right",
+    "changed": "done",
+    "planned": "would change",
+    "failed": "FAILED",
+    "not run": "not run",
+}
+
+
+class SetupPrinter:
+    """A ``SetupReporter`` that prints each step, change and note for people."""
+
+    def __init__(self, json_output: bool) -> None:
+        self.quiet = json_output
+        self.console = stdout_console()
+
+    def _print(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, markup=False, highlight=False)
+
+    def step_started(self, index: int, total: int, step: Step) -> None:
+        self._print(f"[{index}/{total}] {step.key}: {step.title}")
+
+    def change(self, change: Change, outcome: str) -> None:
+        self._print(f"  {MARKS[outcome]} {change.summary}")
+
+    def unchanged(self, resource: Resource) -> None:
+        self._print("  · " + _("{what}: already right").format(what=resource.id))
+
+    def step_finished(self, result: StepResult) -> None:
+        for error in result.errors:
+            self._print(f"  ✗ {error}")
+        for note in result.notes:
+            self._print("  " + _("note: {note}").format(note=note))
+        self._print("  => " + _(STATUS[result.status]))
+
+
+def finish(report: SetupReport, json_output: bool) -> None:
+    """The closing summary: failures, then the admin's next steps."""
+
+    def render(console) -> None:
+        if report.ok:
+            console.print(_("Setup complete."), markup=False)
+        else:
+            failed = [s.key for s in report.steps if s.status in ("failed", "not run")]
+            console.print(
+                _("Setup incomplete: {steps} did not finish (see above).").format(
+                    steps=", ".join(failed)
+                ),
+                markup=False,
+            )
+        if report.next_steps:
+            console.print(_("Next steps:"), markup=False)
+            for item in report.next_steps:
+                console.print(f"  - {item}", markup=False)
+
+    emit(report.as_dict(), json_output=json_output, render=render)

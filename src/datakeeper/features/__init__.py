@@ -1,0 +1,1 @@
+"""Features compose resources into what admins and researchers ask for."""

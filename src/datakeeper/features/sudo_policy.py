@@ -1,0 +1,218 @@
+"""Setup step SUDO: what group members may run as root, and the helper that does it.
+
+Members of the site group may run, without a password, exactly: the helper's
+``cache-clean KIND`` for each shared cache kind, the helper's ``disk-usage``,
+and ``df`` with no arguments or with ``-h``. The drop-in lists every command
+with its exact arguments (no wildcards: SECURITY-NOTES.md). The helper is
+``datakeeper.sudo_helper`` with the site's values baked in, installed
+root:root 0755 where no one else can write; it is never installed, and sudo
+is never told to trust it, while its directory or any ancestor is writable by
+someone other than root.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import pprint
+import re
+from dataclasses import dataclass, field
+from importlib import resources as package_files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from datakeeper.engine.change import Change
+from datakeeper.engine.resource import Resource
+from datakeeper.errors import ConflictError, InvalidInputError
+from datakeeper.i18n import _
+from datakeeper.managed import ManagedFiles
+from datakeeper.resources.file import ManagedFile, sha256
+from datakeeper.resources.ownership import Ownership
+from datakeeper.resources.sudoers import SudoersDropIn
+from datakeeper.trust import audit_trusted_file, untrusted_ancestors
+
+if TYPE_CHECKING:
+    from datakeeper.config import SiteConfig
+
+SHARED_CACHE_KINDS: tuple[str, ...] = ("conda", "huggingface", "torch")
+DF = "/usr/bin/df"
+SHEBANG = "#!/usr/bin/python3 -I\n"
+HELPER_OWNERSHIP = Ownership("root", "root", 0o755)
+SUDOERS_SAFE_PATH = re.compile(r"^/[A-Za-z0-9/._+@-]+$")
+
+
+def shared_cache_dirs(cfg: SiteConfig) -> dict[str, str]:
+    """Cache kind -> absolute directory of the SHARED cache, for the kinds this site cleans."""
+    shared, _personal = cfg.resolved_env()
+    candidates = {
+        "conda": _first_path(shared.get("CONDA_PKGS_DIRS")),
+        "huggingface": shared.get("HF_HUB_CACHE") or _below(shared.get("HF_HOME"), "hub"),
+        "torch": _below(shared.get("TORCH_HOME"), "hub"),
+    }
+    found = {}
+    for kind in cfg.cache.kinds:
+        directory = candidates.get(kind)
+        if directory and os.path.isabs(directory):
+            found[kind] = os.path.normpath(directory)
+    return found
+
+
+def _first_path(value: str | None) -> str | None:
+    """CONDA_PKGS_DIRS may list several directories; the first is where conda writes."""
+    return value.split(",")[0].strip() if value else None
+
+
+def _below(value: str | None, name: str) -> str | None:
+    return f"{value.rstrip('/')}/{name}" if value else None
+
+
+def helper_policy(cfg: SiteConfig) -> dict:
+    """The plain values baked into the helper as its ``POLICY``."""
+    allow = [action for action in ("cache-clean", "disk-usage") if action in cfg.sudo.allow]
+    caches = shared_cache_dirs(cfg) if "cache-clean" in allow else {}
+    return {
+        "allow": allow,
+        "caches": caches,
+        "storage_roots": [str(root) for root in cfg.storage_roots],
+        "min_age_days": cfg.cache.min_age_days,
+    }
+
+
+def render_helper_script(cfg: SiteConfig) -> bytes:
+    """The helper program for this site: ``sudo_helper.py`` with the site's POLICY baked in."""
+    source = package_files.files("datakeeper").joinpath("sudo_helper.py").read_text("utf-8")
+    start, end = _policy_lines(source)
+    lines = source.splitlines(keepends=True)
+    literal = pprint.pformat(helper_policy(cfg), sort_dicts=False, width=88)
+    banner = "# Written by datakeeper for this site; edits are overwritten.\n"
+    text = SHEBANG + banner + "".join(lines[:start]) + f"POLICY = {literal}\n"
+    return (text + "".join(lines[end:])).encode()
+
+
+def _policy_lines(source: str) -> tuple[int, int]:
+    """The 0-based [start, end) line range of the module-level ``POLICY = ...`` assignment."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "POLICY" for target in node.targets
+        ):
+            return node.lineno - 1, node.end_lineno or node.lineno
+    raise RuntimeError("sudo_helper.py has no POLICY assignment")
+
+
+def sudoers_commands(cfg: SiteConfig) -> list[str]:
+    """Every command line the group may run, with its exact arguments."""
+    helper = _sudoers_path(cfg.sudo.helper_path)
+    policy = helper_policy(cfg)
+    commands = [f"{helper} cache-clean {kind}" for kind in policy["caches"]]
+    if "disk-usage" in policy["allow"]:
+        commands += [f"{helper} disk-usage", f'{DF} ""', f"{DF} -h"]
+    return commands
+
+
+def render_sudoers(cfg: SiteConfig) -> bytes:
+    """The drop-in text: a header, one ``Cmnd_Alias`` of exact commands, one rule."""
+    lines = [
+        "# Managed by datakeeper: edits are overwritten. Change sudo.allow and\n",
+        "# cache.kinds in the site config instead, then run datakeeper again.\n",
+    ]
+    commands = sudoers_commands(cfg)
+    if not commands:
+        return "".join([*lines, "# The site config allows no command.\n"]).encode()
+    alias = _alias_name(cfg.sudo.dropin_name)
+    lines.append(f"Cmnd_Alias {alias} = " + ", \\\n    ".join(commands) + "\n")
+    lines.append(f"%{cfg.group} ALL=(root) NOPASSWD: {alias}\n")
+    return "".join(lines).encode()
+
+
+def _alias_name(dropin_name: str) -> str:
+    """An alias name sudo accepts (``[A-Z][A-Z0-9_]*``), unique per drop-in."""
+    name = re.sub(r"[^A-Z0-9]", "_", dropin_name.upper()) + "_CMNDS"
+    return name if name[0].isalpha() else f"DK_{name}"
+
+
+def _sudoers_path(path: Path) -> str:
+    """``path`` as a sudoers command, refused when it would need escaping."""
+    text = str(path)
+    if not SUDOERS_SAFE_PATH.match(text):
+        raise InvalidInputError(
+            _(
+                'sudo.helper_path "{path}": use only letters, digits, "/", ".", "_", "+", '
+                '"@" and "-" (it is written into the sudoers drop-in)'
+            ).format(path=text)
+        )
+    return text
+
+
+def require_trusted_directory(path: Path) -> None:
+    """Raise ``ConflictError`` unless every directory above ``path`` is root's alone."""
+    problems = untrusted_ancestors(path)
+    if problems:
+        raise ConflictError(
+            _(
+                "refusing to install or grant the sudo helper {path}: {problems}; "
+                "fix this (or set sudo.helper_path to a root-only directory such as "
+                "/usr/local/sbin) and run again"
+            ).format(path=path, problems="; ".join(problems))
+        )
+
+
+@dataclass(frozen=True)
+class HelperFile(ManagedFile):
+    """The helper program, planned only when its directory and ancestors are trusted."""
+
+    @property
+    def id(self) -> str:
+        return f"sudo helper {self.path}"
+
+    def plan(self) -> list[Change]:
+        require_trusted_directory(self.path)
+        return super().plan()
+
+
+@dataclass(frozen=True)
+class GrantingDropIn(SudoersDropIn):
+    """The sudoers drop-in, installed only over a trusted, exactly-as-rendered helper."""
+
+    helper: Path = field(default=Path("/usr/local/sbin/datakeeper-helper"))
+    helper_content: bytes = field(default=b"", repr=False)
+
+    def plan(self) -> list[Change]:
+        require_trusted_directory(self.helper)
+        return super().plan()
+
+    def _write(self) -> None:
+        problems = audit_trusted_file(self.helper)
+        if not problems and sha256(self._helper_bytes()) != sha256(self.helper_content):
+            problems = [_("{path} is not the helper datakeeper wrote").format(path=self.helper)]
+        if problems:
+            raise ConflictError(
+                _("not granting sudo to {path}: {problems}").format(
+                    path=self.helper, problems="; ".join(problems)
+                )
+            )
+        super()._write()
+
+    def _helper_bytes(self) -> bytes:
+        fd = os.open(self.helper, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+
+
+def sudo_resources(cfg: SiteConfig, manifest: ManagedFiles) -> list[Resource]:
+    """The helper, then the drop-in that lets the group run it; nothing when sudo is off."""
+    if not cfg.sudo.enabled:
+        return []
+    helper_path = cfg.sudo.helper_path
+    script = render_helper_script(cfg)
+    dropin = SudoersDropIn.named(cfg.sudo.dropin_name, render_sudoers(cfg), manifest)
+    return [
+        HelperFile(helper_path, script, HELPER_OWNERSHIP, manifest),
+        GrantingDropIn(
+            dropin.path,
+            dropin.content,
+            dropin.ownership,
+            manifest,
+            helper=helper_path,
+            helper_content=script,
+        ),
+    ]

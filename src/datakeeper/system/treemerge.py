@@ -1,0 +1,214 @@
+"""Merge one directory tree into another as root, without following any symlink.
+
+Used to move a home that was written on the SSD into the persistent home:
+every entry missing at the destination is copied (owner, mode and times
+kept, symlinks copied as symlinks); an identical entry is skipped; anything
+that differs is copied under a ``rescued-…`` folder instead, so nothing at
+the destination is overwritten and nothing from the source is lost. Every
+copied file is read back and compared by SHA-256 before the merge counts as
+done. All operations are relative to directory descriptors opened with
+``O_NOFOLLOW``: a symlink planted at the destination is never followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+
+from datakeeper.errors import ActionFailedError
+from datakeeper.i18n import _
+
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+CHUNK = 1 << 20
+
+
+@dataclass
+class MergeReport:
+    """What a merge did, for the plan output and the action log."""
+
+    copied: int = 0
+    identical: int = 0
+    rescued: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # sockets, FIFOs, devices
+    bytes_copied: int = 0
+
+
+@dataclass
+class _Merge:
+    rescue_name: str
+    report: MergeReport = field(default_factory=MergeReport)
+    _rescue_fd: int | None = None
+    _dst_root_fd: int | None = None
+
+    def run(self, src_fd: int, dst_fd: int) -> MergeReport:
+        self._dst_root_fd = dst_fd
+        try:
+            self._merge_dir(src_fd, dst_fd, "")
+        finally:
+            if self._rescue_fd is not None:
+                os.close(self._rescue_fd)
+        return self.report
+
+    def _merge_dir(self, src_fd: int, dst_fd: int, rel: str) -> None:
+        for entry in sorted(os.scandir(src_fd), key=lambda e: e.name):
+            path = f"{rel}{entry.name}"
+            info = entry.stat(follow_symlinks=False)
+            existing = _lstat_at(entry.name, dst_fd)
+            if existing is None:
+                self._copy(entry.name, info, src_fd, dst_fd, path)
+            elif stat.S_ISDIR(info.st_mode) and stat.S_ISDIR(existing.st_mode):
+                with _opened(entry.name, src_fd) as sub_src, _opened(entry.name, dst_fd) as sub_dst:
+                    self._merge_dir(sub_src, sub_dst, path + "/")
+            elif _same(entry.name, info, existing, src_fd, dst_fd):
+                self.report.identical += 1
+            else:
+                self._rescue(entry.name, info, src_fd, path)
+
+    def _copy(self, name: str, info: os.stat_result, src_fd: int, dst_fd: int, path: str) -> None:
+        mode = info.st_mode
+        if stat.S_ISDIR(mode):
+            os.mkdir(name, 0o700, dir_fd=dst_fd)
+            with _opened(name, src_fd) as sub_src, _opened(name, dst_fd) as sub_dst:
+                self._merge_dir(sub_src, sub_dst, path + "/")
+                _finish(sub_dst, info)
+        elif stat.S_ISREG(mode):
+            self.report.bytes_copied += _copy_file(name, info, src_fd, dst_fd)
+            self.report.copied += 1
+        elif stat.S_ISLNK(mode):
+            os.symlink(os.readlink(name, dir_fd=src_fd), name, dir_fd=dst_fd)
+            os.chown(name, info.st_uid, info.st_gid, dir_fd=dst_fd, follow_symlinks=False)
+            self.report.copied += 1
+        else:
+            self.report.skipped.append(path)
+
+    def _rescue(self, name: str, info: os.stat_result, src_fd: int, path: str) -> None:
+        """Copy a conflicting entry under rescued-…/ keeping its relative path."""
+        parent_fd = self._rescue_dir_for(os.path.dirname(path))
+        try:
+            if _lstat_at(name, parent_fd) is None:
+                self._copy(name, info, src_fd, parent_fd, path)
+                self.report.rescued.append(path)
+        finally:
+            os.close(parent_fd)
+
+    def _rescue_dir_for(self, rel_dir: str) -> int:
+        owner = os.fstat(self._dst_root_fd)
+        if self._rescue_fd is None:
+            self._rescue_fd = _private_dir(self.rescue_name, self._dst_root_fd, owner)
+        fd = os.dup(self._rescue_fd)
+        for part in filter(None, rel_dir.split("/")):
+            next_fd = _private_dir(part, fd, owner)
+            os.close(fd)
+            fd = next_fd
+        return fd
+
+
+class _opened:
+    """A directory opened relative to ``parent_fd`` without following a symlink."""
+
+    def __init__(self, name: str, parent_fd: int) -> None:
+        self.fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+
+    def __enter__(self) -> int:
+        return self.fd
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def merge_tree(src: str, dst: str, *, rescue_name: str) -> MergeReport:
+    """Merge directory ``src`` into directory ``dst`` (see the module docstring)."""
+    src_fd = os.open(src, DIR_FLAGS)
+    try:
+        dst_fd = os.open(dst, DIR_FLAGS)
+        try:
+            return _Merge(rescue_name).run(src_fd, dst_fd)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+def _private_dir(name: str, parent_fd: int, owner: os.stat_result) -> int:
+    """Open (creating if needed) a 0700 directory owned like the destination's top."""
+    if _lstat_at(name, parent_fd) is None:
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
+def _lstat_at(name: str, dir_fd: int) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _same(name: str, info: os.stat_result, other: os.stat_result, src_fd: int, dst_fd: int) -> bool:
+    if stat.S_IFMT(info.st_mode) != stat.S_IFMT(other.st_mode):
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        return os.readlink(name, dir_fd=src_fd) == os.readlink(name, dir_fd=dst_fd)
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size == other.st_size and _digest_at(name, src_fd) == _digest_at(
+            name, dst_fd
+        )
+    return False
+
+
+def _digest_at(name: str, dir_fd: int) -> str:
+    fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    try:
+        digest = hashlib.sha256()
+        while chunk := os.read(fd, CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def _copy_file(name: str, info: os.stat_result, src_fd: int, dst_fd: int) -> int:
+    """Copy, fsync, then read back and compare: the copy is verified, not assumed."""
+    source = os.open(name, READ_FLAGS, dir_fd=src_fd)
+    try:
+        target = os.open(name, CREATE_FLAGS, 0o600, dir_fd=dst_fd)
+        try:
+            digest, size = hashlib.sha256(), 0
+            while chunk := os.read(source, CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(target, view) :]
+            os.fsync(target)
+            _finish(target, info)
+        finally:
+            os.close(target)
+    finally:
+        os.close(source)
+    if _digest_at(name, dst_fd) != digest.hexdigest():
+        raise ActionFailedError(_("copy of {name} does not match its source").format(name=name))
+    return size
+
+
+def _finish(fd: int, info: os.stat_result) -> None:
+    """Give the copy the source's owner, mode and times (chown first: it clears set-id)."""
+    os.fchown(fd, info.st_uid, info.st_gid)
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
+    os.utime(fd, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def count_entries(path: str) -> tuple[int, int]:
+    """Files and bytes under ``path`` (no symlink followed), for the plan sentence."""
+    files = size = 0
+    for _root, _dirs, names, root_fd in os.fwalk(path, follow_symlinks=False):
+        for name in names:
+            info = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
+            files += 1
+            size += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return files, size
