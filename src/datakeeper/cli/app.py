@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from datakeeper import __version__
-from datakeeper.cli import check_cmd, config_cmd, init_cmd, log_cmd, storage_cmd
+from datakeeper.cli import check_cmd, config_cmd, init_cmd, log_cmd, storage_cmd, user_cmd
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.errors import DatakeeperError, ExitCode
 
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.command("init")(init_cmd.init)
 app.command("check")(check_cmd.check)
+app.add_typer(user_cmd.app, name="user")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(storage_cmd.app, name="storage")
 app.add_typer(log_cmd.app, name="log")

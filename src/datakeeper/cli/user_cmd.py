@@ -1,0 +1,264 @@
+"""``datakeeper user``: add, list, show, set, register, unregister (remove lives apart)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from datakeeper.cli.common import change_printer, site_config
+from datakeeper.cli.options import global_options
+
+app = typer.Typer(help="Add, inspect and change researchers' accounts.", no_args_is_help=True)
+
+Opt = Optional  # Typer on Python 3.10 needs Optional[...] rather than X | None
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Account name (lowercase).")],
+    groups: Annotated[Opt[str], typer.Option(help="Extra groups, comma-separated.")] = None,
+    shell: Annotated[Opt[str], typer.Option(help="bash or zsh [config default].")] = None,
+    full_name: Annotated[str, typer.Option("--full-name", help="GECOS full name.")] = "",
+    ssh_key: Annotated[
+        Opt[Path], typer.Option("--ssh-key", help="Public key file ('-' reads standard input).")
+    ] = None,
+    generate_key: Annotated[
+        Opt[str], typer.Option("--generate-key", help="Generate a key pair: ed25519, rsa, ecdsa.")
+    ] = None,
+    print_private_key: Annotated[
+        bool, typer.Option(help="Print the generated private key once instead of storing it.")
+    ] = False,
+    temp_password: Annotated[
+        bool, typer.Option(help="Set a temporary password to change at first login.")
+    ] = False,
+    adopt_home: Annotated[
+        bool, typer.Option(help="Give the account the uid of an existing /data/users/NAME.")
+    ] = False,
+    env_only: Annotated[
+        bool, typer.Option(help="The account exists: set up its environment only.")
+    ] = False,
+    host: Annotated[Opt[str], typer.Option(help="Server address for the handout.")] = None,
+) -> None:
+    """Create an account with a persistent home, keys and dotfiles, and register it."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features.handout import handout
+    from datakeeper.features.user_add import AddRequest, add_user
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    require_root("user add")
+    cfg = site_config(ctx)
+    if sys.stdin.isatty() and not options.assume_yes:
+        groups, shell, ssh_key, generate_key = _prompt_missing(
+            cfg, groups, shell, ssh_key, generate_key
+        )
+    request = AddRequest(
+        name=name,
+        groups=_split(groups),
+        shell=shell,
+        gecos=full_name,
+        public_keys=_read_keys(ssh_key),
+        generate_key=generate_key,
+        print_private_key=print_private_key,
+        temp_password=temp_password,
+        adopt_home=adopt_home,
+        env_only=env_only or _ask_env_only(name, options),
+    )
+    result = add_user(
+        cfg, request, dry_run=options.dry_run, on_change=change_printer(options.json_output)
+    )
+    if options.dry_run:
+        emit(
+            {"planned": result.changes},
+            json_output=options.json_output,
+            render=lambda c: c.print(f"{len(result.changes)} change(s) planned"),
+        )
+        return
+    sheet = handout(cfg, result, host)
+    emit(sheet, json_output=options.json_output, render=lambda c: _print_handout(c, sheet))
+
+
+def _prompt_missing(cfg, groups, shell, ssh_key, generate_key):
+    """Interactive: ask for what the flags did not say, with the config's defaults."""
+    from datakeeper.i18n import _
+
+    if groups is None:
+        groups = typer.prompt(_("Extra groups (comma-separated, empty for none)"), default="")
+    if shell is None:
+        shell = typer.prompt(_("Shell"), default=cfg.home.default_shell)
+    if ssh_key is None and generate_key is None:
+        choice = typer.prompt(_("SSH key: paste, generate or skip"), default="generate")
+        if choice == "paste":
+            ssh_key = Path("-")
+            typer.echo(_("Paste the public key(s), then Ctrl-D:"))
+        elif choice == "generate":
+            generate_key = typer.prompt(_("Key type (ed25519, rsa, ecdsa)"), default="ed25519")
+    return groups, shell, ssh_key, generate_key
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+
+
+def _read_keys(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if str(path) == "-":
+        return sys.stdin.read()
+    from datakeeper.features.ssh_keys import read_key_source
+
+    return read_key_source(str(path))
+
+
+def _ask_env_only(name: str, options) -> bool:
+    """The original offers "set up environment only" for an existing account."""
+    from datakeeper.i18n import _
+    from datakeeper.system import accounts
+
+    if accounts.user_by_name(name) is None:
+        return False
+    if options.assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm(
+        _("Account {name} exists. Set up its environment only?").format(name=name), default=True
+    )
+
+
+def _print_handout(console, sheet: dict) -> None:
+    console.print("", markup=False)
+    for line in sheet["text"]:
+        console.print(line, markup=False)
+    if sheet.get("private_key"):
+        console.print(sheet["private_key"], markup=False)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    sizes: Annotated[bool, typer.Option("--sizes", help="Also measure each home.")] = False,
+) -> None:
+    """Registered and human accounts: ids, groups, shell, home, last login, drift."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features.user_info import list_users
+
+    rows = list_users(site_config(ctx), sizes=sizes)
+    emit(rows, json_output=global_options(ctx).json_output, render=lambda c: _table(c, rows))
+
+
+def _table(console, rows) -> None:
+    from rich.table import Table
+
+    table = Table("name", "uid", "groups", "shell", "home", "last login", "state", "size")
+    for r in rows:
+        size = f"{r['size_bytes'] / 1e9:.1f} GB" if r["size_bytes"] is not None else ""
+        table.add_row(
+            r["name"],
+            str(r["uid"]),
+            ",".join(r["groups"]),
+            r["shell"] or "",
+            r["home_layout"],
+            r["last_login"] or "-",
+            r["state"],
+            size,
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Everything about one account, including key fingerprints."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features.user_info import show_user
+
+    info = show_user(site_config(ctx), name)
+
+    def render(console) -> None:
+        for key, value in info.items():
+            if key != "registry":
+                console.print(f"{key:12} {value}", markup=False)
+
+    emit(info, json_output=global_options(ctx).json_output, render=render)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    shell: Annotated[Opt[str], typer.Option(help="New login shell (bash, zsh).")] = None,
+    add_groups: Annotated[Opt[str], typer.Option(help="Groups to add, comma-separated.")] = None,
+    remove_groups: Annotated[Opt[str], typer.Option(help="Groups to leave.")] = None,
+    add_key: Annotated[Opt[Path], typer.Option(help="Public key file to authorize.")] = None,
+    remove_key: Annotated[Opt[str], typer.Option(help="Fingerprint (SHA256:…) to revoke.")] = None,
+) -> None:
+    """Change a user's shell, groups or keys; the registry follows."""
+    from datakeeper.features.user_modify import SetRequest, set_user
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    require_root("user set")
+    request = SetRequest(
+        name,
+        shell,
+        _split(add_groups),
+        _split(remove_groups),
+        _read_keys(add_key),
+        (remove_key,) if remove_key else (),
+    )
+    outcome = set_user(
+        site_config(ctx),
+        request,
+        dry_run=options.dry_run,
+        on_change=change_printer(options.json_output),
+    )
+    _finish(outcome, options)
+
+
+@app.command("register")
+def register(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Record an account created by other means, so recovery brings it back."""
+    from datakeeper.features.user_modify import register_user
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    require_root("user register")
+    outcome = register_user(
+        site_config(ctx),
+        name,
+        dry_run=options.dry_run,
+        on_change=change_printer(options.json_output),
+    )
+    _finish(outcome, options)
+
+
+@app.command("unregister")
+def unregister(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Forget an account in the registry; the account itself is left alone."""
+    from datakeeper.features.user_modify import unregister_user
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    require_root("user unregister")
+    outcome = unregister_user(
+        site_config(ctx),
+        name,
+        dry_run=options.dry_run,
+        on_change=change_printer(options.json_output),
+    )
+    _finish(outcome, options)
+
+
+def _finish(outcome, options) -> None:
+    from datakeeper.cli.common import print_outcome_summary
+
+    print_outcome_summary(outcome, json_output=options.json_output)
+
+
+from datakeeper.cli import user_remove_cmd  # noqa: E402  (remove has a module of its own)
+
+app.command("remove")(user_remove_cmd.remove)

@@ -1,0 +1,239 @@
+"""``datakeeper user add``: an account, its persistent home, keys, dotfiles, registry entry."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from datakeeper.engine import Change, Resource
+from datakeeper.errors import ConflictError, InvalidInputError
+from datakeeper.features.dotfiles import hpcrc, rc_files
+from datakeeper.features.envfiles import condarc
+from datakeeper.features.setup_steps import HOME_ROOT
+from datakeeper.features.shells import resolve_shell
+from datakeeper.features.user_ids import choose_uid
+from datakeeper.features.usernames import check_new_username
+from datakeeper.i18n import _
+from datakeeper.registry import RegistryDocument, read_document
+from datakeeper.registry.live import entry_from_system
+from datakeeper.resources import Directory, Group, GroupMembership, Symlink, UserAccount
+from datakeeper.resources.home import HomeMigration
+from datakeeper.resources.ownership import Ownership
+from datakeeper.resources.password import TemporaryPassword
+from datakeeper.resources.registered import Registered, RegisteredGroup
+from datakeeper.resources.seed import SeedFile
+from datakeeper.runtime import change_session
+from datakeeper.system import accounts, logindefs
+
+if TYPE_CHECKING:
+    from datakeeper.config import SiteConfig
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    """What the admin asked for (flags or prompts)."""
+
+    name: str
+    groups: tuple[str, ...] = ()
+    shell: str | None = None
+    gecos: str = ""
+    public_keys: str | None = None  # pasted or read from --ssh-key
+    generate_key: str | None = None  # ed25519 | rsa | ecdsa
+    print_private_key: bool = False
+    temp_password: bool = False
+    adopt_home: bool = False
+    env_only: bool = False  # the account exists: set up its environment only
+
+
+@dataclass
+class AddResult:
+    name: str
+    uid: int
+    created: bool
+    changes: list[str] = field(default_factory=list)
+    temp_password: str | None = None
+    private_key_path: str | None = None
+    private_key: str | None = None
+    fingerprints: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    uid: int
+    shell: str
+    groups: tuple[str, ...]
+    keys: tuple[str, ...]
+    password: str | None
+
+
+def add_user(
+    cfg: SiteConfig,
+    request: AddRequest,
+    *,
+    dry_run: bool,
+    on_change: Callable[[Change, str], None] | None = None,
+) -> AddResult:
+    """Validate everything first, then converge; nothing is written when validation fails.
+
+    A generated key pair is made only once the session is open (the storage
+    guard passed), and its private half is kept only when the account converged.
+    """
+    existing = _check_request(cfg, request)
+    from datakeeper.features import ssh_keys
+
+    keys = ssh_keys.validate_public_keys(request.public_keys) if request.public_keys else []
+    uid = (
+        existing.uid
+        if existing
+        else choose_uid(cfg, request.name, _registry(cfg), adopt_home=request.adopt_home)
+    )
+    plan = _Plan(
+        uid=uid,
+        shell=resolve_shell(cfg, request.shell),
+        groups=check_groups(cfg, request.groups),
+        keys=tuple(k.line for k in keys),
+        password=secrets.token_urlsafe(9) if request.temp_password else None,
+    )
+    result = AddResult(request.name, uid, existing is None)
+    result.fingerprints = [k.fingerprint for k in keys]
+    with change_session(cfg, dry_run=dry_run) as session:
+        generated = _generate(request, cfg) if request.generate_key and not dry_run else None
+        if generated is not None:
+            plan = replace(plan, keys=(*plan.keys, generated.public_key))
+        try:
+            resources = user_resources(cfg, request, plan, existing is not None)
+            outcome = session.converge(resources, on_change=on_change, secrets=_secrets(plan))
+        except BaseException:
+            if generated is not None:
+                _discard(generated)
+            raise
+    result.changes = [c.summary for c in outcome.planned]
+    result.temp_password = plan.password if not dry_run else None
+    if generated is not None:
+        _hand_over_key(cfg, request, generated, result)
+    return result
+
+
+def _check_request(cfg: SiteConfig, request: AddRequest) -> accounts.UserInfo | None:
+    check_new_username(request.name, cfg)
+    existing = accounts.user_by_name(request.name)
+    if existing is not None and not request.env_only:
+        raise ConflictError(
+            _(
+                "account {name} already exists; pass --env-only to set up its environment "
+                "(home link, dotfiles, keys, registry) without touching the account"
+            ).format(name=request.name)
+        )
+    if request.public_keys and request.generate_key:
+        raise InvalidInputError(_("ssh key: give --ssh-key or --generate-key, not both"))
+    if ":" in request.gecos or "\n" in request.gecos:
+        raise InvalidInputError(_('full name: must not contain ":" or a newline'))
+    return existing
+
+
+def check_groups(cfg: SiteConfig, extra: tuple[str, ...]) -> tuple[str, ...]:
+    for group in extra:
+        if accounts.group_by_name(group) is None:
+            raise InvalidInputError(
+                _(
+                    'group "{group}": does not exist; create it first (groupadd {group}) or '
+                    "leave it out"
+                ).format(group=group)
+            )
+    return tuple(sorted({cfg.group, *extra}))
+
+
+def _registry(cfg: SiteConfig) -> RegistryDocument:
+    return read_document(cfg.registry_path) if cfg.registry_path.exists() else RegistryDocument()
+
+
+def _secrets(plan: _Plan) -> list[str]:
+    return [plan.password] if plan.password else []
+
+
+def user_resources(
+    cfg: SiteConfig, request: AddRequest, plan: _Plan, exists: bool
+) -> list[Resource]:
+    """Everything ``user add`` converges, in order."""
+    name = request.name
+    persistent = cfg.users_dir / name
+    resources: list[Resource] = []
+    if exists:
+        resources += [GroupMembership(name, group) for group in plan.groups]
+    else:
+        resources += [
+            Group(name, plan.uid),
+            UserAccount(
+                name, plan.uid, name, plan.groups, plan.shell, request.gecos, str(HOME_ROOT / name)
+            ),
+        ]
+    if plan.password:
+        resources.append(TemporaryPassword(name, plan.password))
+    resources += [
+        Directory(persistent, Ownership(name, _private_group(name), cfg.home.mode)),
+        HomeMigration(HOME_ROOT / name, persistent),
+        Symlink(HOME_ROOT / name, persistent),
+        *_dotfiles(cfg, name, persistent, plan.shell),
+        *_keys(name, persistent, plan.keys),
+        *registry_records(cfg, name, plan.groups),
+    ]
+    return resources
+
+
+def _private_group(name: str) -> str:
+    user = accounts.user_by_name(name)
+    group = accounts.group_by_gid(user.gid) if user else None
+    return group.name if group else name
+
+
+def _dotfiles(cfg: SiteConfig, name: str, home: Path, shell: str) -> list[Resource]:
+    owner = Ownership(name, _private_group(name), 0o644)
+    files = {".hpcrc": hpcrc(cfg), ".condarc": condarc(cfg), **rc_files(shell)}
+    return [SeedFile(home / filename, content, owner) for filename, content in files.items()]
+
+
+def _keys(name: str, home: Path, keys: tuple[str, ...]) -> list[Resource]:
+    if not keys:
+        return []
+    from datakeeper.resources.authorized_keys import AuthorizedKeys
+
+    return [AuthorizedKeys(home, name, _private_group(name), keys)]
+
+
+def registry_records(cfg: SiteConfig, name: str, groups: tuple[str, ...]) -> list[Resource]:
+    """The account, and the site-made groups it belongs to (they vanish with /etc)."""
+    site_made = [g for g in groups if _gid(g) >= logindefs.uid_min()]
+    records: list[Resource] = [RegisteredGroup(g, cfg.registry_path) for g in site_made]
+    records.append(Registered(name, cfg.registry_path, lambda: entry_from_system(name)))
+    return records
+
+
+def _gid(group: str) -> int:
+    info = accounts.group_by_name(group)
+    return info.gid if info else 0
+
+
+def _generate(request: AddRequest, cfg: SiteConfig):
+    from datakeeper.features import ssh_keys
+
+    comment = f"{request.name}@datakeeper"
+    return ssh_keys.generate_key_pair(request.generate_key, comment, cfg.state_dir)
+
+
+def _discard(generated) -> None:
+    generated.discard()
+
+
+def _hand_over_key(cfg: SiteConfig, request: AddRequest, generated, result: AddResult) -> None:
+    from datakeeper.features import ssh_keys
+
+    result.fingerprints.append(generated.fingerprint)
+    if request.print_private_key:
+        result.private_key = generated.private_key_text()
+        generated.discard()
+        return
+    stored = ssh_keys.store_private_key(generated, cfg.state_dir / "keys", request.name)
+    result.private_key_path = str(stored)

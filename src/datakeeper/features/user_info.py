@@ -1,0 +1,141 @@
+"""``user list`` / ``user show``: registered and live accounts side by side, with drift."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datakeeper.errors import DatakeeperError, InvalidInputError
+from datakeeper.features.usernames import check_username_syntax
+from datakeeper.i18n import _
+from datakeeper.registry import RegistryDocument, RegistryEntry, read_document
+from datakeeper.registry.live import entry_from_system
+from datakeeper.system import accounts, logindefs
+
+if TYPE_CHECKING:
+    from datakeeper.config import SiteConfig
+
+COMPARED = (
+    "uid",
+    "gid",
+    "primary_group",
+    "groups",
+    "shell",
+    "gecos",
+    "password_hash",
+    "ssh_key_fingerprints",
+)
+
+
+def drift(recorded: RegistryEntry | None, live: RegistryEntry | None) -> str:
+    """``registered``, ``unregistered``, ``missing``, or ``drift: field, field``."""
+    if recorded is None:
+        return "unregistered"
+    if live is None:
+        return "missing"
+    fields = [f for f in COMPARED if getattr(recorded, f) != getattr(live, f)]
+    if not fields:
+        return "registered"
+    shown = ["password" if f == "password_hash" else f for f in fields]
+    return "drift: " + ", ".join(shown)
+
+
+def list_users(cfg: SiteConfig, *, sizes: bool = False) -> list[dict[str, Any]]:
+    """Every registered account and every human account on this machine, by name."""
+    document = _document(cfg)
+    names = set(document.users) | _human_accounts()
+    return [describe_user(cfg, name, document, size=sizes) for name in sorted(names)]
+
+
+def show_user(cfg: SiteConfig, name: str) -> dict[str, Any]:
+    """Everything about one account (the password hash masked)."""
+    check_username_syntax(name)
+    document = _document(cfg)
+    if name not in document.users and accounts.user_by_name(name) is None:
+        raise InvalidInputError(
+            _("user {name}: no such account or registry entry").format(name=name)
+        )
+    info = describe_user(cfg, name, document, size=True)
+    recorded = document.users.get(name)
+    info["registry"] = recorded.masked() if recorded else None
+    return info
+
+
+def describe_user(
+    cfg: SiteConfig, name: str, document: RegistryDocument, *, size: bool
+) -> dict[str, Any]:
+    """One row: live values where the account exists, recorded ones otherwise."""
+    recorded = document.users.get(name)
+    live = _live_entry(name)
+    source = live or recorded
+    home = Path("/home") / name
+    return {
+        "name": name,
+        "uid": source.uid if source else None,
+        "groups": list(source.groups) if source else [],
+        "shell": source.shell if source else None,
+        "home": str(home),
+        "home_target": os.path.realpath(home) if os.path.lexists(home) else None,
+        "home_layout": recorded.home_layout if recorded else _layout(home, cfg),
+        "keys": list(source.ssh_key_fingerprints) if source else [],
+        "state": drift(recorded, live),
+        "last_login": last_login(name),
+        "size_bytes": _size(cfg.users_dir / name) if size else None,
+    }
+
+
+def _document(cfg: SiteConfig) -> RegistryDocument:
+    return read_document(cfg.registry_path) if cfg.registry_path.exists() else RegistryDocument()
+
+
+def _human_accounts() -> set[str]:
+    low, high = logindefs.uid_min(), logindefs.uid_max()
+    return {p.pw_name for p in pwd.getpwall() if low <= p.pw_uid <= high}
+
+
+def _live_entry(name: str) -> RegistryEntry | None:
+    if accounts.user_by_name(name) is None:
+        return None
+    try:
+        return entry_from_system(name)
+    except DatakeeperError:
+        return None
+
+
+def _layout(home: Path, cfg: SiteConfig) -> str:
+    if home.is_symlink() and Path(os.path.realpath(home)).parent == cfg.users_dir:
+        return "link"
+    return "other"
+
+
+def last_login(name: str) -> str | None:
+    """Last login time from ``lastlog`` (None when never, or unknown)."""
+    try:
+        out = subprocess.run(
+            ["lastlog", "--user", name], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = out.strip().splitlines()
+    if len(lines) < 2 or "Never logged in" in lines[1]:
+        return None
+    fields = lines[1].split()
+    return " ".join(fields[-6:]) if len(fields) >= 6 else None
+
+
+def _size(path: Path) -> int | None:
+    """Allocated bytes under ``path``, each inode once, no symlink followed."""
+    if not path.is_dir():
+        return None
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for _root, dirs, files, fd in os.fwalk(path, follow_symlinks=False):
+        for name in dirs + files:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
+    return total

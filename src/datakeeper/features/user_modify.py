@@ -1,0 +1,147 @@
+"""``user set``, ``register``, ``unregister``: change a user and keep the registry in step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from datakeeper.engine import Change, Outcome, Resource
+from datakeeper.errors import InvalidInputError
+from datakeeper.features.shells import resolve_shell
+from datakeeper.features.user_add import check_groups, registry_records
+from datakeeper.features.usernames import check_username_syntax
+from datakeeper.i18n import _
+from datakeeper.registry import open_registry, read_document
+from datakeeper.resources import UserAccount
+from datakeeper.runtime import change_session
+from datakeeper.system import accounts, logindefs
+
+if TYPE_CHECKING:
+    from datakeeper.config import SiteConfig
+
+
+@dataclass(frozen=True)
+class SetRequest:
+    name: str
+    shell: str | None = None
+    add_groups: tuple[str, ...] = ()
+    remove_groups: tuple[str, ...] = ()
+    add_keys: str | None = None  # public key text
+    remove_keys: tuple[str, ...] = ()  # fingerprints
+
+
+def set_user(
+    cfg: SiteConfig,
+    request: SetRequest,
+    *,
+    dry_run: bool,
+    on_change: Callable[[Change, str], None] | None = None,
+) -> Outcome:
+    """Apply the requested changes; a registered user's record follows."""
+    user = _human_account(request.name)
+    if request.name == cfg.admin and cfg.group in request.remove_groups:
+        raise InvalidInputError(_("the admin must stay in the site group {g}").format(g=cfg.group))
+    resources = _account_change(cfg, request, user) + _key_changes(request, user)
+    if _is_registered(cfg, request.name):
+        groups = tuple(accounts.supplementary_groups(request.name)) + request.add_groups
+        resources += registry_records(cfg, request.name, tuple(sorted(set(groups))))
+    with change_session(cfg, dry_run=dry_run) as session:
+        return session.converge(resources, on_change=on_change)
+
+
+def _human_account(name: str) -> accounts.UserInfo:
+    check_username_syntax(name)
+    user = accounts.user_by_name(name)
+    if user is None:
+        raise InvalidInputError(_("user {name}: no such account").format(name=name))
+    if user.uid < logindefs.uid_min():
+        raise InvalidInputError(
+            _(
+                "user {name}: a system account (uid {uid}); datakeeper manages researchers only"
+            ).format(name=name, uid=user.uid)
+        )
+    return user
+
+
+def _account_change(cfg: SiteConfig, request: SetRequest, user) -> list[Resource]:
+    primary = accounts.group_by_gid(user.gid)
+    current = set(accounts.supplementary_groups(user.name)) - {primary.name if primary else ""}
+    if request.add_groups:
+        check_groups(cfg, request.add_groups)
+    unknown = set(request.remove_groups) - current
+    if unknown:
+        raise InvalidInputError(
+            _("--remove-groups: {name} is not in {groups}").format(
+                name=user.name, groups=", ".join(sorted(unknown))
+            )
+        )
+    groups = tuple(sorted((current | set(request.add_groups)) - set(request.remove_groups)))
+    shell = resolve_shell(cfg, request.shell) if request.shell else user.shell
+    group_name = primary.name if primary else str(user.gid)
+    return [UserAccount(user.name, user.uid, group_name, groups, shell, user.gecos, user.home)]
+
+
+def _key_changes(request: SetRequest, user) -> list[Resource]:
+    if not request.add_keys and not request.remove_keys:
+        return []
+    from datakeeper.features.ssh_keys import validate_public_keys
+    from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys
+
+    primary = accounts.group_by_gid(user.gid)
+    group = primary.name if primary else str(user.gid)
+    home = Path(user.home)
+    resources: list[Resource] = []
+    if request.add_keys:
+        keys = tuple(k.line for k in validate_public_keys(request.add_keys))
+        resources.append(AuthorizedKeys(home, user.name, group, keys))
+    if request.remove_keys:
+        resources.append(RemovedKeys(home, user.name, group, request.remove_keys))
+    return resources
+
+
+def _is_registered(cfg: SiteConfig, name: str) -> bool:
+    return cfg.registry_path.exists() and name in read_document(cfg.registry_path).users
+
+
+def register_user(cfg: SiteConfig, name: str, *, dry_run: bool, on_change=None) -> Outcome:
+    """Record an account created by other means, so recovery brings it back."""
+    user = _human_account(name)
+    groups = tuple(accounts.supplementary_groups(user.name))
+    with change_session(cfg, dry_run=dry_run) as session:
+        return session.converge(registry_records(cfg, name, groups), on_change=on_change)
+
+
+def unregister_user(cfg: SiteConfig, name: str, *, dry_run: bool, on_change=None) -> Outcome:
+    """Forget an account in the registry (the account itself is untouched)."""
+    check_username_syntax(name)
+    if not _is_registered(cfg, name):
+        raise InvalidInputError(_("user {name}: not in the registry").format(name=name))
+    if name == cfg.admin:
+        raise InvalidInputError(_("user {name}: the site admin stays registered").format(name=name))
+    with change_session(cfg, dry_run=dry_run) as session:
+        return session.converge([_Unregistered(name, cfg.registry_path)], on_change=on_change)
+
+
+@dataclass(frozen=True)
+class _Unregistered(Resource):
+    name: str
+    registry: Path
+
+    @property
+    def id(self) -> str:
+        return f"registry {self.name}"
+
+    def touches(self) -> tuple[Path, ...]:
+        return (self.registry,)
+
+    def plan(self) -> list[Change]:
+        if self.name not in read_document(self.registry).users:
+            return []
+        summary = _("forget {name} in the registry (the account stays)").format(name=self.name)
+        return [Change(self.id, summary, self._remove)]
+
+    def _remove(self) -> None:
+        with open_registry(self.registry) as registry:
+            registry.remove(self.name)
