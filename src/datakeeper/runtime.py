@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from datakeeper.actionlog import ActionLog
 from datakeeper.engine import Change, Executor, Outcome, Resource
-from datakeeper.errors import NotRootError
+from datakeeper.errors import InvalidInputError, NotRootError
 from datakeeper.i18n import _
 from datakeeper.storage import StorageGuard
 from datakeeper.system.lock import exclusive_lock
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
 ChangeListener = Callable[[Change, str], None]
+LOCK_TIMEOUT_ENV = "DATAKEEPER_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 60.0
 
 
 def require_root(action: str) -> None:
@@ -91,20 +93,57 @@ class Session:
 
 
 @contextmanager
-def change_session(cfg: SiteConfig, *, dry_run: bool, timeout: float = 60.0) -> Iterator[Session]:
+def change_session(
+    cfg: SiteConfig, *, dry_run: bool, timeout: float | None = None, sync_passwords: bool = True
+) -> Iterator[Session]:
     """Open a session: before anything is written, the data root (where the action
     log, registry and lock live) must pass the storage guard; the state directory
     is created; an exclusive lock keeps a second admin out until the session ends.
     A dry run takes no lock and writes nothing.
+
+    ``timeout`` (seconds to wait for the lock) defaults to the environment
+    variable ``DATAKEEPER_LOCK_TIMEOUT``, read now, else 60.
+
+    Once the lock is held, password changes made with ``passwd`` are saved in the
+    registry (best effort, see ``features.password_sync``), unless
+    ``sync_passwords=False`` (recovery: it is about to set the recorded hashes).
     """
     if dry_run:
         yield Session(cfg, True, None)
         return
+    wait = lock_timeout() if timeout is None else timeout
     StorageGuard(cfg.storage_roots)([cfg.action_log_path])
     _ensure_state_dir(cfg.state_dir)
     lock = cfg.state_dir / "run.lock"
-    with exclusive_lock(lock, timeout=timeout, what=_("datakeeper (another admin's run)")):
-        yield Session(cfg, False, ActionLog(cfg.action_log_path))
+    with exclusive_lock(lock, timeout=wait, what=_("datakeeper (another admin's run)")):
+        log = ActionLog(cfg.action_log_path)
+        if sync_passwords:
+            _sync_passwords(cfg, log)
+        yield Session(cfg, False, log)
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for another run's lock: ``DATAKEEPER_LOCK_TIMEOUT`` or 60."""
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise InvalidInputError(
+            _("{var}={value!r}: expected a number of seconds, e.g. 60").format(
+                var=LOCK_TIMEOUT_ENV, value=text
+            )
+        )
+    return value
+
+
+def _sync_passwords(cfg: SiteConfig, log: ActionLog) -> None:
+    from datakeeper.features.password_sync import sync_best_effort
+
+    sync_best_effort(cfg, log)
 
 
 def _ensure_state_dir(state_dir: Path) -> None:

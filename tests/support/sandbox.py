@@ -191,6 +191,23 @@ class DisposableServer:
         outcome["returncode"] = result.returncode
         return outcome
 
+    def dialog(
+        self,
+        argv: list[str],
+        answers: list[tuple[str, str]],
+        *,
+        user: str | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess:
+        """Run ``argv`` on a terminal inside the server, answering each prompt in turn."""
+        spec = json.dumps({"argv": argv, "dialog": answers})
+        return self.run(
+            [sys.executable, "-m", "tests.support.pty_driver", spec],
+            user=user,
+            env={"PYTHONPATH": str(PROJECT_ROOT)},
+            check=check,
+        )
+
     def path(self, inside: str) -> Path:
         """The host path through which a path inside the server can be read."""
         return Path(f"/proc/{self.pid}/root") / inside.lstrip("/")

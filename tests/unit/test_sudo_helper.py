@@ -303,8 +303,17 @@ DEFAULT_SUDOERS = """\
 # Managed by datakeeper: edits are overwritten. Change sudo.allow and
 # cache.kinds in the site config instead, then run datakeeper again.
 Cmnd_Alias DATAKEEPER_CMNDS = /usr/local/sbin/datakeeper-helper cache-clean conda, \\
+    /usr/local/sbin/datakeeper-helper cache-clean conda --older-than 7d, \\
+    /usr/local/sbin/datakeeper-helper cache-clean conda --older-than 30d, \\
+    /usr/local/sbin/datakeeper-helper cache-clean conda --older-than 90d, \\
     /usr/local/sbin/datakeeper-helper cache-clean torch, \\
+    /usr/local/sbin/datakeeper-helper cache-clean torch --older-than 7d, \\
+    /usr/local/sbin/datakeeper-helper cache-clean torch --older-than 30d, \\
+    /usr/local/sbin/datakeeper-helper cache-clean torch --older-than 90d, \\
     /usr/local/sbin/datakeeper-helper cache-clean huggingface, \\
+    /usr/local/sbin/datakeeper-helper cache-clean huggingface --older-than 7d, \\
+    /usr/local/sbin/datakeeper-helper cache-clean huggingface --older-than 30d, \\
+    /usr/local/sbin/datakeeper-helper cache-clean huggingface --older-than 90d, \\
     /usr/local/sbin/datakeeper-helper disk-usage, \\
     /usr/bin/df "", \\
     /usr/bin/df -h
@@ -330,9 +339,9 @@ def test_sudoers_follows_allow_kinds_group_and_names():
         '[cache]\nkinds = ["pip", "torch"]\n'
     )
     text = render_sudoers(parse_config(extra, "test")).decode()
-    assert "Cmnd_Alias DK_10_DK_CMNDS = /usr/local/sbin/datakeeper-helper cache-clean torch\n" in (
-        text
-    )
+    helper = "/usr/local/sbin/datakeeper-helper"
+    assert f"Cmnd_Alias DK_10_DK_CMNDS = {helper} cache-clean torch, \\\n" in text
+    assert f"    {helper} cache-clean torch --older-than 90d\n" in text
     assert "%lab ALL=(root) NOPASSWD: DK_10_DK_CMNDS\n" in text
     assert "df" not in text and "pip" not in text
 

@@ -13,14 +13,26 @@ from typing import Annotated, Optional
 import typer
 
 from datakeeper import __version__
-from datakeeper.cli import check_cmd, config_cmd, init_cmd, log_cmd, storage_cmd, user_cmd
+from datakeeper.cli import (
+    check_cmd,
+    config_cmd,
+    disk_cmd,
+    env_cmd,
+    init_cmd,
+    log_cmd,
+    packages_cmd,
+    recover_cmd,
+    recovery_cmd,
+    storage_cmd,
+    user_cmd,
+)
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.errors import DatakeeperError, ExitCode
 
 app = typer.Typer(
     name="datakeeper",
     help="Keep a multi-user GPU server whose root disk is wiped on every reboot.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -28,10 +40,16 @@ app = typer.Typer(
 )
 app.command("init")(init_cmd.init)
 app.command("check")(check_cmd.check)
+app.command("recover")(recover_cmd.recover)
+app.add_typer(recovery_cmd.app, name="recovery")
 app.add_typer(user_cmd.app, name="user")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(storage_cmd.app, name="storage")
 app.add_typer(log_cmd.app, name="log")
+app.add_typer(disk_cmd.app, name="disk")
+app.command("env")(env_cmd.env)
+app.command("guide")(env_cmd.guide)
+app.add_typer(packages_cmd.app, name="packages")
 
 
 def _print_version(value: bool) -> None:
@@ -66,10 +84,25 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Options given before the command apply to every command."""
+    """Options given before the command apply to every command.
+
+    Without a command: the full-screen menu (admin menu as root, user menu otherwise).
+    """
     ctx.obj = GlobalOptions(
         config_path=config, dry_run=dry_run, json_output=json_output, assume_yes=yes
     )
+    if ctx.invoked_subcommand is None:
+        _start_menu(ctx)
+
+
+def _start_menu(ctx: typer.Context) -> None:
+    """Run the TUI on a terminal; without one, print the help instead."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    from datakeeper.tui import run_menu  # Textual is imported only here: --help stays fast
+
+    raise typer.Exit(run_menu(ctx.obj.config_path))
 
 
 def main() -> None:

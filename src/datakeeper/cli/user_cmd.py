@@ -42,6 +42,7 @@ def add(
         bool, typer.Option(help="The account exists: set up its environment only.")
     ] = False,
     host: Annotated[Opt[str], typer.Option(help="Server address for the handout.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; use defaults.")] = False,
 ) -> None:
     """Create an account with a persistent home, keys and dotfiles, and register it."""
     from datakeeper.cli.output import emit
@@ -50,6 +51,7 @@ def add(
     from datakeeper.runtime import require_root
 
     options = global_options(ctx)
+    options.assume_yes = options.assume_yes or yes
     require_root("user add")
     cfg = site_config(ctx)
     if sys.stdin.isatty() and not options.assume_yes:

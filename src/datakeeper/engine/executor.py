@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +106,7 @@ class Executor:
             outcome.applied.append(change)
 
     def _apply(self, change: Change) -> None:
+        _maybe_inject_fault()
         try:
             change.action()
         except OSError as error:
@@ -121,3 +124,19 @@ class Executor:
             self.record(change, outcome)
         if self.on_change is not None:
             self.on_change(change, outcome)
+
+
+FAULT_ENV = "DATAKEEPER_FAULT_KILL_AT"
+
+
+def _maybe_inject_fault() -> None:
+    """Test hook: ``DATAKEEPER_FAULT_KILL_AT=N`` kills this process with SIGKILL just
+    before its N-th change (counted per process), so tests can prove that a run
+    interrupted anywhere converges when run again. Unset in normal use."""
+    target = os.environ.get(FAULT_ENV)
+    if not target:
+        return
+    count = int(os.environ.get("_DATAKEEPER_FAULT_COUNT", "0")) + 1
+    os.environ["_DATAKEEPER_FAULT_COUNT"] = str(count)
+    if target.isdigit() and count >= int(target):
+        os.kill(os.getpid(), signal.SIGKILL)

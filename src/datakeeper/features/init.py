@@ -99,7 +99,7 @@ def run_setup(
     with change_session(ctx.cfg, dry_run=dry_run) as session:
         for index, (step, result) in enumerate(zip(steps, results, strict=True), start=1):
             reporter.step_started(index, len(steps), step)
-            _run_step(session, step, result, dry_run, reporter)
+            run_step(session, step, result, dry_run, reporter)
             fact = step.summary() if step.summary else None
             if fact:
                 result.notes.append(fact)
@@ -109,7 +109,7 @@ def run_setup(
     return SetupReport(results, _next_steps(ctx.cfg, membership_before, dry_run))
 
 
-def _run_step(session, step: Step, result: StepResult, dry_run: bool, reporter) -> None:
+def run_step(session, step: Step, result: StepResult, dry_run: bool, reporter) -> None:
     def on_change(change: Change, outcome: str) -> None:
         if outcome != "failed":
             result.changes.append(change.summary)

@@ -21,7 +21,7 @@ from datakeeper.managed import ManagedFiles
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Directory, Group, GroupMembership, ManagedFile, Symlink
 from datakeeper.resources.acl import DefaultGroupAcl, default_acl_supported
-from datakeeper.resources.home import HomeMigration
+from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.registered import Registered, RegisteredGroup, recorded_group_gid
 from datakeeper.resources.seed import SeedFile
@@ -142,7 +142,7 @@ def admin_step(cfg: SiteConfig) -> Step:
     dotfile = Ownership(admin, private_group, 0o644)
     resources: list[Resource] = [
         GroupMembership(admin, cfg.group),
-        Directory(persistent, Ownership(admin, private_group, cfg.home.mode)),
+        HomeDirectory(persistent, admin, private_group, cfg.home.mode),
         HomeMigration(link, persistent),
         Symlink(link, persistent),
         SeedFile(persistent / ".condarc", condarc(cfg), dotfile),

@@ -1,7 +1,8 @@
 """Setup step SUDO: what group members may run as root, and the helper that does it.
 
 Members of the site group may run, without a password, exactly: the helper's
-``cache-clean KIND`` for each shared cache kind, the helper's ``disk-usage``,
+``cache-clean KIND`` for each shared cache kind, alone or followed by
+``--older-than AGE`` for each AGE of a fixed list, the helper's ``disk-usage``,
 and ``df`` with no arguments or with ``-h``. The drop-in lists every command
 with its exact arguments (no wildcards: SECURITY-NOTES.md). The helper is
 ``datakeeper.sudo_helper`` with the site's values baked in, installed
@@ -29,6 +30,7 @@ from datakeeper.managed import ManagedFiles
 from datakeeper.resources.file import ManagedFile, sha256
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.sudoers import SudoersDropIn
+from datakeeper.sudo_helper import OLDER_THAN
 from datakeeper.trust import audit_trusted_file, untrusted_ancestors
 
 if TYPE_CHECKING:
@@ -75,18 +77,58 @@ def helper_policy(cfg: SiteConfig) -> dict:
         "caches": caches,
         "storage_roots": [str(root) for root in cfg.storage_roots],
         "min_age_days": cfg.cache.min_age_days,
+        "lock_dir": str(cfg.state_dir),
     }
 
 
 def render_helper_script(cfg: SiteConfig) -> bytes:
-    """The helper program for this site: ``sudo_helper.py`` with the site's POLICY baked in."""
-    source = package_files.files("datakeeper").joinpath("sudo_helper.py").read_text("utf-8")
+    """The helper program for this site: ``sudo_helper.py`` with the ``datakeeper``
+    modules it imports inlined (all standard-library only) and the site's POLICY baked in."""
+    source = inline_imports(_module_source("datakeeper.sudo_helper"), set())
     start, end = _policy_lines(source)
     lines = source.splitlines(keepends=True)
     literal = pprint.pformat(helper_policy(cfg), sort_dicts=False, width=88)
     banner = "# Written by datakeeper for this site; edits are overwritten.\n"
     text = SHEBANG + banner + "".join(lines[:start]) + f"POLICY = {literal}\n"
     return (text + "".join(lines[end:])).encode()
+
+
+def inline_imports(source: str, done: set[str]) -> str:
+    """``source`` with each top-level ``from datakeeper.X import ...`` replaced by the
+    code of module X (once; its own such imports inlined first), so it runs alone."""
+    lines = source.splitlines(keepends=True)
+    out: list[str] = []
+    position = 0
+    for node in ast.parse(source).body:
+        module = node.module if isinstance(node, ast.ImportFrom) else None
+        if module and module.split(".")[0] == "datakeeper":
+            out += lines[position : node.lineno - 1]
+            if module not in done:
+                done.add(module)
+                out.append(inline_imports(_module_body(module), done))
+            position = node.end_lineno or node.lineno
+    return "".join(out + lines[position:])
+
+
+def _module_source(module: str) -> str:
+    parts = module.split(".")
+    return (
+        package_files.files(parts[0]).joinpath(*parts[1:-1], f"{parts[-1]}.py").read_text("utf-8")
+    )
+
+
+def _module_body(module: str) -> str:
+    """The module's code without its docstring and ``from __future__`` import."""
+    source = _module_source(module)
+    lines = source.splitlines(keepends=True)
+    drop: set[int] = set()
+    for node in ast.parse(source).body:
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if docstring or future:
+            drop.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    kept = [line for index, line in enumerate(lines) if index not in drop]
+    return f"# ---- inlined from {module} ----\n" + "".join(kept)
 
 
 def _policy_lines(source: str) -> tuple[int, int]:
@@ -103,7 +145,10 @@ def sudoers_commands(cfg: SiteConfig) -> list[str]:
     """Every command line the group may run, with its exact arguments."""
     helper = _sudoers_path(cfg.sudo.helper_path)
     policy = helper_policy(cfg)
-    commands = [f"{helper} cache-clean {kind}" for kind in policy["caches"]]
+    commands = []
+    for kind in policy["caches"]:
+        commands.append(f"{helper} cache-clean {kind}")
+        commands += [f"{helper} cache-clean {kind} --older-than {age}" for age in OLDER_THAN]
     if "disk-usage" in policy["allow"]:
         commands += [f"{helper} disk-usage", f'{DF} ""', f"{DF} -h"]
     return commands

@@ -19,8 +19,8 @@ from datakeeper.features.usernames import check_new_username
 from datakeeper.i18n import _
 from datakeeper.registry import RegistryDocument, read_document
 from datakeeper.registry.live import entry_from_system
-from datakeeper.resources import Directory, Group, GroupMembership, Symlink, UserAccount
-from datakeeper.resources.home import HomeMigration
+from datakeeper.resources import Group, GroupMembership, Symlink, UserAccount
+from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.password import TemporaryPassword
 from datakeeper.resources.registered import Registered, RegisteredGroup
@@ -173,7 +173,7 @@ def user_resources(
     if plan.password:
         resources.append(TemporaryPassword(name, plan.password))
     resources += [
-        Directory(persistent, Ownership(name, _private_group(name), cfg.home.mode)),
+        HomeDirectory(persistent, name, _private_group(name), cfg.home.mode),
         HomeMigration(HOME_ROOT / name, persistent),
         Symlink(HOME_ROOT / name, persistent),
         *_dotfiles(cfg, name, persistent, plan.shell),

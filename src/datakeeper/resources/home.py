@@ -12,7 +12,8 @@ from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
-from datakeeper.resources.ownership import lstat_or_none
+from datakeeper.resources.directory import Directory
+from datakeeper.resources.ownership import Ownership, lstat_or_none
 from datakeeper.system.treemerge import count_entries, merge_tree
 
 
@@ -58,3 +59,39 @@ class HomeMigration(Resource):
         merge_tree(str(self.link), str(self.persistent), rescue_name=f"rescued-{stamp}")
         aside = self.link.with_name(f".{self.link.name}.datakeeper-migrated-{stamp}")
         os.rename(self.link, aside)
+
+
+@dataclass(frozen=True)
+class HomeDirectory(Resource):
+    """A user's persistent home: created when missing, otherwise only kept login-safe.
+
+    The owner and group are enforced (files on storage keep numeric owners, so a
+    wrong owner locks the user out). The mode is the user's business, except
+    group/other write, which OpenSSH's StrictModes refuses: that is removed.
+    """
+
+    path: Path
+    owner: str
+    group: str
+    mode: int
+
+    @property
+    def id(self) -> str:
+        return f"home directory {self.path}"
+
+    def touches(self) -> tuple[Path, ...]:
+        return (self.path,)
+
+    def plan(self) -> list[Change]:
+        info = lstat_or_none(self.path)
+        if info is None:
+            return Directory(self.path, Ownership(self.owner, self.group, self.mode)).plan()
+        if not stat.S_ISDIR(info.st_mode):
+            raise ConflictError(
+                _(
+                    "{path} is not a directory (a symlink or a file); move it away and run again"
+                ).format(path=self.path)
+            )
+        current = stat.S_IMODE(info.st_mode)
+        wanted = Ownership(self.owner, self.group, current & ~0o022)
+        return Directory(self.path, wanted).plan()

@@ -158,3 +158,27 @@ def add_to_group(user: str, group: str) -> None:
 def set_password_hash(user: str, hashed: str) -> None:
     """Set the shadow password field; passed on stdin so it never shows in ``ps``."""
     commands.run(["chpasswd", "--encrypted"], input=f"{user}:{hashed}\n", secrets=[hashed])
+
+
+def lock_user(name: str) -> None:
+    """Lock the password and expire the account, so no login (keys included) succeeds."""
+    commands.run(["usermod", "--lock", "--expiredate", "1", "--", name])
+
+
+def delete_user(name: str) -> None:
+    """Delete account ``name`` (``userdel`` without ``-r``: the home is not touched).
+
+    With ``USERGROUPS_ENAB yes`` userdel also deletes the private group of the
+    same name when no other account uses it; callers check what is left.
+    """
+    commands.run(["userdel", "--", name])
+
+
+def delete_group(name: str) -> None:
+    """Delete group ``name`` (``groupdel`` refuses a group that is someone's primary)."""
+    commands.run(["groupdel", "--", name])
+
+
+def primary_users(gid: int) -> tuple[str, ...]:
+    """Names of the accounts whose primary group is ``gid``."""
+    return tuple(sorted(entry.pw_name for entry in pwd.getpwall() if entry.pw_gid == gid))

@@ -1,0 +1,136 @@
+"""Benchmark: ``datakeeper recover`` of N registered users against a plain shell loop.
+
+Run as root (it boots a disposable server in namespaces, see tests/support/sandbox.py)::
+
+    sudo .venv/bin/python benchmarks/recover.py [--users 200] [--dir /var/tmp] [--profile]
+
+It sets up a site (``datakeeper init``), records N users in the registry (private group
+with gid = uid, the site group, a password hash, bash or sh), converges them once
+(accounts and persistent homes), then, in the same run:
+
+* reboots the server (the SSD is wiped, /data stays) and times a bash loop doing the
+  essential commands for every registered user: ``groupadd -g``, ``useradd -u -g -G
+  -s -M``, ``chpasswd -e``, ``ln -s`` of the home, ``chown`` of the home;
+* reboots again and times ``datakeeper recover`` (Python start-up included), which
+  also plans and checks every step, logs every change, and restores the site steps;
+* times a second ``recover`` (nothing to do) for information.
+
+ratio = recover / shell loop; the aim is under 1.5. ``--profile`` runs the timed
+recover under cProfile and prints where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pstats
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.sandbox import DisposableServer  # noqa: E402
+
+CONFIG = "[conda]\nenabled = false\n\n[uv]\nenabled = false\n"
+FIRST_UID = 3001
+HASH = "$6$benchsalt$0pNqgYSBx2XdS3jS2Zt8bN1s7l2v0wE5oZ9nFf5fQ0M3wq1Xx7dJr6kz3Yl7h8v9x0c1b2n3m4l5k6j7h8g9f0"  # noqa: E501
+
+REGISTER = """
+import sys
+from pathlib import Path
+from datakeeper.config import load_config
+from datakeeper.registry import RegistryEntry, open_registry
+cfg = load_config(Path(sys.argv[1]))
+first, count, hashed = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open_registry(cfg.registry_path) as registry:
+    for i in range(count):
+        name, uid = f"user{i:03d}", first + i
+        registry.upsert(RegistryEntry(
+            name=name, uid=uid, gid=uid, primary_group=name, groups=(cfg.group,),
+            shell="/bin/bash" if i % 2 else "/bin/sh", password_hash=hashed))
+"""
+
+
+def set_up(server: DisposableServer, users: int) -> None:
+    """A site with an admin and ``users`` registered and converged accounts."""
+    server.run(["useradd", "--create-home", "--shell", "/bin/bash", "admin"])
+    server.run(["mkdir", "-p", "/data/config"])
+    server.run(["sh", "-c", f"cat > /data/config/datakeeper.toml <<'EOF'\n{CONFIG}EOF"])
+    server.datakeeper("init", "--admin", "admin", "--yes")
+    config = "/data/config/datakeeper.toml"
+    server.run([sys.executable, "-c", REGISTER, config, str(FIRST_UID), str(users), HASH])
+    server.datakeeper("recover")  # accounts and persistent homes, as before any wipe
+
+
+def shell_loop(server: DisposableServer) -> str:
+    """The bash script a person would write for the registered users."""
+    registry = json.loads(server.path("/data/config/datakeeper/registry.json").read_text())
+    lines = ["set -e"]
+    lines += [f"groupadd -g {gid} {name}" for name, gid in registry["groups"].items()]
+    for name, entry in sorted(registry["users"].items()):
+        uid, gid, group = entry["uid"], entry["gid"], entry["primary_group"]
+        extra = ",".join(entry["groups"])
+        home = f"/data/users/{name}"
+        lines += [
+            f"getent group {group} >/dev/null || groupadd -g {gid} {group}",
+            f"useradd -u {uid} -g {gid} {'-G ' + extra if extra else ''} -s {entry['shell']} "
+            f"-M -d /home/{name} {name}",
+            f"echo {shlex.quote(name + ':' + (entry['password_hash'] or '!'))} | chpasswd -e",
+            f"ln -s {home} /home/{name}",
+            f"chown {uid}:{gid} {home}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def time_recover(server: DisposableServer, profile: bool) -> float:
+    if not profile:
+        return timed(lambda: server.datakeeper("recover"))
+    argv = [sys.executable, "-m", "cProfile", "-o", "/data/recover.prof", "-m", "datakeeper"]
+    elapsed = timed(lambda: server.run([*argv, "recover"]))
+    stats = pstats.Stats(str(server.path("/data/recover.prof")))
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(15)
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--dir", type=Path, default=None, help="work dir [a temp dir]")
+    parser.add_argument("--profile", action="store_true", help="profile the timed recover")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="dk-bench-recover-", dir=args.dir))
+    server = DisposableServer(base / "server").start()
+    try:
+        set_up(server, args.users)
+        script = shell_loop(server)
+        server.reboot()
+        loop = timed(lambda: server.run(["bash", "-c", script], timeout=1800))
+        server.reboot()
+        recover = time_recover(server, args.profile)
+        again = timed(lambda: server.datakeeper("recover"))
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    users = args.users + 1  # and the admin
+    print(f"{users} registered users, recovered on a freshly wiped server:")
+    print(f"  shell loop (groupadd, useradd, chpasswd, ln, chown): {loop:8.2f} s")
+    print(f"  datakeeper recover:                                  {recover:8.2f} s")
+    print(f"  ratio (recover / shell loop):                        {recover / loop:8.2f}x")
+    print(f"  second recover (nothing to do):                      {again:8.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

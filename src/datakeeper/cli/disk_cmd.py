@@ -1,0 +1,297 @@
+"""``datakeeper disk``: usage of the storage roots, shared folders and homes; ``disk alert``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+# No help= here: the callbacks' docstrings are the help of "disk" and "disk alert".
+app = typer.Typer(invoke_without_command=True)
+alert_app = typer.Typer(invoke_without_command=True)
+app.add_typer(alert_app, name="alert")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print, change nothing.")]
+
+
+@app.callback()
+def disk(
+    ctx: typer.Context,
+    by_owner: Annotated[
+        bool, typer.Option("--by-owner", help="Split shared folders by the owners of the files.")
+    ] = False,
+    quota: Annotated[
+        bool,
+        typer.Option("--quota", help="Per-user totals from quota accounting (instant; root)."),
+    ] = False,
+    jobs: Annotated[
+        Optional[int],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Option("--jobs", "-j", min=1, help="Folders scanned at once [one per CPU, max 8]."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Disk usage: each storage root, then the shared folders and the homes, largest first.
+
+    For each storage root: size, used, free space and use%. Folder sizes are disk
+    space allocated (st_blocks * 512, as du counts them), not file lengths;
+    hard-linked files count once; symlinks are not followed and other filesystems
+    mounted below are skipped (like du -x). Root sees every home; others see the
+    shared folders and their own home.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from datakeeper.cli.output import emit
+    from datakeeper.features.disk_usage import disk_report
+
+    cfg = site_config(ctx, missing_ok=True)
+    json_output = json_output or global_options(ctx).json_output
+    with _ScanDisplay(enabled=not json_output and sys.stderr.isatty()) as display:
+        report = disk_report(
+            cfg,
+            by_owner=by_owner,
+            use_quota=quota,
+            jobs=jobs,
+            listener=display,
+        )
+    emit(report.as_dict(), json_output=json_output, render=lambda c: _render(c, report))
+
+
+class _ScanDisplay:
+    """A progress line on stderr while scanning (a ``ScanListener``). Rich draws from a
+    thread, so it starts only once the scanner has forked its workers."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.task = None
+
+    def __enter__(self) -> _ScanDisplay:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def started(self, trees: int) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+        from datakeeper.cli.output import stderr_console
+        from datakeeper.i18n import _
+
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn(_("{task.completed}/{task.total} folders")),
+            TextColumn("{task.fields[entries]}"),
+            console=stderr_console(),
+            transient=True,
+        )
+        self.task = self.bar.add_task(_("Scanning"), total=trees, entries="")
+        self.bar.start()
+
+    def scanning(self, top: Path, entries: int) -> None:
+        if self.bar is not None:
+            from datakeeper.i18n import _
+
+            text = _("{n:,} entries in {top}").format(n=entries, top=top)
+            self.bar.update(self.task, entries=text)
+
+    def finished(self, scan) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+
+def _render(console, report) -> None:
+    from rich.table import Table
+
+    from datakeeper.features.disk_usage import human_size
+    from datakeeper.i18n import _
+
+    roots = Table(_("storage"), _("size"), _("used"), _("free"), _("use%"))
+    for r in report.roots:
+        if not r.exists:
+            roots.add_row(str(r.root), _("missing"), "", "", "")
+            continue
+        figures = (human_size(r.total), human_size(r.used), human_size(r.free))
+        roots.add_row(str(r.root), *figures, f"{r.percent:.1f}%")
+    console.print(roots)
+    _render_folders(console, _("shared folder"), report.shared)
+    if report.source == "quota":
+        quota = Table(_("filesystem"), _("user"), _("size"), _("files"))
+        for q in report.quota:
+            quota.add_row(str(q.root), q.user, human_size(q.bytes), str(q.files))
+        console.print(quota)
+    else:
+        _render_folders(console, _("home"), report.homes)
+    if any(f.owners for f in report.shared):
+        owners = Table(_("shared folder"), _("owner"), _("size"))
+        for f in report.shared:
+            for user, size in (f.owners or {}).items():
+                owners.add_row(str(f.path), user, human_size(size))
+        console.print(owners)
+    _render_notes(console, report)
+
+
+def _render_folders(console, title: str, folders) -> None:
+    from rich.table import Table
+
+    from datakeeper.features.disk_usage import human_size
+    from datakeeper.i18n import _
+
+    if not folders:
+        return
+    table = Table(title, _("size"), _("entries"))
+    for f in folders:
+        name = f"{f.path} ({f.user})" if f.user else str(f.path)
+        table.add_row(name, human_size(f.bytes), f"{f.entries:,}")
+    console.print(table)
+
+
+def _render_notes(console, report) -> None:
+    from datakeeper.i18n import _
+
+    console.print(_("Sizes are disk space allocated (as du counts it), not file lengths."))
+    if report.errors:
+        console.print(
+            _("{n} folder(s) or file(s) could not be read; the totals leave them out: {e}").format(
+                n=report.errors, e="; ".join(report.error_samples)
+            ),
+            markup=False,
+        )
+    if report.skipped_mounts:
+        console.print(
+            _("Other filesystems mounted inside were not counted: {paths}").format(
+                paths=", ".join(report.skipped_mounts)
+            ),
+            markup=False,
+        )
+    for note in report.notes:
+        console.print(note, markup=False)
+
+
+@alert_app.callback()
+def alert(
+    ctx: typer.Context,
+    threshold: Annotated[
+        Optional[int],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Option(
+            "--threshold", min=1, max=99, help="Percent [alert.threshold_percent, default 80]."
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing unless a root fires.")
+    ] = False,
+    dry_run: DryRunOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Check every storage root; at or above the threshold, log it (action log and
+    syslog), run the hook from the config and exit 1. --dry-run prints instead.
+
+    The hook gets DATAKEEPER_ALERT_ROOT, _PERCENT, _USED_BYTES, _TOTAL_BYTES and
+    _THRESHOLD in its environment. Subcommands schedule the check hourly.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from datakeeper.cli.output import emit
+    from datakeeper.features.alert import run_alert
+
+    options = global_options(ctx)
+    cfg = site_config(ctx, missing_ok=True)
+    outcome = run_alert(cfg, threshold=threshold, dry_run=dry_run or options.dry_run)
+    json_output = json_output or options.json_output
+    if not (quiet and not outcome.fired and not json_output):
+        emit(outcome.as_dict(), json_output=json_output, render=lambda c: _render_alert(c, outcome))
+    if outcome.fired:
+        raise typer.Exit(1)
+
+
+def _render_alert(console, outcome) -> None:
+    for check in outcome.checks:
+        mark = "!" if check.fires else "✓"
+        console.print(f"{mark} {check.sentence()}", markup=False)
+    for line in outcome.actions:
+        console.print(f"  {line}", markup=False)
+    for line in outcome.problems:
+        print(f"  {line}", file=sys.stderr)
+
+
+@alert_app.command("enable")
+def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+    """Run the alert every hour (alert.interval): a systemd timer, or a cron entry
+    (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
+    from datakeeper.cli.common import change_printer, print_outcome_summary
+    from datakeeper.config import resolve_config_path
+    from datakeeper.features.alert import enable_schedule
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    cfg = site_config(ctx)
+    require_root("disk alert enable")
+    path = resolve_config_path(options.config_path).resolve()
+    outcome = enable_schedule(
+        cfg,
+        path,
+        dry_run=dry_run or options.dry_run,
+        on_change=change_printer(options.json_output),
+    )
+    print_outcome_summary(outcome, json_output=options.json_output)
+
+
+@alert_app.command("disable")
+def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+    """Stop the scheduled alert and remove the files ``enable`` wrote."""
+    from datakeeper.cli.common import change_printer, print_outcome_summary
+    from datakeeper.features.alert import disable_schedule
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    cfg = site_config(ctx)
+    require_root("disk alert disable")
+    outcome = disable_schedule(
+        cfg, dry_run=dry_run or options.dry_run, on_change=change_printer(options.json_output)
+    )
+    print_outcome_summary(outcome, json_output=options.json_output)
+
+
+@alert_app.command("status")
+def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Whether the alert is scheduled, how, and with which command."""
+    from datakeeper.cli.output import emit
+    from datakeeper.config import resolve_config_path
+    from datakeeper.features.alert import schedule_status
+
+    options = global_options(ctx)
+    cfg = site_config(ctx, missing_ok=True)
+    path = resolve_config_path(options.config_path).resolve()
+    found = schedule_status(cfg, path)
+    emit(found, json_output=json_output or options.json_output, render=lambda c: _status(c, found))
+
+
+def _status(console, found) -> None:
+    from datakeeper.i18n import _
+
+    state = _("enabled") if found["enabled"] else _("not enabled")
+    console.print(
+        _("Disk alert: {state} ({mechanism}, {interval}, threshold {threshold}%)").format(
+            state=state, **found
+        ),
+        markup=False,
+    )
+    for f in found["files"]:
+        if f["present"]:
+            mark = "✓" if f["current"] else _("differs from what enable writes")
+            console.print(f"  {f['path']}  {mark}", markup=False)
+    if "timer" in found:
+        console.print(
+            _("  timer: {enabled}, {active}").format(**found["timer"]),
+            markup=False,
+        )

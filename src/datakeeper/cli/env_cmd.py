@@ -1,0 +1,111 @@
+"""``datakeeper env`` (my session: groups, umask, home, variables, tools, disks) and
+``datakeeper guide [TOPIC]`` (help for researchers)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
+
+
+def env(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Show who you are, your groups and umask, where your home really lives, the
+    site's variables (does each path exist, can you write it), conda and uv, and the
+    free space on the storage roots.
+
+    Exit code 1 when something is not as the site wants it (each is explained).
+    """
+    from datakeeper.cli.output import emit
+    from datakeeper.features.envinfo import gather
+
+    cfg = site_config(ctx, missing_ok=True)
+    info = gather(cfg)
+    json_output = json_output or global_options(ctx).json_output
+    emit(info.as_dict(), json_output=json_output, render=lambda c: _render(c, info))
+    if info.warnings:
+        raise typer.Exit(1)
+
+
+def _render(console, info) -> None:
+    from rich.table import Table
+
+    from datakeeper.features.disk_usage import human_size
+    from datakeeper.i18n import _
+
+    yes_no = {True: "✓", False: "✗", None: "-"}
+    console.print(
+        _("You are {user} (uid {uid}), in groups: {groups}").format(
+            user=info.user, uid=info.uid, groups=", ".join(info.groups)
+        ),
+        markup=False,
+    )
+    umask = "?" if info.umask is None else f"{info.umask:03o}"
+    console.print(
+        _("umask {have} (members of {group} need {want:03o}) {mark}").format(
+            have=umask, group=info.site_group, want=info.wanted_umask, mark=yes_no[info.umask_ok]
+        ),
+        markup=False,
+    )
+    place = _("persistent storage") if info.home_on_storage else _("the system disk (wiped!)")
+    console.print(
+        _("home {home} -> {real}, on {place}").format(
+            home=info.home, real=info.home_real, place=place
+        ),
+        markup=False,
+    )
+    table = Table(_("variable"), _("value"), _("set"), _("exists"), _("writable"))
+    for v in info.variables:
+        row = (v.name, v.expected, yes_no[v.set_right], yes_no[v.exists], yes_no[v.writable])
+        table.add_row(*row)
+    console.print(table)
+    for tool, path in info.tools.items():
+        console.print(f"{tool}: {path or _('not found')}", markup=False)
+    for d in info.disks:
+        if d.exists:
+            console.print(
+                _("{root}: {free} free of {total} ({percent:.1f}% used)").format(
+                    root=d.root,
+                    free=human_size(d.free),
+                    total=human_size(d.total),
+                    percent=d.percent,
+                ),
+                markup=False,
+            )
+    for warning in info.warnings:
+        console.print(f"! {warning}", markup=False)
+    if not info.warnings:
+        console.print(_("Everything is as the site wants it."))
+
+
+def guide(
+    ctx: typer.Context,
+    topic: Annotated[
+        Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Argument(help="A topic: conda. Without one: where to put data, sharing, reboots."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Help for researchers: where to put data, how models are shared, what a reboot
+    wipes, umask; 'guide conda' for Python environments."""
+    from dataclasses import asdict
+
+    from datakeeper.cli.output import emit
+    from datakeeper.features.guides import guide as sections_of
+
+    cfg = site_config(ctx, missing_ok=True)
+    sections = sections_of(cfg, topic)
+    json_output = json_output or global_options(ctx).json_output
+
+    def render(console) -> None:
+        for section in sections:
+            console.print(section.title, style="bold", markup=False)
+            for paragraph in section.paragraphs:
+                console.print(paragraph, markup=False)
+                console.print()
+
+    emit([asdict(s) for s in sections], json_output=json_output, render=render)

@@ -1,0 +1,114 @@
+"""``datakeeper packages``: list the catalogue of admin tools; install some for everyone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+app = typer.Typer(
+    help="Common admin tools (fzf, ripgrep, fd, bat, neovim, btop, nvtop, ruff …) for everyone.",
+    no_args_is_help=True,
+)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """The catalogue: each package, how it is installed, and whether it is installed now."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features.packages import package_status
+
+    rows = package_status(site_config(ctx, missing_ok=True))
+    emit(rows, json_output=global_options(ctx).json_output, render=lambda c: _table(c, rows))
+
+
+def _table(console, rows) -> None:
+    from rich.table import Table
+
+    from datakeeper.i18n import _
+
+    table = Table(_("name"), _("from"), _("installed"), _("what it is"))
+    for row in rows:
+        source = f"apt {row['source']}" if row["kind"] == "apt" else f"uv/pip {row['source']}"
+        table.add_row(row["name"], source, "✓" if row["installed"] else "-", row["description"])
+    console.print(table)
+    console.print(_wiped_note(), markup=False)
+
+
+def _wiped_note() -> str:
+    from datakeeper.i18n import _
+
+    return _(
+        "OS packages (apt) live on the system disk and are wiped at every reboot; "
+        "recovery installs the recorded ones again. Python tools live on the data disk."
+    )
+
+
+@app.command("install")
+def install(
+    ctx: typer.Context,
+    names: Annotated[list[str], typer.Argument(help="Catalogue names (see 'packages list').")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+) -> None:
+    """Install packages from the catalogue; each gets its own result line.
+
+    One failing package does not stop the others; the exit code is 1 if any failed.
+    """
+    from datakeeper.cli.output import emit
+    from datakeeper.features.packages import install_packages, resolve
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    resolve(names)  # unknown names are refused before anything else
+    require_root("packages install")
+    cfg = site_config(ctx)
+    printer = _Progress(quiet=options.json_output)
+    results = install_packages(
+        cfg, names, dry_run=dry_run or options.dry_run, listener=printer, on_change=printer.change
+    )
+    data = [r.as_dict() for r in results]
+    emit(data, json_output=options.json_output, render=lambda c: _summary(c, results))
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+class _Progress:
+    """Prints each package as it starts, its changes, and its result (an InstallListener)."""
+
+    MARKS = {"installed": "✓", "already installed": "·", "would install": "→", "failed": "✗"}
+
+    def __init__(self, *, quiet: bool) -> None:
+        from datakeeper.cli.output import stdout_console
+
+        self.quiet = quiet
+        self.console = stdout_console()
+
+    def _print(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, markup=False, highlight=False)
+
+    def started(self, index: int, total: int, package) -> None:
+        self._print(f"[{index}/{total}] {package.name} ({package.kind} {package.source}) …")
+
+    def change(self, change, outcome: str) -> None:
+        if outcome == "applied":
+            self._print(f"    {change.summary}")
+
+    def finished(self, result) -> None:
+        from datakeeper.i18n import _
+
+        detail = f": {result.error}" if result.error else ""
+        self._print(f"  {self.MARKS.get(result.status, '?')} {_(result.status)}{detail}")
+
+
+def _summary(console, results) -> None:
+    from datakeeper.i18n import _
+
+    failed = [r.name for r in results if r.status == "failed"]
+    ok = len(results) - len(failed)
+    line = _("{ok} package(s) in place, {n} failed").format(ok=ok, n=len(failed))
+    console.print(line + (f": {', '.join(failed)}" if failed else ""), markup=False)
+    console.print(_wiped_note(), markup=False)

@@ -1,0 +1,55 @@
+"""``datakeeper recover``: bring the server back after its root disk was wiped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from datakeeper.cli.options import global_options
+
+
+def recover(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+    boot: Annotated[
+        bool, typer.Option("--boot", help="Run as the boot service (no questions).")
+    ] = False,
+) -> None:
+    """Recreate groups, every registered account (same ids) and the environment.
+
+    Refuses, writing nothing, when the data root is not the persistent disk.
+    Exit code 1 when a user had to be skipped (the others are recovered).
+    """
+    from datakeeper.cli import setup_output
+    from datakeeper.cli.output import emit
+    from datakeeper.config import resolve_config_path
+    from datakeeper.features.recovery import recover as run_recovery
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    require_root("recover")
+    path = resolve_config_path(options.config_path)
+    cfg = _load_config(path)
+    reporter = setup_output.SetupPrinter(options.json_output)
+    report = run_recovery(cfg, path, dry_run=dry_run or options.dry_run, reporter=reporter)
+
+    def render(console) -> None:
+        for user in report.skipped:
+            console.print(f"  skipped {user.title}: {'; '.join(user.errors)}", markup=False)
+        console.print(report.summary(), markup=False)
+
+    emit(report.as_dict(), json_output=options.json_output, render=render)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _load_config(path: Path):
+    """The site config; when it is missing, first ask whether its disk is mounted at all."""
+    from datakeeper.config import load_config
+    from datakeeper.storage import ensure_persistent
+
+    if not path.exists() and len(path.parents) >= 3:
+        ensure_persistent(path.parents[1])  # <data_root>/config/datakeeper.toml
+    return load_config(path)

@@ -1,0 +1,167 @@
+"""``datakeeper recovery``: the boot service (enable, disable, status, run, hook) and the
+password sync it relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+app = typer.Typer(
+    help="Run recovery at every boot, before logins; keep passwords in the registry.",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print, change nothing.")]
+
+
+def _config_path(ctx: typer.Context) -> Path:
+    from datakeeper.config import resolve_config_path
+
+    return resolve_config_path(global_options(ctx).config_path).absolute()
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+    """Install the boot service, the password sync and the login wait; every later
+    'recover' recreates them after a wipe. Under systemd the units are enabled (recovery
+    runs at the next boot; 'recovery run' runs it now)."""
+    from datakeeper.features.boot import enable as enable_boot
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    cfg = site_config(ctx)
+    require_root("recovery enable")
+    result = enable_boot(
+        cfg, _config_path(ctx), dry_run=dry_run or options.dry_run, on_change=_printer(options)
+    )
+    _finish(result, options.json_output)
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+    """Disable the boot service and remove every file 'enable' wrote."""
+    from datakeeper.features.boot import disable as disable_boot
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    cfg = site_config(ctx)
+    require_root("recovery disable")
+    result = disable_boot(cfg, dry_run=dry_run or options.dry_run, on_change=_printer(options))
+    _finish(result, options.json_output)
+
+
+def _printer(options):
+    from datakeeper.cli.common import change_printer
+
+    return change_printer(options.json_output)
+
+
+def _finish(result, json_output: bool) -> None:
+    from datakeeper.cli.common import print_outcome_summary
+    from datakeeper.cli.output import emit
+
+    if json_output:
+        emit({**result.outcome.as_dict(), "notes": result.notes}, json_output=True, render=None)
+    else:
+        print_outcome_summary(result.outcome, json_output=False)
+        for note in result.notes:
+            print(note)
+    if not result.outcome.ok:
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Enabled or not, the boot files, systemd's view, the last recovery and the done marker."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features.boot import status as boot_status
+
+    options = global_options(ctx)
+    cfg = site_config(ctx, missing_ok=True)
+    found = boot_status(cfg, _config_path(ctx))
+    emit(found, json_output=json_output or options.json_output, render=lambda c: _status(c, found))
+
+
+def _status(console, found) -> None:
+    from datakeeper.i18n import _
+
+    state = _("enabled") if found["enabled"] else _("not enabled")
+    console.print(_("Boot recovery: {state}; systemd {systemd}").format(
+        state=state, systemd=found["systemd"]), markup=False)  # fmt: skip
+    for f in found["files"]:
+        mark = _("missing")
+        if f["present"]:
+            mark = "✓" if f.get("current", True) else _("differs from what enable writes")
+        console.print(f"  {f['path']}  {mark}", markup=False)
+    for unit, state in found["units"].items():
+        console.print(f"  {unit}: {state['enabled']}, {state['active']}", markup=False)
+    if not found["install"]["present"]:
+        console.print(
+            _("  {path} is missing: run install.sh").format(**found["install"]), markup=False
+        )
+    last = found["last_run"]
+    if last:
+        result = _("ok") if last["ok"] else _("with problems")
+        console.print(_("Last recovery: {time}, {result}: {summary}").format(
+            time=last["time"], result=result, summary=last["summary"]), markup=False)  # fmt: skip
+    else:
+        console.print(_("Last recovery: never"))
+    done = _("yes") if found["done_marker"] else _("no (logins wait)")
+    console.print(_("Recovered since this boot: {done}").format(done=done), markup=False)
+
+
+@app.command("run")
+def run(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+    """Run recovery now: the same as 'datakeeper recover'."""
+    from datakeeper.cli.recover_cmd import recover as recover_command
+
+    recover_command(ctx, dry_run=dry_run, boot=False)
+
+
+@app.command("hook")
+def hook(ctx: typer.Context) -> None:
+    """Print the boot hook line for cloud-init 'runcmd' or /etc/rc.local, for a server
+    whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."""
+    from datakeeper.features.boot import hook_line
+
+    cfg = site_config(ctx, missing_ok=True)
+    print(hook_line(cfg, _config_path(ctx)))
+
+
+@app.command("sync-passwords")
+def sync_passwords(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+    """Save password changes made with passwd in the registry, so recovery restores them."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features import password_sync
+    from datakeeper.runtime import change_session, require_root
+
+    options = global_options(ctx)
+    cfg = site_config(ctx)
+    require_root("recovery sync-passwords")
+    dry_run = dry_run or options.dry_run
+    with change_session(cfg, dry_run=dry_run, sync_passwords=False) as session:
+        plan = password_sync.sync(cfg, dry_run=dry_run)
+        if session.log is not None:
+            password_sync.record(session.log, sorted(plan.updates))
+    data = {"dry_run": dry_run, "updated": sorted(plan.updates), "held_back": plan.held_back}
+    emit(data, json_output=options.json_output, render=lambda c: _synced(c, data))
+
+
+def _synced(console, data) -> None:
+    from datakeeper.i18n import _
+
+    names = ", ".join(data["updated"])
+    if not names:
+        console.print(_("Every recorded password is current."))
+    elif data["dry_run"]:
+        console.print(_("Would save the changed password of: {names}").format(names=names))
+    else:
+        console.print(_("Saved the changed password of: {names}").format(names=names))
+    for reason in data["held_back"].values():
+        console.print(f"  {reason}", markup=False)

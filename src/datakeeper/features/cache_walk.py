@@ -1,0 +1,203 @@
+"""Removing entries from caches other users can write, as root, never following a link.
+
+Standard library only: the sudo helper (``datakeeper.sudo_helper``) is installed
+as one file with this module's code inlined into it, and the CLI uses the same
+code in-process. Every directory is opened with O_NOFOLLOW relative to its
+parent's descriptor, entries are examined with lstat, and names are unlinked
+inside the directory already opened, so a symlink planted anywhere (or a
+directory swapped for one) only ever loses the link itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import stat
+
+DAY = 86400
+MAX_DEPTH = 32
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNSAFE, EXIT_BUSY = 0, 1, 2, 3, 4
+
+
+class Refused(Exception):
+    """A request the helper will not carry out; the message is one line."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Cleaner:
+    """Removes entries below one opened cache root, never following links.
+
+    With ``dry_run`` it only records what it would remove.
+    """
+
+    def __init__(self, root: str, now: float, dry_run: bool = False) -> None:
+        self.root = root
+        self.now = now
+        self.dry_run = dry_run
+        self.removed: list[tuple[str, int]] = []
+        self.failed: list[str] = []
+        self.skipped: list[tuple[str, str]] = []
+
+    def old_enough(self, info: os.stat_result, seconds: float) -> bool:
+        """True when the entry was last used (read or written) more than ``seconds`` ago."""
+        return seconds <= 0 or self.now - max(info.st_mtime, info.st_atime) > seconds
+
+    def remove_files(self, fd: int, where: str, match, min_age: float) -> None:
+        """Unlink regular files in the directory ``fd`` whose name matches, if old enough."""
+        for name in list_names(fd):
+            info = lstat_at(name, fd)
+            if info is None or not stat.S_ISREG(info.st_mode) or not match(name):
+                continue
+            if self.old_enough(info, min_age):
+                self.unlink(fd, name, f"{where}/{name}", info)
+
+    def remove_tree_contents(self, fd: int, where: str, depth: int = 0) -> None:
+        """Unlink every non-directory below ``fd`` and remove the directories left empty.
+
+        Stays on the filesystem of ``fd``: a mount point inside is left alone.
+        """
+        device = os.fstat(fd).st_dev
+        for name in list_names(fd):
+            info = lstat_at(name, fd)
+            if info is None:
+                continue
+            if not stat.S_ISDIR(info.st_mode):
+                self.unlink(fd, name, f"{where}/{name}", info)
+            elif depth < MAX_DEPTH and info.st_dev == device:
+                self.remove_tree(fd, name, f"{where}/{name}", depth + 1)
+
+    def remove_tree(self, fd: int, name: str, shown: str, depth: int = 0) -> None:
+        """Remove directory ``name`` of ``fd`` with everything in it (links, not targets)."""
+        with Subdir(fd, name) as child:
+            if child is None:
+                return
+            self.remove_tree_contents(child, shown, depth)
+        if not self.dry_run:
+            with contextlib.suppress(OSError):  # not empty: it kept something
+                os.rmdir(name, dir_fd=fd)
+
+    def unlink(self, fd: int, name: str, shown: str, info: os.stat_result) -> None:
+        """Remove the name ``name`` from directory ``fd`` (never what a link points to)."""
+        if not self.dry_run:
+            try:
+                os.unlink(name, dir_fd=fd)
+            except OSError as error:
+                self.failed.append(f"{printable(shown)}: {error.strerror}")
+                return
+        counted = stat.S_ISREG(info.st_mode) and info.st_nlink <= 1
+        self.removed.append((shown, info.st_size if counted else 0))
+
+
+class Subdir:
+    """Context manager: a subdirectory opened without following a symlink, or None."""
+
+    def __init__(self, parent_fd: int | None, name: str) -> None:
+        self.parent_fd, self.name, self.fd = parent_fd, name, None
+
+    def __enter__(self) -> int | None:
+        if self.parent_fd is None:
+            return None
+        try:
+            self.fd = os.open(self.name, DIR_FLAGS, dir_fd=self.parent_fd)
+        except OSError:
+            self.fd = None  # a symlink (ELOOP), not a directory, or gone
+        return self.fd
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def list_names(fd: int | None) -> list[str]:
+    try:
+        return sorted(os.listdir(fd)) if fd is not None else []
+    except OSError:
+        return []
+
+
+def lstat_at(name: str, fd: int | None) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except (OSError, TypeError):
+        return None
+
+
+def printable(text: str) -> str:
+    """``text`` with control and undecodable characters shown as "?" (no terminal tricks)."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+def open_root(path: str) -> int:
+    """Open the absolute directory ``path`` one component at a time, refusing any symlink."""
+    if not os.path.isabs(path) or os.path.normpath(path) != path:
+        raise Refused(
+            f"cache root {printable(path)} is not a normalized absolute path", EXIT_UNSAFE
+        )
+    fd = os.open("/", DIR_FLAGS)
+    try:
+        for part in [p for p in path.split("/") if p]:
+            child = os.open(part, DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except FileNotFoundError:
+        os.close(fd)
+        raise
+    except OSError as error:
+        os.close(fd)
+        raise Refused(
+            f"refusing to clean {printable(path)}: it or a directory above it is a symlink "
+            f"or not a directory ({error.strerror})",
+            EXIT_UNSAFE,
+        ) from error
+    return fd
+
+
+def lock_held(fd: int, name: str) -> bool:
+    """True when someone holds an flock on the regular file ``name`` (a download's lock)."""
+    try:
+        lock_fd = os.open(name, FILE_FLAGS, dir_fd=fd)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(lock_fd).st_mode):
+            return False
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(lock_fd)
+
+
+def newest_use(fd: int, depth: int) -> float:
+    """The latest access or modification time of ``fd`` and everything below it."""
+    info = os.fstat(fd)
+    newest = max(info.st_atime, info.st_mtime)
+    for name in list_names(fd):
+        entry = lstat_at(name, fd)
+        if entry is None:
+            continue
+        newest = max(newest, entry.st_atime, entry.st_mtime)
+        if stat.S_ISDIR(entry.st_mode) and depth < MAX_DEPTH:
+            with Subdir(fd, name) as sub:
+                if sub is not None:
+                    newest = max(newest, newest_use(sub, depth + 1))
+    return newest
+
+
+def human_size(size: int) -> str:
+    """``size`` bytes as a short human-readable figure (1024-based)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # unreachable

@@ -1,0 +1,354 @@
+"""Add up the disk space a tree takes, the way ``du -sx --block-size=1`` does.
+
+Sizes are *allocated* space (``st_blocks * 512``), not file lengths: a sparse
+file counts only its written blocks, a small file a whole block, and every
+directory, symlink and special file counts its own blocks too. Each inode is
+counted once per scan, so a file hard-linked twice takes its space once. The
+walk never follows a symlink and never enters another filesystem (a mount
+point below the top is skipped and listed, as ``du -x`` does).
+
+Scanning runs as root inside user-writable trees, so every directory is
+opened relative to its parent's descriptor with ``O_NOFOLLOW`` and checked to
+be the very directory that was stat-ed: a user who swaps a directory for a
+symlink mid-scan cannot make the walk wander into ``/etc``. Nothing is
+written; errors (permission denied, a directory that vanished) are counted
+and sampled, never fatal.
+
+The hot loop is written for speed: one ``fstatat`` per entry through the
+``DirEntry`` cache, no ``Path`` objects, locals instead of attributes
+(see ``benchmarks/disk_usage.py``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Protocol
+
+from datakeeper.i18n import _
+
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_S_IFMT = 0o170000
+_S_IFDIR = stat.S_IFDIR
+MAX_ERROR_SAMPLES = 5
+MAX_JOBS = 8
+
+
+@dataclass
+class Usage:
+    """Allocated bytes and entries below one folder (the folder itself included)."""
+
+    bytes: int = 0
+    entries: int = 0
+    owners: dict[int, int] = field(default_factory=dict)  # uid -> bytes, when asked for
+
+    def add(self, other: Usage) -> None:
+        """Fold ``other`` into this one."""
+        self.bytes += other.bytes
+        self.entries += other.entries
+        for uid, size in other.owners.items():
+            self.owners[uid] = self.owners.get(uid, 0) + size
+
+
+@dataclass
+class Scan:
+    """The result of one walk: totals of the top and of each marked folder below it."""
+
+    top: Path
+    usage: dict[Path, Usage]
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    skipped_mounts: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> Usage:
+        """Usage of the whole tree."""
+        return self.usage[self.top]
+
+
+@dataclass
+class _Bucket:
+    """Usage gathered directly in one marked folder (not in marked folders below it)."""
+
+    path: Path
+    parent: int | None
+    usage: Usage = field(default_factory=Usage)
+
+
+class _Walk:
+    """State of one scan; ``run`` is the hot loop."""
+
+    def __init__(self, top: Path, marks: Sequence[Path], by_owner: bool, progress) -> None:
+        self.top = top
+        self.by_owner = by_owner
+        self.progress = progress
+        self.buckets = [_Bucket(top, None)]
+        self.mark_ids = _mark_ids(marks)
+        self.seen: set[tuple[int, int]] = set()
+        self.dev = 0  # the top's filesystem; set when the top is opened
+        self.scan = Scan(top, {})
+
+    def error(self, where: str, why: OSError) -> None:
+        """Count a problem; keep the first few so the report can name them."""
+        self.scan.errors += 1
+        if len(self.scan.error_samples) < MAX_ERROR_SAMPLES:
+            self.scan.error_samples.append(f"{where}: {why.strerror or why}")
+
+    def run(self) -> Scan:
+        """Walk the tree depth first; return the totals."""
+        top_fd = self.open_top()
+        if top_fd is not None:
+            self.walk(top_fd)
+        self.finish()
+        return self.scan
+
+    def open_top(self) -> int | None:
+        try:
+            info = os.lstat(self.top)
+        except OSError as error:
+            self.error(str(self.top), error)
+            return None
+        self.count(info, 0)
+        if info.st_mode & _S_IFMT != _S_IFDIR:
+            return None
+        self.dev = info.st_dev
+        return self.open_dir(None, str(self.top), info, str(self.top))
+
+    def open_dir(self, parent_fd: int | None, name: str, info: os.stat_result, where: str):
+        """Open a directory without following symlinks and check it is the one stat-ed."""
+        try:
+            fd = os.open(name, _OPEN_DIR, dir_fd=parent_fd)
+        except OSError as error:
+            if error.errno != errno.ENOENT:  # vanished since it was listed: not a problem
+                self.error(where, error)
+            return None
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+            os.close(fd)  # swapped during the scan: do not follow it anywhere
+            self.error(where, OSError(errno.ESTALE, _("replaced during the scan")))
+            return None
+        return fd
+
+    def count(self, info: os.stat_result, bucket: int) -> None:
+        """Add one entry outside the hot loop (the top, a marked folder)."""
+        usage = self.buckets[bucket].usage
+        usage.bytes += info.st_blocks * 512
+        usage.entries += 1
+        if self.by_owner:
+            usage.owners[info.st_uid] = usage.owners.get(info.st_uid, 0) + info.st_blocks * 512
+
+    def walk(self, top_fd: int) -> None:
+        """Depth first, one open directory per level (two descriptors each)."""
+        frame = self.frame(top_fd, 0, str(self.top))
+        stack = [frame] if frame is not None else []
+        progress, entries = self.progress, 0
+        try:
+            while stack:
+                fd, entries_it, bucket, where = stack[-1]
+                try:
+                    child, added = self.scan_entries(fd, entries_it, bucket, where)
+                except OSError as error:  # reading the directory failed half way
+                    self.error(where, error)
+                    child, added = None, 0
+                entries += added
+                if child is not None:
+                    stack.append(child)
+                    if progress is not None:
+                        progress(entries)
+                    continue
+                _close(stack.pop())
+        finally:  # interrupted (Ctrl-C): give every descriptor back
+            for frame in stack:
+                _close(frame)
+
+    def frame(self, fd: int, bucket: int, where: str):
+        """The stack frame of an opened directory: (fd, its entries, bucket, path)."""
+        try:
+            return fd, os.scandir(fd), bucket, where
+        except OSError as error:
+            os.close(fd)
+            self.error(where, error)
+            return None
+
+    def scan_entries(self, fd: int, entries_it, bucket: int, where: str):
+        """Count entries of one directory until a subdirectory to enter is found.
+
+        Returns (the subdirectory's stack frame or None when this directory is
+        done, the number of entries counted).
+        """
+        usage = self.buckets[bucket].usage
+        owners = usage.owners if self.by_owner else None
+        seen, ifmt, ifdir = self.seen, _S_IFMT, _S_IFDIR
+        blocks = count = 0
+        try:
+            for entry in entries_it:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # deleted while we looked: it takes no space any more
+                if info.st_mode & ifmt == ifdir:
+                    frame = self.enter(fd, where, entry.name, info, bucket)
+                    if frame is not None:
+                        return frame, count
+                    continue
+                if info.st_nlink > 1:
+                    key = (info.st_dev, info.st_ino)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                blocks += info.st_blocks
+                count += 1
+                if owners is not None:
+                    owners[info.st_uid] = owners.get(info.st_uid, 0) + info.st_blocks * 512
+            return None, count
+        finally:
+            usage.bytes += blocks * 512  # st_blocks counts 512-byte units, whatever the fs
+            usage.entries += count
+
+    def enter(self, fd: int, parent: str, name: str, info: os.stat_result, bucket: int):
+        """Count a subdirectory and open it, unless it is on another filesystem."""
+        where = f"{parent}/{name}"
+        if info.st_dev != self.dev:
+            self.scan.skipped_mounts.append(where)  # like du -x: neither counted nor entered
+            return None
+        key = (info.st_dev, info.st_ino)
+        if self.mark_ids and key in self.mark_ids:
+            self.buckets.append(_Bucket(self.mark_ids[key], bucket))
+            bucket = len(self.buckets) - 1
+        self.count(info, bucket)
+        child_fd = self.open_dir(fd, name, info, where)
+        return None if child_fd is None else self.frame(child_fd, bucket, where)
+
+    def finish(self) -> None:
+        """Roll each marked folder's usage up into every marked folder above it."""
+        totals = [Usage() for _ in self.buckets]
+        for index, bucket in enumerate(self.buckets):
+            at: int | None = index
+            while at is not None:
+                totals[at].add(bucket.usage)
+                at = self.buckets[at].parent
+        for bucket, total in zip(self.buckets, totals, strict=True):
+            self.scan.usage[bucket.path] = total
+
+
+def _close(frame) -> None:
+    fd, entries_it, _bucket, _where = frame
+    entries_it.close()
+    os.close(fd)
+
+
+def _mark_ids(marks: Sequence[Path]) -> dict[tuple[int, int], Path]:
+    ids = {}
+    for mark in marks:
+        try:
+            info = os.lstat(mark)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            ids[(info.st_dev, info.st_ino)] = mark
+    return ids
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """One tree to scan: its top, the folders below it to total too, owners or not."""
+
+    top: Path
+    marks: tuple[Path, ...] = ()
+    by_owner: bool = False
+
+
+class ScanListener(Protocol):
+    """Follows ``scan_trees`` (for a progress display)."""
+
+    def started(self, trees: int) -> None:
+        """Scanning begins; any worker processes exist already (safe to start threads)."""
+
+    def scanning(self, top: Path, entries: int) -> None:
+        """An in-process walk of ``top`` has counted ``entries`` so far."""
+
+    def finished(self, scan: Scan) -> None:
+        """One tree is done (in any process)."""
+
+
+def scan_tree(
+    top: Path,
+    *,
+    marks: Sequence[Path] = (),
+    by_owner: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Scan:
+    """Allocated size of ``top`` and of each folder in ``marks`` below it.
+
+    ``by_owner`` also splits each total by the uid owning the files.
+    ``progress`` gets the number of entries counted so far each time the walk
+    enters a directory.
+    """
+    return _Walk(Path(top), marks, by_owner, progress).run()
+
+
+def default_jobs(count: int) -> int:
+    """How many trees to scan at once: one per CPU we may use, at most ``MAX_JOBS``."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(count, cpus or 1, MAX_JOBS))
+
+
+def scan_trees(
+    requests: Sequence[ScanRequest],
+    *,
+    jobs: int | None = None,
+    listener: ScanListener | None = None,
+) -> list[Scan]:
+    """Scan several trees, in parallel processes when there are CPUs to spare.
+
+    Each tree is scanned whole by one process, so hard links are counted as a
+    separate ``du -s`` of each tree counts them. Threads would not help: the
+    walk is interpreter work between system calls, serialized by the GIL.
+    Results come back in the order of ``requests``.
+    """
+    jobs = default_jobs(len(requests)) if jobs is None else max(1, min(jobs, len(requests)))
+    results: dict[int, Scan] = {}
+    if jobs > 1:
+        _scan_in_processes(requests, jobs, results, listener)
+    elif listener is not None:
+        listener.started(len(requests))
+    for index, request in enumerate(requests):
+        if index in results:
+            continue  # the process pool failed (or was not used): scan the rest here
+        progress = None
+        if listener is not None:
+            progress = partial(listener.scanning, request.top)
+        results[index] = _scan_request(request, progress)
+        if listener is not None:
+            listener.finished(results[index])
+    return [results[index] for index in range(len(requests))]
+
+
+def _scan_in_processes(requests, jobs, results, listener) -> None:
+    """Fill ``results`` from a pool of forked workers; stop quietly if the pool fails."""
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")  # no re-import: starts in milliseconds
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            # A fork-based pool starts every worker at the first submit.
+            futures = {pool.submit(_scan_request, r): i for i, r in enumerate(requests)}
+            if listener is not None:
+                listener.started(len(requests))
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if listener is not None:
+                    listener.finished(results[futures[future]])
+    except (OSError, BrokenProcessPool):
+        return  # cannot fork here (limits, sandbox): the caller scans the rest in-process
+
+
+def _scan_request(request: ScanRequest, progress: Callable[[int], None] | None = None) -> Scan:
+    return scan_tree(request.top, marks=request.marks, by_owner=request.by_owner, progress=progress)

@@ -1,0 +1,262 @@
+"""Permission repair: ``fix-permissions --shared`` and ``fix-permissions --user NAME``.
+
+Shared folders (the group-writable ``[[folders]]`` not owned by root: caches,
+models, dataset, code): every entry gets the site group; directories get
+setgid and group rwx (``mode | 0o2070``; the sticky bit is kept where it is,
+and added on the configured folders whose mode has it); regular files get
+group read and write, group execute when anyone may execute them (like
+``chmod g+rwX``), and lose set-user-ID and set-group-ID: a group-writable
+set-id program would let any member run code as its owner. Owners are not
+changed: a file stays its creator's.
+
+A user's persistent home (``<users_dir>/NAME``): the home itself becomes
+``NAME:<private group>`` with exactly ``home.mode`` (sshd's StrictModes
+rejects a group-writable home). Below it, everything becomes NAME's; a group
+is kept when NAME belongs to it, otherwise it becomes the private group
+(files root or someone else left there); nobody but the owner may write
+(``& ~0o022``); directories keep ``u+rwx`` so NAME can manage them; files
+lose set-id bits. ``~/.ssh`` and everything in it lose all group and other
+bits (ssh refuses keys others can read).
+
+Both walk with ``datakeeper.system.safewalk`` (fd-relative, never following
+a link): symlinks, hard-linked files, special files and other filesystems
+are left alone and counted. A dry run counts what would change.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from datakeeper.errors import InvalidInputError, RefusedError
+from datakeeper.i18n import _
+from datakeeper.storage import StorageGuard
+from datakeeper.system import accounts
+from datakeeper.system.safewalk import (
+    KEEP,
+    Hook,
+    Target,
+    TreeFixer,
+    WalkReport,
+    protected_hardlinks,
+)
+
+if TYPE_CHECKING:
+    from datakeeper.config import FolderSpec, SiteConfig
+
+SET_ID = stat.S_ISUID | stat.S_ISGID
+GROUP_WRITE = 0o022
+
+
+class SharedRules:
+    """Group ownership, setgid directories, group-writable files (see module doc)."""
+
+    __slots__ = ("excluded", "gid", "path", "sticky")
+
+    def __init__(self, gid: int, path: str, sticky: frozenset[str], excluded: frozenset[str]):
+        self.gid, self.path, self.sticky, self.excluded = gid, path, sticky, excluded
+
+    def directory(self, info: os.stat_result) -> Target:
+        mode = stat.S_IMODE(info.st_mode) | 0o2070
+        return (KEEP, self.gid, mode | (stat.S_ISVTX if self.path in self.sticky else 0))
+
+    def file(self, info: os.stat_result) -> Target:
+        mode = stat.S_IMODE(info.st_mode)
+        wanted = (mode & ~SET_ID) | 0o060 | (0o010 if mode & 0o111 else 0)
+        return (KEEP, self.gid, wanted)
+
+    def child(self, name: str) -> SharedRules | None:
+        path = f"{self.path}/{name}"
+        if path in self.excluded:
+            return None
+        return SharedRules(self.gid, path, self.sticky, self.excluded)
+
+
+class UserRules:
+    """A persistent home: NAME's, private, nobody else writes (see module doc)."""
+
+    __slots__ = ("depth", "gid", "groups", "home_mode", "private", "uid")
+
+    def __init__(
+        self,
+        uid: int,
+        gid: int,
+        groups: frozenset[int],
+        home_mode: int,
+        depth: int = 0,
+        private: bool = False,
+    ) -> None:
+        self.uid, self.gid, self.groups, self.home_mode = uid, gid, groups, home_mode
+        self.depth, self.private = depth, private
+
+    def directory(self, info: os.stat_result) -> Target:
+        if self.depth == 0:
+            return (self.uid, self.gid, self.home_mode)
+        mode = (stat.S_IMODE(info.st_mode) & ~GROUP_WRITE) | stat.S_IRWXU
+        return (self.uid, self._group(info), mode & ~0o077 if self.private else mode)
+
+    def file(self, info: os.stat_result) -> Target:
+        mode = stat.S_IMODE(info.st_mode) & ~(SET_ID | GROUP_WRITE)
+        return (self.uid, self._group(info), mode & ~0o077 if self.private else mode)
+
+    def child(self, name: str) -> UserRules:
+        private = self.private or (self.depth == 0 and name == ".ssh")
+        return UserRules(self.uid, self.gid, self.groups, self.home_mode, self.depth + 1, private)
+
+    def _group(self, info: os.stat_result) -> int:
+        return info.st_gid if info.st_gid in self.groups else self.gid
+
+
+@dataclass
+class PermissionsReport:
+    """The trees walked, each with its counts, and notes for the person running it."""
+
+    dry_run: bool
+    trees: list[tuple[str, WalkReport]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> Counter:
+        """Counts summed over every tree."""
+        total: Counter = Counter()
+        for _path, report in self.trees:
+            total.update(report.counts)
+        return total
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed (skipped entries are not failures)."""
+        return not self.totals["errors"]
+
+    def as_dict(self) -> dict:
+        """JSON-able report."""
+        return {
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "totals": dict(self.totals),
+            "trees": [{"path": path, **report.as_dict()} for path, report in self.trees],
+            "notes": self.notes,
+        }
+
+
+def shared_trees(cfg: SiteConfig) -> list[tuple[Path, SharedRules]]:
+    """The tops of the shared folders (a shared folder inside another is walked with it)."""
+    group = accounts.group_by_name(cfg.group)
+    if group is None:
+        raise RefusedError(
+            _("group {group} does not exist; run datakeeper init first").format(group=cfg.group)
+        )
+    shared = [f for f in cfg.folders if _is_shared(f)]
+    shared_paths = {f.path for f in shared}
+    sticky = frozenset(f.path for f in shared if f.mode & stat.S_ISVTX)
+    excluded = frozenset(f.path for f in cfg.folders if not _is_shared(f))
+    tops = [f for f in shared if not any(p in shared_paths for p in _parents(f.path))]
+    root = cfg.storage.data_root
+    return [(root / f.path, SharedRules(group.gid, f.path, sticky, excluded)) for f in tops]
+
+
+def user_tree(cfg: SiteConfig, name: str) -> tuple[Path, UserRules]:
+    """NAME's persistent home and the rules for it; ``InvalidInputError`` if there is none."""
+    user = accounts.user_by_name(name)
+    if user is None:
+        raise InvalidInputError(_("account {name} does not exist").format(name=name))
+    home = cfg.users_dir / name
+    if not home.is_dir() or home.is_symlink():
+        raise InvalidInputError(
+            _("{name} has no persistent home {path}").format(name=name, path=home)
+        )
+    groups = frozenset(os.getgrouplist(name, user.gid))
+    return home, UserRules(user.uid, user.gid, groups, cfg.home.mode)
+
+
+def fix_trees(
+    cfg: SiteConfig,
+    trees: Iterable[tuple[Path, object]],
+    *,
+    dry_run: bool,
+    hook: Hook | None = None,
+) -> PermissionsReport:
+    """Walk each tree with its rules; the storage guard runs first (read-only)."""
+    trees = list(trees)
+    StorageGuard(cfg.storage_roots)([path for path, _rules in trees])
+    report = PermissionsReport(dry_run)
+    for path, rules in trees:
+        fixer = TreeFixer(dry_run=dry_run, hook=hook)
+        try:
+            report.trees.append((str(path), fixer.fix(path, rules)))  # type: ignore[arg-type]
+        except FileNotFoundError:
+            report.notes.append(_("{path} does not exist: skipped").format(path=path))
+    if report.totals["hard_links"]:
+        report.notes.append(_hard_link_note(protected_hardlinks()))
+    return report
+
+
+def fix_permissions(
+    cfg: SiteConfig,
+    *,
+    user: str | None = None,
+    dry_run: bool,
+    hook: Hook | None = None,
+) -> PermissionsReport:
+    """``--user NAME`` (``user``) or ``--shared`` (``user`` None): walk, log, report.
+
+    A real run holds the one-admin lock and writes one action-log record per tree.
+    """
+    from datakeeper.runtime import change_session
+
+    trees = [user_tree(cfg, user)] if user is not None else shared_trees(cfg)
+    if dry_run:
+        return fix_trees(cfg, trees, dry_run=True, hook=hook)
+    with change_session(cfg, dry_run=False) as session:
+        report = fix_trees(cfg, trees, dry_run=False, hook=hook)
+        for path, tree in report.trees:
+            if session.log is not None and tree.counts["changed"]:
+                session.log.record(
+                    resource=f"permissions {path}",
+                    change=summary_line(tree.counts),
+                    outcome="failed" if tree.counts["errors"] else "applied",
+                    details=dict(tree.counts),
+                )
+    return report
+
+
+def summary_line(counts: Counter) -> str:
+    """One sentence with the counts that matter."""
+    return _(
+        "{changed} entries changed (owner {owner}, group {group}, mode {mode}) of "
+        "{dirs} directories and {files} files"
+    ).format(
+        changed=counts["changed"],
+        owner=counts["owner_changed"],
+        group=counts["group_changed"],
+        mode=counts["mode_changed"],
+        dirs=counts["directories"],
+        files=counts["files"],
+    )
+
+
+def _hard_link_note(protected: bool | None) -> str:
+    if protected:
+        return _(
+            "files with several hard links were left alone; fs.protected_hardlinks is 1, so "
+            "members cannot link other users' files, but such a file is skipped anyway "
+            "(it may have been linked by root or before); fix those by hand"
+        )
+    return _(
+        "files with several hard links were left alone: one may be another user's file "
+        "linked into the tree (fs.protected_hardlinks is off); fix those by hand"
+    )
+
+
+def _is_shared(folder: FolderSpec) -> bool:
+    return bool(folder.mode & stat.S_IWGRP) and folder.owner != "root"
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]

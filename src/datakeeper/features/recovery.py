@@ -1,0 +1,161 @@
+"""``datakeeper recover``: bring accounts and environment back after the SSD was wiped.
+
+Everything comes from persistent storage: the site config and the registry.
+Accounts come back with the SAME uid, gid, groups, shell, gecos and password
+hash, because files on storage keep numeric owners. A user whose name or ids
+are taken by someone else is skipped and reported, never guessed about; the
+others are still recovered. Software is not downloaded at boot: Miniconda and
+uv live on storage already, only their links are recreated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from datakeeper.engine import Resource
+from datakeeper.features.init import SetupReporter, StepResult, run_step
+from datakeeper.features.setup_steps import HOME_ROOT, SetupContext, Step, build_steps
+from datakeeper.i18n import _
+from datakeeper.registry import RegistryDocument, RegistryEntry, read_document
+from datakeeper.resources import Group, Symlink, UserAccount
+from datakeeper.resources.home import HomeDirectory, HomeMigration
+from datakeeper.runtime import change_session
+
+if TYPE_CHECKING:
+    from datakeeper.config import SiteConfig
+
+DONE_MARKER = Path("/run/datakeeper/recovery-done")
+SKIPPED_AT_BOOT = ("MinicondaInstall", "UvInstall")
+
+
+@dataclass
+class RecoveryReport:
+    site: list[StepResult] = field(default_factory=list)
+    users: list[StepResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for u in self.users if u.status == status)
+
+    @property
+    def skipped(self) -> list[StepResult]:
+        return [u for u in self.users if u.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped and all(s.status != "failed" for s in self.site)
+
+    def summary(self) -> str:
+        recovered = self.count("changed") + self.count("planned")
+        return _("{n} users recovered, {u} already right, {s} skipped").format(
+            n=recovered, u=self.count("unchanged"), s=len(self.skipped)
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "summary": self.summary(),
+            "site": [vars(s) for s in self.site],
+            "users": [vars(u) for u in self.users],
+        }
+
+
+def recover(
+    cfg: SiteConfig, config_path: Path, *, dry_run: bool, reporter: SetupReporter
+) -> RecoveryReport:
+    """Converge groups, every registered user, then the site steps; report per user."""
+    report = RecoveryReport()
+    # The registry is the truth here: do not copy /etc/shadow into it first.
+    with change_session(cfg, dry_run=dry_run, sync_passwords=False) as session:
+        document = _registry(cfg)
+        steps = [groups_step(cfg, document)]
+        steps += [user_step(cfg, entry) for entry in _ordered(document, cfg)]
+        steps += site_steps(cfg, config_path)
+        for index, step in enumerate(steps, start=1):
+            result = StepResult(step.key, step.title, notes=list(step.notes))
+            reporter.step_started(index, len(steps), step)
+            run_step(session, step, result, dry_run, reporter)
+            reporter.step_finished(result)
+            (report.users if step.key == "USER" else report.site).append(result)
+    if not dry_run:
+        mark_done(cfg, report)
+    return report
+
+
+def _registry(cfg: SiteConfig) -> RegistryDocument:
+    if not cfg.registry_path.exists():
+        return RegistryDocument()
+    return read_document(cfg.registry_path)
+
+
+def _ordered(document: RegistryDocument, cfg: SiteConfig) -> list[RegistryEntry]:
+    """The admin first (the site steps need it), then everyone by name."""
+    entries = sorted(document.users.values(), key=lambda e: (e.name != cfg.admin, e.name))
+    return entries
+
+
+def groups_step(cfg: SiteConfig, document: RegistryDocument) -> Step:
+    """The site group and every recorded shared group, with their recorded gids."""
+    recorded = dict(document.groups)
+    names = sorted({cfg.group, *recorded})
+    resources: list[Resource] = [Group(name, recorded.get(name)) for name in names]
+    return Step("GROUPS", _("shared groups"), resources, critical=False)
+
+
+def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
+    """One registered account, exactly as recorded, with its home link."""
+    persistent = cfg.users_dir / entry.name
+    resources: list[Resource] = [
+        Group(entry.primary_group, entry.gid),
+        UserAccount(
+            entry.name,
+            entry.uid,
+            entry.primary_group,
+            entry.groups,
+            entry.shell,
+            entry.gecos,
+            str(HOME_ROOT / entry.name),
+            entry.password_hash,
+        ),
+        HomeDirectory(persistent, entry.name, entry.primary_group, cfg.home.mode),
+        HomeMigration(HOME_ROOT / entry.name, persistent),
+        Symlink(HOME_ROOT / entry.name, persistent),
+    ]
+    return Step("USER", entry.name, resources)
+
+
+def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:
+    """The setup steps (groups already done), without downloads."""
+    steps = [s for s in build_steps(SetupContext(cfg, config_path)) if s.key != "GROUP"]
+    for step in steps:
+        kept = [r for r in step.resources if type(r).__name__ not in SKIPPED_AT_BOOT]
+        if len(kept) != len(step.resources):
+            step.notes.append(
+                _(
+                    "software installs are not repeated at boot; run 'datakeeper "
+                    "init' if conda or uv is missing"
+                )
+            )
+        step.resources = kept
+    from datakeeper.features.boot import boot_resources
+
+    boot = boot_resources(cfg, config_path)
+    if boot:
+        steps.append(Step("BOOT", _("the boot service and login wait"), boot, critical=False))
+    return steps
+
+
+def mark_done(cfg: SiteConfig, report: RecoveryReport) -> None:
+    """Let waiting logins go on (tmpfs marker) and remember the result on storage."""
+    DONE_MARKER.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    DONE_MARKER.write_text(report.summary() + "\n", encoding="utf-8")
+    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **report.as_dict()}
+    last = cfg.state_dir / "last-recovery.json"
+    tmp = last.with_name(last.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, last)

@@ -1,0 +1,105 @@
+"""systemd as a service manager: is it running, where units go, ``systemctl`` verbs.
+
+Only a system booted with systemd as PID 1 has ``/run/systemd/system``
+(sd_booted(3)); containers and the test sandbox often do not, and callers
+fall back to cron there.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from datakeeper.system import commands
+
+RUN_DIR = Path("/run/systemd/system")
+UNIT_DIR = Path("/etc/systemd/system")
+
+
+def is_running(run_dir: Path = RUN_DIR) -> bool:
+    """True when systemd manages this system (the test sd_booted() makes)."""
+    return run_dir.is_dir()
+
+
+def unit_path(name: str, unit_dir: Path = UNIT_DIR) -> Path:
+    """Where the admin's unit ``name`` (e.g. ``x.timer``) lives."""
+    return unit_dir / name
+
+
+def daemon_reload() -> None:
+    """Make systemd read the unit files again."""
+    commands.run(["systemctl", "daemon-reload"])
+
+
+def enable_now(unit: str) -> None:
+    """Enable ``unit`` at boot and start it now."""
+    commands.run(["systemctl", "enable", "--now", unit])
+
+
+def disable_now(unit: str) -> None:
+    """Disable ``unit`` and stop it now."""
+    commands.run(["systemctl", "disable", "--now", unit])
+
+
+def unit_state(unit: str) -> dict[str, str]:
+    """``is-enabled``, ``is-active`` and whether files changed since systemd read them.
+
+    The verbs exit non-zero for a unit that is disabled or inactive; the word
+    they print is the answer, so the exit status is not an error here.
+    """
+    queries = {
+        "enabled": ["is-enabled", unit],
+        "active": ["is-active", unit],
+        "needs_reload": ["show", "--property=NeedDaemonReload", "--value", unit],
+    }
+    state = {}
+    for key, args in queries.items():
+        try:
+            result = subprocess.run(
+                ["systemctl", *args], capture_output=True, text=True, timeout=30, check=False
+            )
+            state[key] = result.stdout.strip() or "unknown"
+        except (OSError, subprocess.SubprocessError):
+            state[key] = "unknown"
+    return state
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_@+=:,./-]+")
+
+
+def exec_line(argv: Sequence[str]) -> str:
+    """``argv`` as an ``ExecStart=`` value: quoted as systemd.syntax(7) reads it.
+
+    ``%`` starts a specifier and ``$`` a variable in unit files, so both are doubled.
+    """
+    words = []
+    for arg in argv:
+        word = arg.replace("%", "%%").replace("$", "$$")
+        if not _PLAIN.fullmatch(arg):
+            word = '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        words.append(word)
+    return " ".join(words)
+
+
+def oneshot_service(description: str, argv: Sequence[str]) -> str:
+    """A unit that runs ``argv`` once each time it is started (by a timer)."""
+    return (
+        f"[Unit]\nDescription={_text(description)}\n\n"
+        f"[Service]\nType=oneshot\nExecStart={exec_line(argv)}\n"
+    )
+
+
+def calendar_timer(description: str, on_calendar: str, service: str) -> str:
+    """A timer starting ``service`` on ``on_calendar`` ("hourly"), catching up after downtime."""
+    return (
+        f"[Unit]\nDescription={_text(description)}\n\n"
+        f"[Timer]\nOnCalendar={on_calendar}\nPersistent=true\nUnit={service}\n\n"
+        "[Install]\nWantedBy=timers.target\n"
+    )
+
+
+def _text(value: str) -> str:
+    """A free-text value on one line, specifiers escaped."""
+    return " ".join(value.split()).replace("%", "%%")

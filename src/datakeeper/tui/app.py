@@ -1,0 +1,35 @@
+"""The Textual application: the admin or user menu first, q quits from anywhere."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from datakeeper.i18n import _
+
+
+class DatakeeperApp(App[int]):
+    """``datakeeper`` without a command. ``features`` is what every screen calls
+    (``tui.features.Features``, or a fake in tests); ``admin`` picks the menu."""
+
+    TITLE = "datakeeper"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("q", "quit", _("Quit"))]
+    CSS = """
+    Screen { layout: vertical; }
+    Button { margin: 0 1 0 0; min-width: 10; }
+    .buttons { height: auto; margin: 1 0 0 0; }
+    .hint { color: $text-muted; padding: 0 1; }
+    .field-label { margin: 1 0 0 0; text-style: bold; }
+    """
+
+    def __init__(self, features, *, admin: bool) -> None:
+        super().__init__()
+        self.features = features
+        self.admin = admin
+
+    def get_default_screen(self) -> Screen:
+        from datakeeper.tui.screens.menu import admin_menu, user_menu
+
+        return admin_menu() if self.admin else user_menu()

@@ -1,0 +1,184 @@
+"""The feature functions the TUI calls, in one object so tests can pass fakes.
+
+Each method only forwards to the same function the CLI calls (imported when
+first used, so the menu starts fast); none decides anything of its own. A test
+passes an object with the same methods that records the calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class Features:
+    """The real features, for the site config at ``config_override`` (or the default)."""
+
+    def __init__(self, config_override: Path | None = None) -> None:
+        self.config_override = config_override
+
+    # -- config and setup ------------------------------------------------------
+
+    def config_path(self) -> Path:
+        from datakeeper.config import resolve_config_path
+
+        return resolve_config_path(self.config_override)
+
+    def load_config(self, *, missing_ok: bool = False):
+        from datakeeper.config import load_config
+
+        return load_config(self.config_path(), missing_ok=missing_ok)
+
+    def setup_defaults(self):
+        """init's defaults for a new config (the file's values when it exists)."""
+        from datakeeper.cli.init_cmd import _answers
+
+        return _answers(self.config_path(), None, None, None, None, False)
+
+    def prepare_setup(self, answers):
+        """The site config init would write, checked, as a SetupContext."""
+        from datakeeper.features.init import check_preconditions
+        from datakeeper.features.setup_steps import SetupContext
+        from datakeeper.features.site_config_file import prepare_config
+
+        cfg, text = prepare_config(self.config_path(), answers)
+        check_preconditions(cfg)
+        return SetupContext(cfg, self.config_path(), text)
+
+    def run_setup(self, context, *, dry_run: bool, reporter):
+        from datakeeper.features.init import run_setup
+
+        return run_setup(context, dry_run=dry_run, reporter=reporter)
+
+    def run_checks(self, cfg):
+        from datakeeper.features.check import run_checks
+
+        return run_checks(cfg, self.config_path())
+
+    def fix(self, cfg, *, dry_run: bool, reporter):
+        """What ``check --fix`` does: converge the setup steps of the current config."""
+        from datakeeper.features.setup_steps import SetupContext
+
+        context = SetupContext(cfg, self.config_path())
+        return self.run_setup(context, dry_run=dry_run, reporter=reporter)
+
+    # -- users -------------------------------------------------------------------
+
+    def check_username(self, name: str) -> None:
+        from datakeeper.features.usernames import check_username_syntax
+
+        check_username_syntax(name)
+
+    def user_groups(self, cfg) -> list[str]:
+        """Groups a new user may join: non-system groups, not personal ones, not the site's."""
+        import grp
+
+        from datakeeper.system import accounts, logindefs
+
+        low, high = logindefs.uid_min(), logindefs.uid_max()
+        names = []
+        for group in grp.getgrall():
+            personal = accounts.primary_users(group.gr_gid) == (group.gr_name,)
+            if low <= group.gr_gid <= high and not personal and group.gr_name != cfg.group:
+                names.append(group.gr_name)
+        return sorted(names)
+
+    def add_user(self, cfg, request, *, dry_run: bool):
+        from datakeeper.features.user_add import add_user
+
+        return add_user(cfg, request, dry_run=dry_run)
+
+    def handout(self, cfg, result) -> dict[str, Any]:
+        from datakeeper.features.handout import handout
+
+        return handout(cfg, result)
+
+    def list_users(self, cfg) -> list[dict[str, Any]]:
+        from datakeeper.features.user_info import list_users
+
+        return list_users(cfg)
+
+    def show_user(self, cfg, name: str) -> dict[str, Any]:
+        from datakeeper.features.user_info import show_user
+
+        return show_user(cfg, name)
+
+    def preview_removal(self, cfg, request):
+        from datakeeper.features.user_remove import preview_removal
+
+        return preview_removal(cfg, request)
+
+    def removal_lines(self, preview, request) -> list[str]:
+        from datakeeper.cli.user_remove_cmd import preview_lines
+
+        return preview_lines(preview, request)
+
+    def remove_user(self, cfg, request, preview):
+        from datakeeper.features.user_remove import remove_user
+
+        return remove_user(cfg, request, preview, dry_run=False)
+
+    # -- packages, recovery ------------------------------------------------------
+
+    def package_status(self, cfg) -> list[dict[str, Any]]:
+        from datakeeper.features.packages import package_status
+
+        return package_status(cfg)
+
+    def install_packages(self, cfg, names: list[str], *, dry_run: bool, listener):
+        from datakeeper.features.packages import install_packages
+
+        return install_packages(cfg, names, dry_run=dry_run, listener=listener)
+
+    def recovery_status(self, cfg) -> dict[str, Any]:
+        from datakeeper.features.boot import status
+
+        return status(cfg, self.config_path().absolute())
+
+    def recovery_enable(self, cfg):
+        from datakeeper.features.boot import enable
+
+        return enable(cfg, self.config_path().absolute(), dry_run=False)
+
+    def recovery_disable(self, cfg):
+        from datakeeper.features.boot import disable
+
+        return disable(cfg, dry_run=False)
+
+    def recover(self, cfg, *, reporter):
+        from datakeeper.features.recovery import recover
+
+        return recover(cfg, self.config_path(), dry_run=False, reporter=reporter)
+
+    # -- operations ----------------------------------------------------------------
+
+    def disk_report(self, cfg, *, listener):
+        """Scanned in this process (jobs=1): forking from a threaded app is unsafe."""
+        from datakeeper.features.disk_usage import disk_report
+
+        return disk_report(cfg, jobs=1, listener=listener)
+
+    def env_info(self, cfg):
+        from datakeeper.features.envinfo import gather
+
+        return gather(cfg)
+
+    def guide(self, cfg, topic: str | None = None):
+        from datakeeper.features.guides import guide
+
+        return guide(cfg, topic)
+
+    def shared_cache_kinds(self, cfg) -> list[str]:
+        """The shared caches the sudo policy lets members clean."""
+        from datakeeper.features.sudo_policy import helper_policy
+
+        return sorted(helper_policy(cfg)["caches"])
+
+    def clean_shared_cache(self, cfg, kind: str, older_than: str | None) -> str:
+        """Run the cache cleaner through sudo, as a group member may; its output."""
+        from datakeeper.system.commands import run
+
+        argv = ["sudo", "-n", str(cfg.sudo.helper_path), "cache-clean", kind]
+        argv += ["--older-than", older_than] if older_than else []
+        result = run(argv, timeout=3600)
+        return (result.stdout + result.stderr).strip()

@@ -1,0 +1,1 @@
+"""One module per menu entry; ``base.FeatureScreen`` runs features in worker threads."""

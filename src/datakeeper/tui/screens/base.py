@@ -1,0 +1,110 @@
+"""The frame every screen shares: header, body, status line, key bar; features in threads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header
+
+from datakeeper.errors import DatakeeperError
+from datakeeper.i18n import _
+from datakeeper.tui.widgets.status import StatusLine
+
+
+class FeatureScreen(Screen):
+    """A screen that calls feature functions in worker threads and shows their errors.
+
+    Subclasses yield their widgets from ``body()`` and call ``self.call(...)``.
+    Esc goes back to the previous screen.
+    """
+
+    BINDINGS = [Binding("escape", "back", _("Back"))]
+    TITLE = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.working = False
+        self.ui_app = None  # the app, kept for worker threads (they have no active app)
+
+    def compose(self) -> Iterable[Widget]:
+        yield Header()
+        yield from self.body()
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def body(self) -> Iterable[Widget]:
+        """The widgets between the header and the status line."""
+        return []
+
+    def on_mount(self) -> None:
+        self.sub_title = self.TITLE
+        self.ui_app = self.app
+
+    @property
+    def features(self):
+        return self.app.features
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one("#status", StatusLine)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def config(self, *, missing_ok: bool = False):
+        """The site config, or None with the reason shown (e.g. no config yet: run setup)."""
+        try:
+            return self.features.load_config(missing_ok=missing_ok)
+        except DatakeeperError as error:
+            self.status.error(str(error))
+            return None
+
+    def call(
+        self, what: str, function: Callable[..., Any], *args: Any, then=None, **kwargs: Any
+    ) -> bool:
+        """Run ``function`` in a worker thread; pass its result to ``then`` (on the UI).
+
+        A ``DatakeeperError`` (or any other failure) is shown in the status line.
+        Refuses (False) while another call of this screen is running.
+        """
+        if self.working:
+            self.status.busy(_("still busy; wait for it to finish"))
+            return False
+        self.working = True
+        self.status.busy(what)
+        self.run_worker(partial(self._call, function, args, kwargs, then), thread=True)
+        return True
+
+    def _call(self, function, args, kwargs, then) -> None:
+        try:
+            result = function(*args, **kwargs)
+        except DatakeeperError as error:
+            self.from_thread(self._failed, str(error))
+        except Exception as error:  # noqa: BLE001 - shown in the screen, never a traceback
+            text = _("unexpected {kind}: {error}").format(kind=type(error).__name__, error=error)
+            self.from_thread(self._failed, text)
+        else:
+            self.from_thread(self._succeeded, then, result)
+
+    def from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback`` on the UI thread (from a worker); ignored once the app is gone."""
+        try:
+            self.ui_app.call_from_thread(callback, *args)
+        except RuntimeError:
+            pass  # the app has exited meanwhile (NoActiveAppError is a RuntimeError too)
+
+    def _failed(self, message: str) -> None:
+        self.working = False
+        self.status.error(message)
+
+    def _succeeded(self, then, result) -> None:
+        self.working = False
+        self.status.clear()
+        if then is not None:
+            then(result)

@@ -1,0 +1,88 @@
+"""Users: every account with its registry state; Enter shows one (or, to delete, picks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from datakeeper.i18n import _
+from datakeeper.tui.screens.base import FeatureScreen
+
+COLUMNS = (_("name"), _("uid"), _("groups"), _("shell"), _("state"), _("last login"))
+
+
+class UsersScreen(FeatureScreen):
+    """``user list`` as a table. With ``remove``, Enter opens the removal of that user."""
+
+    BINDINGS = [Binding("r", "reload", _("Reload"))]
+    DEFAULT_CSS = """
+    UsersScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, *, remove: bool = False) -> None:
+        super().__init__()
+        self.remove = remove
+        self.TITLE = _("Delete user: pick one") if remove else _("Users")
+        self.cfg = None
+        self.rows: list[dict] = []
+
+    def body(self) -> Iterable[Widget]:
+        hint = (
+            _("Enter picks the user to remove.") if self.remove
+            else _("Enter shows everything about a user. 'drift' means the account differs "
+                   "from what the registry recorded (recovery would restore the recorded one).")
+        )  # fmt: skip
+        yield Static(hint, classes="hint", markup=False)
+        table = DataTable(id="users", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(DataTable).focus()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        if self.remove and self.cfg is not None:
+            self.action_reload()  # back from a removal: the list changed
+
+    def action_reload(self) -> None:
+        self.cfg = self.config()
+        if self.cfg is not None:
+            self.call(_("listing users"), self.features.list_users, self.cfg, then=self._show)
+
+    def _show(self, rows: list[dict]) -> None:
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(
+                row["name"],
+                str(row["uid"] if row["uid"] is not None else "-"),
+                ",".join(row["groups"]),
+                row["shell"] or "-",
+                row["state"],
+                row["last_login"] or "-",
+                key=row["name"],
+            )
+        if not rows:
+            self.status.done(_("No accounts yet."))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        name = event.row_key.value
+        if self.remove:
+            from datakeeper.tui.screens.user_remove import UserRemoveScreen
+
+            self.app.push_screen(UserRemoveScreen(name))
+        else:
+            self.call(_("reading {name}").format(name=name), self.features.show_user, self.cfg,
+                      name, then=self._details)  # fmt: skip
+
+    def _details(self, info: dict) -> None:
+        from datakeeper.tui.screens.confirm import InfoScreen
+
+        lines = [f"{key:12} {value}" for key, value in info.items() if key != "registry"]
+        self.app.push_screen(InfoScreen(info.get("name", ""), lines))

@@ -1,0 +1,32 @@
+"""A scrollable, focusable block of plain text (never parsed as markup)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+
+class TextPanel(VerticalScroll):
+    """Lines of text; arrows and PgUp/PgDn scroll it when it has the focus."""
+
+    DEFAULT_CSS = """
+    TextPanel { height: 1fr; border: round $primary-darken-2; padding: 0 1; }
+    TextPanel:focus { border: round $accent; }
+    TextPanel > Static { width: 1fr; }
+    """
+
+    def compose(self):
+        yield Static(id="text")
+
+    def show(self, lines: Iterable[str]) -> None:
+        """Replace the text with ``lines``."""
+        self.query_one("#text", Static).update(Text("\n".join(lines)))
+        self.scroll_home(animate=False)
+
+    @property
+    def text(self) -> str:
+        """The text shown (for tests)."""
+        return str(self.query_one("#text", Static).content)

@@ -1,0 +1,312 @@
+"""Boot integration: unit texts, the login wait script, the hook line, the resources."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from datakeeper.config import parse_config
+from datakeeper.features import boot
+from datakeeper.resources import ManagedFile
+
+INSTALL = "apps/datakeeper/current/bin/datakeeper"
+
+
+@pytest.fixture
+def cfg(tmp_path: Path):
+    text = (
+        f'[storage]\ndata_root = "{tmp_path}/data"\nbackup_root = "{tmp_path}/backup"\n'
+        "[recovery]\nlogin_wait_seconds = 7\n"
+    )
+    return parse_config(text, "test")
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return tmp_path / "data/config/datakeeper.toml"
+
+
+@pytest.fixture(autouse=True)
+def sandboxed_paths(tmp_path: Path, monkeypatch):
+    """Unit files, the login script and the done marker under tmp_path; no systemd."""
+    monkeypatch.setattr(boot, "UNIT_DIR", tmp_path / "etc/systemd/system")
+    monkeypatch.setattr(boot, "LOGIN_CHECK", tmp_path / "etc/profile.d/00-recovery-check.sh")
+    monkeypatch.setattr(boot, "DONE_MARKER", tmp_path / "run/recovery-done")
+    monkeypatch.setattr(boot.systemd, "is_running", lambda: False)
+
+
+def _unit_lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_recovery_service_runs_recover_after_the_mounts_and_before_logins(
+    cfg, config_path, tmp_path
+):
+    lines = _unit_lines(boot.recovery_service(cfg, config_path))
+    tool = f"{tmp_path}/data/{INSTALL}"
+    assert f"RequiresMountsFor={tmp_path}/data {tmp_path}/backup" in lines
+    assert "After=local-fs.target" in lines
+    before = next(line for line in lines if line.startswith("Before="))
+    assert {"systemd-user-sessions.service", "ssh.service"} <= set(before[7:].split())
+    assert "Type=oneshot" in lines
+    assert "RemainAfterExit=yes" in lines
+    assert f"ExecStart={tool} --config {config_path} recover --boot" in lines
+    assert f"ExecStop={tool} --config {config_path} recovery sync-passwords" in lines
+    assert lines[-2:] == ["[Install]", "WantedBy=multi-user.target"]
+
+
+def test_without_a_backup_root_only_the_data_root_is_required(tmp_path, config_path):
+    cfg = parse_config(f'[storage]\ndata_root = "{tmp_path}/data"\nbackup_root = ""\n', "t")
+    assert f"RequiresMountsFor={tmp_path}/data" in _unit_lines(
+        boot.recovery_service(cfg, config_path)
+    )
+
+
+def test_password_sync_units_watch_shadow_and_wait_for_recovery(cfg, config_path, tmp_path):
+    path_unit = _unit_lines(boot.sync_path_unit())
+    assert "PathChanged=/etc/shadow" in path_unit
+    assert f"Unit={boot.SYNC_SERVICE}" in path_unit
+    assert "WantedBy=multi-user.target" in path_unit
+    service = _unit_lines(boot.sync_service(cfg, config_path))
+    assert f"After={boot.SERVICE}" in service
+    assert "Type=oneshot" in service
+    tool = f"{tmp_path}/data/{INSTALL}"
+    assert f"ExecStart={tool} --config {config_path} recovery sync-passwords" in service
+    assert "Environment=DATAKEEPER_LOCK_TIMEOUT=600" in service
+
+
+def test_hook_line_runs_the_persistent_install_with_the_config(cfg, config_path, tmp_path):
+    assert boot.hook_line(cfg, config_path) == (
+        f"{tmp_path}/data/{INSTALL} --config {config_path} recover --boot"
+    )
+
+
+def test_hook_line_for_the_default_site():
+    cfg = parse_config("", "test")
+    line = boot.hook_line(cfg, Path("/data/config/datakeeper.toml"))
+    expected = (
+        "/data/apps/datakeeper/current/bin/datakeeper --config /data/config/datakeeper.toml "
+        "recover --boot"
+    )
+    assert line == expected
+
+
+def test_a_relative_config_path_is_made_absolute(cfg, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert f"--config {tmp_path}/site.toml " in boot.hook_line(cfg, Path("site.toml"))
+
+
+def test_boot_resources_are_empty_until_recovery_is_enabled(cfg, config_path):
+    assert boot.boot_resources(cfg, config_path) == []
+
+
+def test_enabled_boot_resources_are_root_files_replacing_unmanaged_ones(cfg, config_path, tmp_path):
+    boot.flag_path(cfg).parent.mkdir(parents=True)
+    boot.flag_path(cfg).write_text("on\n")
+    resources = boot.boot_resources(cfg, config_path)
+    assert all(isinstance(r, ManagedFile) for r in resources)
+    assert {r.path for r in resources} == {
+        tmp_path / "etc/systemd/system/datakeeper-recovery.service",
+        tmp_path / "etc/systemd/system/datakeeper-password-sync.path",
+        tmp_path / "etc/systemd/system/datakeeper-password-sync.service",
+        tmp_path / "etc/profile.d/00-recovery-check.sh",
+    }
+    for resource in resources:
+        assert resource.ownership.describe() == "root:root 0644"
+        assert resource.replace_unmanaged
+        assert resource.manifest.path == cfg.managed_files_path
+    script = next(r for r in resources if r.path.name.endswith(".sh")).content.decode()
+    assert "-lt 7 ]" in script  # recovery.login_wait_seconds
+    assert str(tmp_path / "run/recovery-done") in script
+
+
+def test_under_systemd_the_units_are_enabled_too(cfg, config_path, monkeypatch):
+    monkeypatch.setattr(boot.systemd, "is_running", lambda: True)
+    boot.flag_path(cfg).parent.mkdir(parents=True)
+    boot.flag_path(cfg).write_text("on\n")
+    resources = boot.boot_resources(cfg, config_path)
+    assert resources[-1] == boot.BootUnits(enabled=True)
+
+
+# -- the systemd resources, with systemctl faked ---------------------------------------
+
+
+@pytest.fixture
+def systemctl(monkeypatch):
+    calls: list[list[str]] = []
+    monkeypatch.setattr(boot.commands, "run", lambda argv, **kw: calls.append(list(argv)))
+    monkeypatch.setattr(boot.systemd.commands, "run", lambda argv, **kw: calls.append(list(argv)))
+    return calls
+
+
+def _fake_state(monkeypatch, service: str, path: str, reload: str = "no") -> None:
+    table = {boot.SERVICE: service.split(":"), boot.SYNC_PATH: path.split(":")}
+
+    def state(unit: str) -> dict[str, str]:
+        enabled, active = table.get(unit, ["static", "inactive"])
+        return {"enabled": enabled, "active": active, "needs_reload": reload}
+
+    monkeypatch.setattr(boot.systemd, "unit_state", state)
+
+
+def test_units_are_reloaded_enabled_and_the_watch_started_but_not_recovery(monkeypatch, systemctl):
+    _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
+    (change,) = boot.BootUnits(enabled=True).plan()
+    change.action()
+    assert systemctl == [
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", boot.SERVICE, boot.SYNC_PATH],
+        ["systemctl", "start", boot.SYNC_PATH],
+    ]
+
+
+def test_enabled_units_plan_nothing_unless_files_changed(monkeypatch):
+    _fake_state(monkeypatch, "enabled:inactive", "enabled:active")
+    assert boot.BootUnits(enabled=True).plan() == []
+    _fake_state(monkeypatch, "enabled:active", "enabled:active", reload="yes")
+    assert len(boot.BootUnits(enabled=True).plan()) == 1
+
+
+def test_disabling_does_not_wait_for_the_recovery_service_to_stop(monkeypatch, systemctl):
+    _fake_state(monkeypatch, "enabled:active", "enabled:active")
+    (change,) = boot.BootUnits(enabled=False).plan()
+    change.action()
+    assert ["systemctl", "disable", "--now", boot.SYNC_PATH] in systemctl
+    assert ["systemctl", "disable", boot.SERVICE] in systemctl
+    assert ["systemctl", "stop", "--no-block", boot.SERVICE] in systemctl
+    _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
+    assert boot.BootUnits(enabled=False).plan() == []
+
+
+def test_daemon_reload_only_when_a_unit_changed_on_disk(monkeypatch, systemctl):
+    _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
+    assert boot.DaemonReload().plan() == []
+    _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive", reload="yes")
+    (change,) = boot.DaemonReload().plan()
+    change.action()
+    assert systemctl == [["systemctl", "daemon-reload"]]
+
+
+# -- status ------------------------------------------------------------------------------
+
+
+def test_status_of_a_site_that_never_enabled_recovery(cfg, config_path):
+    found = boot.status(cfg, config_path)
+    assert found["enabled"] is False
+    assert found["systemd"] == "not running"
+    assert found["units"] == {}
+    assert [f["present"] for f in found["files"]] == [False] * 4
+    assert found["last_run"] is None
+    assert found["done_marker"] is False
+    assert found["hook"] == boot.hook_line(cfg, config_path)
+
+
+def test_status_reads_the_last_run_and_the_marker(cfg, config_path, tmp_path):
+    cfg.state_dir.mkdir(parents=True)
+    record = '{"time": "2025-01-01T00:00:00+0000", "ok": true, "summary": "3 users", "users": []}'
+    (cfg.state_dir / "last-recovery.json").write_text(record)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run/recovery-done").write_text("done\n")
+    found = boot.status(cfg, config_path)
+    assert found["last_run"] == {
+        "time": "2025-01-01T00:00:00+0000",
+        "ok": True,
+        "summary": "3 users",
+    }
+    assert found["done_marker"] is True
+
+
+def test_status_tells_a_current_file_from_an_edited_one(cfg, config_path):
+    wanted = boot.boot_files(cfg, config_path)
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    boot.LOGIN_CHECK.write_text("# edited\n")
+    current = {f["path"]: f["current"] for f in boot.status(cfg, config_path)["files"]}
+    assert current.pop(str(boot.LOGIN_CHECK)) is False
+    assert set(current.values()) == {True}
+
+
+# -- the login script ---------------------------------------------------------------------
+
+
+def _write_script(tmp_path: Path, marker: Path, seconds: int) -> Path:
+    script = tmp_path / "00-recovery-check.sh"
+    script.write_text(boot.login_check_script(marker, seconds))
+    return script
+
+
+SHELLS = [shell for shell in ("sh", "dash", "bash") if shutil.which(shell)]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_login_script_is_valid_posix_sh(tmp_path, shell):
+    for seconds in (0, 30):
+        script = _write_script(tmp_path, tmp_path / "marker", seconds)
+        result = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def _login(
+    shell: str, script: Path, *, interactive: bool
+) -> tuple[float, subprocess.CompletedProcess]:
+    flags = ["-i"] if interactive else []
+    start = time.monotonic()
+    result = subprocess.run(
+        [shell, *flags, "-c", f". {script}; echo went-on"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
+        env={"PATH": os.environ["PATH"], "HOME": "/", "ENV": ""},
+    )  # fmt: skip
+    return time.monotonic() - start, result
+
+
+def test_interactive_login_waits_for_the_marker_then_goes_on_with_a_warning(tmp_path):
+    script = _write_script(tmp_path, tmp_path / "marker", 2)
+    elapsed, result = _login("sh", script, interactive=True)
+    assert 2 <= elapsed < 6
+    assert result.stdout.strip() == "went-on"
+    assert "waiting up to 2 s" in result.stderr
+    assert "recovery has not finished" in result.stderr
+
+
+def test_interactive_login_goes_on_as_soon_as_the_marker_appears(tmp_path):
+    marker = tmp_path / "marker"
+    script = _write_script(tmp_path, marker, 20)
+    timer = threading.Timer(1.0, marker.write_text, args=("done\n",))
+    timer.start()
+    try:
+        elapsed, result = _login("sh", script, interactive=True)
+    finally:
+        timer.cancel()
+    assert 1 <= elapsed < 5
+    assert result.stdout.strip() == "went-on"
+    assert "recovery has not finished" not in result.stderr
+
+
+def test_no_wait_and_no_message_when_recovery_is_done(tmp_path):
+    marker = tmp_path / "marker"
+    marker.write_text("done\n")
+    elapsed, result = _login("sh", _write_script(tmp_path, marker, 20), interactive=True)
+    assert elapsed < 1.5
+    assert "datakeeper" not in result.stderr
+
+
+def test_non_interactive_shells_never_wait(tmp_path):
+    script = _write_script(tmp_path, tmp_path / "missing", 20)
+    elapsed, result = _login("sh", script, interactive=False)
+    assert elapsed < 1.5
+    assert result.stdout.strip() == "went-on"
+    assert result.stderr == ""
+
+
+def test_zero_seconds_only_warns(tmp_path):
+    elapsed, result = _login("sh", _write_script(tmp_path, tmp_path / "m", 0), interactive=True)
+    assert elapsed < 1.5
+    assert "waiting" not in result.stderr
+    assert "recovery has not finished" in result.stderr

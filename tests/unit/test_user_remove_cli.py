@@ -1,0 +1,90 @@
+"""``datakeeper user remove`` options: refused before anything is looked at or changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from datakeeper.cli import user_remove_cmd
+from datakeeper.errors import InvalidInputError
+from datakeeper.features import user_remove_data as data
+from datakeeper.features.user_remove import RemovalPreview, RemoveRequest
+from datakeeper.features.user_remove_steps import Target
+from datakeeper.runtime import lock_timeout
+from datakeeper.system.safe_delete import TreeUsage
+
+app = typer.Typer()
+app.command()(user_remove_cmd.remove)
+
+
+def _run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bob", "--archive", "--purge"], "exclude each other"),
+        (["bob", "--yes-delete-data"], "only goes with --purge"),
+        (["bob"], "no terminal to ask: pass --yes"),
+        (["bob", "--purge", "--yes"], "pass --yes-delete-data"),
+        (["bob", "--archive", "--purge", "--yes", "--yes-delete-data"], "exclude each other"),
+    ],
+)
+def test_bad_option_combinations_are_invalid_input(args, message):
+    result = _run(*args)
+    assert isinstance(result.exception, InvalidInputError), result.output
+    assert message in str(result.exception)
+
+
+def test_help_documents_the_data_options():
+    result = _run("--help")
+    assert result.exit_code == 0
+    for option in ("--archive", "--purge", "--kill-sessions", "--yes-delete-data", "--dry-run"):
+        assert option in result.output
+
+
+def _preview(kind: str = "directory") -> RemovalPreview:
+    usage = TreeUsage(allocated_bytes=5 * 1024 * 1024, files=12, directories=3)
+    home = data.HomeState(Path("/data/users/bob"), kind, (1, 2), 1001, usage)
+    link = {"path": "/home/bob", "kind": "link", "target": "/data/users/bob"}
+    return RemovalPreview(
+        Target("bob", 1001, 1001, True, True), ("bob", "gpu-users"), home, link, [], []
+    )
+
+
+def test_preview_shows_size_groups_and_where_the_data_stays():
+    text = "\n".join(user_remove_cmd.preview_lines(_preview(), RemoveRequest("bob")))
+    assert "uid 1001" in text and "bob, gpu-users" in text
+    assert "5.0 MiB allocated, 12 files" in text
+    assert "kept at /data/users/bob, owned by the old uid 1001" in text
+    assert "processes:  none" in text
+
+
+def test_preview_says_purge_deletes():
+    lines = user_remove_cmd.preview_lines(_preview(), RemoveRequest("bob", "purge"))
+    assert lines[-1].endswith("DELETED for good")
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"), [(0, "0 B"), (1023, "1023 B"), (2048, "2.0 KiB"), (3 << 30, "3.0 GiB")]
+)
+def test_human_size(size, shown):
+    assert user_remove_cmd.human_size(size) == shown
+
+
+def test_lock_timeout_comes_from_the_environment_at_call_time(monkeypatch):
+    monkeypatch.delenv("DATAKEEPER_LOCK_TIMEOUT", raising=False)
+    assert lock_timeout() == 60.0
+    monkeypatch.setenv("DATAKEEPER_LOCK_TIMEOUT", "2")
+    assert lock_timeout() == 2.0
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "inf", "nan"])
+def test_a_bad_lock_timeout_is_invalid_input(monkeypatch, value):
+    monkeypatch.setenv("DATAKEEPER_LOCK_TIMEOUT", value)
+    with pytest.raises(InvalidInputError, match="DATAKEEPER_LOCK_TIMEOUT"):
+        lock_timeout()
