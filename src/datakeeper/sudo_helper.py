@@ -5,8 +5,9 @@ Installed by datakeeper as a single file (root:root 0755, by default
 standard library only, isolated from PYTHONPATH, the user's site-packages and
 its own directory. Everything it needs is baked into ``POLICY`` at install
 time, so it reads no file another user could write, not even the site config.
-The ``datakeeper.features.cache_*`` modules it imports are standard-library
-only too and are inlined into that one file when it is rendered.
+The ``datakeeper`` modules it imports (``features.cache_walk``,
+``features.cache_hf_native``, ``sizes``) are standard-library only too and
+are inlined into that one file when it is rendered.
 
 Commands (anything else is refused with exit code 2):
     datakeeper-helper disk-usage          df -h of the storage roots
@@ -47,7 +48,6 @@ from datakeeper.features.cache_walk import (
     Cleaner,
     Refused,
     Subdir,
-    human_size,
     list_names,
     lock_held,
     lstat_at,
@@ -55,6 +55,7 @@ from datakeeper.features.cache_walk import (
     open_root,
     printable,
 )
+from datakeeper.sizes import human_size
 
 # The site's values, baked in at install time by datakeeper.features.sudo_policy
 # (in the datakeeper package itself this is empty and allows nothing).

@@ -157,3 +157,19 @@ def test_recover_killed_anywhere_converges_on_the_next_run(small_site):
         server.datakeeper("recover")
         assert _accounts(server, names) == before, f"killed at change {kill_at}"
         assert _owners(server) == owners, f"killed at change {kill_at}"
+
+
+def test_recover_brings_back_the_boot_service_and_the_alert_schedule(server):
+    _prepare(server)
+    _init(server)
+    server.datakeeper("recovery", "enable")
+    server.datakeeper("disk", "alert", "enable")
+    boot_unit = "/etc/systemd/system/datakeeper-recovery.service"
+    cron = "/etc/cron.d/datakeeper-disk-alert"
+    assert server.path(boot_unit).exists() and server.path(cron).exists()
+    server.reboot()
+    assert not server.path(boot_unit).exists() and not server.path(cron).exists()
+    server.datakeeper("recover")
+    assert server.path(boot_unit).exists()
+    assert "disk alert" in server.path(cron).read_text()
+    assert server.path("/etc/profile.d/00-recovery-check.sh").exists()

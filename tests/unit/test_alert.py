@@ -18,8 +18,9 @@ from datakeeper.actionlog import read_actions
 from datakeeper.cli import app as app_module
 from datakeeper.cli import disk_cmd
 from datakeeper.config import parse_config
-from datakeeper.features import alert
-from datakeeper.features.alert import AlertCheck, Schedule, run_alert, schedule_files
+from datakeeper.features import alert, alert_schedule
+from datakeeper.features.alert import AlertCheck, run_alert
+from datakeeper.features.alert_schedule import Schedule, schedule_files
 from datakeeper.features.disk_usage import RootUsage
 
 
@@ -199,14 +200,14 @@ def test_command_prefers_the_persistent_install(tmp_path):
     installed = tmp_path / "apps/datakeeper/current/bin/datakeeper"
     installed.parent.mkdir(parents=True)
     installed.write_text("#!/bin/sh\n")
-    command = alert.alert_command(site(tmp_path), Path("/data/config/datakeeper.toml"))
+    command = alert_schedule.alert_command(site(tmp_path), Path("/data/config/datakeeper.toml"))
     assert command == [
         str(installed), "--config", "/data/config/datakeeper.toml", "disk", "alert", "--quiet",
     ]  # fmt: skip
 
 
 def test_command_without_an_install_runs_this_python(tmp_path):
-    command = alert.alert_command(site(tmp_path), Path("/c.toml"))
+    command = alert_schedule.alert_command(site(tmp_path), Path("/c.toml"))
     assert command[:3] == [sys.executable, "-m", "datakeeper"]
 
 
@@ -254,15 +255,15 @@ def test_enable_status_disable_with_cron(tmp_path, monkeypatch):
     schedule = Schedule(False, tmp_path / "units", tmp_path / "cron.d" / "datakeeper-disk-alert")
     schedule.cron_path.parent.mkdir()
     config = Path("/c.toml")
-    assert alert.enable_schedule(cfg, config, dry_run=True, schedule=schedule).planned
+    assert alert_schedule.enable_schedule(cfg, config, dry_run=True, schedule=schedule).planned
     assert not schedule.cron_path.exists()
-    assert alert.enable_schedule(cfg, config, dry_run=False, schedule=schedule).applied
+    assert alert_schedule.enable_schedule(cfg, config, dry_run=False, schedule=schedule).applied
     assert stat.S_IMODE(schedule.cron_path.stat().st_mode) == 0o644
-    assert alert.schedule_status(cfg, config, schedule)["enabled"] is True
-    assert not alert.enable_schedule(cfg, config, dry_run=False, schedule=schedule).planned
-    assert alert.disable_schedule(cfg, dry_run=False, schedule=schedule).applied
+    assert alert_schedule.schedule_status(cfg, config, schedule)["enabled"] is True
+    assert not alert_schedule.enable_schedule(cfg, config, dry_run=False, schedule=schedule).planned
+    assert alert_schedule.disable_schedule(cfg, dry_run=False, schedule=schedule).applied
     assert not schedule.cron_path.exists()
-    assert alert.schedule_status(cfg, config, schedule)["enabled"] is False
+    assert alert_schedule.schedule_status(cfg, config, schedule)["enabled"] is False
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the schedule files are root's")
@@ -274,5 +275,5 @@ def test_disable_refuses_a_cron_file_it_did_not_write(tmp_path, monkeypatch):
     schedule.cron_path.parent.mkdir()
     schedule.cron_path.write_text("* * * * * root /bin/true\n")
     with pytest.raises(ConflictError):
-        alert.disable_schedule(site(tmp_path), dry_run=False, schedule=schedule)
+        alert_schedule.disable_schedule(site(tmp_path), dry_run=False, schedule=schedule)
     assert schedule.cron_path.exists()

@@ -14,6 +14,7 @@ import typer
 
 from datakeeper import __version__
 from datakeeper.cli import (
+    cache_cmd,
     check_cmd,
     config_cmd,
     disk_cmd,
@@ -21,6 +22,7 @@ from datakeeper.cli import (
     init_cmd,
     log_cmd,
     packages_cmd,
+    permissions_cmd,
     recover_cmd,
     recovery_cmd,
     storage_cmd,
@@ -50,6 +52,8 @@ app.add_typer(disk_cmd.app, name="disk")
 app.command("env")(env_cmd.env)
 app.command("guide")(env_cmd.guide)
 app.add_typer(packages_cmd.app, name="packages")
+app.add_typer(cache_cmd.app, name="cache")
+app.command("fix-permissions")(permissions_cmd.fix_permissions)
 
 
 def _print_version(value: bool) -> None:

@@ -113,8 +113,8 @@ class _ScanDisplay:
 def _render(console, report) -> None:
     from rich.table import Table
 
-    from datakeeper.features.disk_usage import human_size
     from datakeeper.i18n import _
+    from datakeeper.sizes import human_size
 
     roots = Table(_("storage"), _("size"), _("used"), _("free"), _("use%"))
     for r in report.roots:
@@ -144,8 +144,8 @@ def _render(console, report) -> None:
 def _render_folders(console, title: str, folders) -> None:
     from rich.table import Table
 
-    from datakeeper.features.disk_usage import human_size
     from datakeeper.i18n import _
+    from datakeeper.sizes import human_size
 
     if not folders:
         return
@@ -230,7 +230,7 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
     from datakeeper.cli.common import change_printer, print_outcome_summary
     from datakeeper.config import resolve_config_path
-    from datakeeper.features.alert import enable_schedule
+    from datakeeper.features.alert_schedule import enable_schedule
     from datakeeper.runtime import require_root
 
     options = global_options(ctx)
@@ -250,7 +250,7 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Stop the scheduled alert and remove the files ``enable`` wrote."""
     from datakeeper.cli.common import change_printer, print_outcome_summary
-    from datakeeper.features.alert import disable_schedule
+    from datakeeper.features.alert_schedule import disable_schedule
     from datakeeper.runtime import require_root
 
     options = global_options(ctx)
@@ -267,7 +267,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Whether the alert is scheduled, how, and with which command."""
     from datakeeper.cli.output import emit
     from datakeeper.config import resolve_config_path
-    from datakeeper.features.alert import schedule_status
+    from datakeeper.features.alert_schedule import schedule_status
 
     options = global_options(ctx)
     cfg = site_config(ctx, missing_ok=True)

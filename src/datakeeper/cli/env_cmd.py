@@ -34,8 +34,8 @@ def env(ctx: typer.Context, json_output: JsonOption = False) -> None:
 def _render(console, info) -> None:
     from rich.table import Table
 
-    from datakeeper.features.disk_usage import human_size
     from datakeeper.i18n import _
+    from datakeeper.sizes import human_size
 
     yes_no = {True: "✓", False: "✗", None: "-"}
     console.print(

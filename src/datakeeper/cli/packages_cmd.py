@@ -9,6 +9,8 @@ import typer
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
 
+MARKS = {"installed": "✓", "already installed": "·", "would install": "→", "failed": "✗"}
+
 app = typer.Typer(
     help="Common admin tools (fzf, ripgrep, fd, bat, neovim, btop, nvtop, ruff …) for everyone.",
     no_args_is_help=True,
@@ -78,8 +80,6 @@ def install(
 class _Progress:
     """Prints each package as it starts, its changes, and its result (an InstallListener)."""
 
-    MARKS = {"installed": "✓", "already installed": "·", "would install": "→", "failed": "✗"}
-
     def __init__(self, *, quiet: bool) -> None:
         from datakeeper.cli.output import stdout_console
 
@@ -101,7 +101,7 @@ class _Progress:
         from datakeeper.i18n import _
 
         detail = f": {result.error}" if result.error else ""
-        self._print(f"  {self.MARKS.get(result.status, '?')} {_(result.status)}{detail}")
+        self._print(f"  {MARKS.get(result.status, '?')} {_(result.status)}{detail}")
 
 
 def _summary(console, results) -> None:

@@ -225,28 +225,24 @@ def set_(
 def register(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Record an account created by other means, so recovery brings it back."""
     from datakeeper.features.user_modify import register_user
-    from datakeeper.runtime import require_root
 
-    options = global_options(ctx)
-    require_root("user register")
-    outcome = register_user(
-        site_config(ctx),
-        name,
-        dry_run=options.dry_run,
-        on_change=change_printer(options.json_output),
-    )
-    _finish(outcome, options)
+    _registry_command(ctx, "user register", register_user, name)
 
 
 @app.command("unregister")
 def unregister(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Forget an account in the registry; the account itself is left alone."""
     from datakeeper.features.user_modify import unregister_user
+
+    _registry_command(ctx, "user unregister", unregister_user, name)
+
+
+def _registry_command(ctx: typer.Context, action: str, feature, name: str) -> None:
     from datakeeper.runtime import require_root
 
     options = global_options(ctx)
-    require_root("user unregister")
-    outcome = unregister_user(
+    require_root(action)
+    outcome = feature(
         site_config(ctx),
         name,
         dry_run=options.dry_run,

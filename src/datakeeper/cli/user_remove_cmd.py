@@ -13,6 +13,7 @@ import typer
 
 from datakeeper.cli.common import change_printer, site_config
 from datakeeper.cli.options import global_options
+from datakeeper.sizes import human_size
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -211,16 +212,6 @@ def _fate(preview, request) -> str:
     return _("kept at {path}, owned by the old uid {uid}").format(
         path=preview.home.path, uid=preview.target.uid
     )
-
-
-def human_size(size: int) -> str:
-    """Bytes as a short human size (1024-based)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def _finish(report: RemovalReport, json_output: bool) -> None:

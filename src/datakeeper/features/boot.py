@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.engine import Change, Outcome, Resource
-from datakeeper.features.alert import _Removed as Removed  # a file datakeeper wrote is gone
 from datakeeper.features.check_extra import INSTALLED_TOOL
 from datakeeper.features.recovery import DONE_MARKER
 from datakeeper.i18n import _
 from datakeeper.managed import ManagedFiles
 from datakeeper.resources import ManagedFile
+from datakeeper.resources.absent import Absent
 from datakeeper.resources.ownership import Ownership
 from datakeeper.system import accounts, commands, systemd
 
@@ -223,8 +223,8 @@ def disable(cfg: SiteConfig, *, dry_run: bool, on_change=None) -> BootResult:
     manifest = ManagedFiles(cfg.managed_files_path)
     running = systemd.is_running()
     resources: list[Resource] = [BootUnits(enabled=False)] if running else []
-    resources.append(Removed(flag_path(cfg), manifest))
-    resources += [Removed(path, manifest) for path in _all_paths()]
+    resources.append(Absent(flag_path(cfg), manifest))
+    resources += [Absent(path, manifest) for path in _all_paths()]
     if running:
         resources.append(DaemonReload())
     outcome = converge(cfg, resources, dry_run=dry_run, on_change=on_change)

@@ -45,8 +45,8 @@ class Cleaner:
         self.skipped: list[tuple[str, str]] = []
 
     def old_enough(self, info: os.stat_result, seconds: float) -> bool:
-        """True when the entry was last used (read or written) more than ``seconds`` ago."""
-        return seconds <= 0 or self.now - max(info.st_mtime, info.st_atime) > seconds
+        """True when the entry was last used (``last_use``) more than ``seconds`` ago."""
+        return seconds <= 0 or self.now - last_use(info) > seconds
 
     def remove_files(self, fd: int, where: str, match, min_age: float) -> None:
         """Unlink regular files in the directory ``fd`` whose name matches, if old enough."""
@@ -115,6 +115,7 @@ class Subdir:
 
 
 def list_names(fd: int | None) -> list[str]:
+    """The names in directory ``fd``, sorted; none when it is None or unreadable."""
     try:
         return sorted(os.listdir(fd)) if fd is not None else []
     except OSError:
@@ -122,6 +123,7 @@ def list_names(fd: int | None) -> list[str]:
 
 
 def lstat_at(name: str, fd: int | None) -> os.stat_result | None:
+    """``name``'s own stat (a link is not followed) in directory ``fd``, or None."""
     try:
         return os.stat(name, dir_fd=fd, follow_symlinks=False)
     except (OSError, TypeError):
@@ -177,27 +179,24 @@ def lock_held(fd: int, name: str) -> bool:
         os.close(lock_fd)
 
 
+def last_use(info: os.stat_result) -> float:
+    """When an entry was last used: a file's last read or write; for anything else its
+    mtime (listing a directory, even our own preview, may update its atime)."""
+    if stat.S_ISREG(info.st_mode):
+        return max(info.st_atime, info.st_mtime)
+    return info.st_mtime
+
+
 def newest_use(fd: int, depth: int) -> float:
-    """The latest access or modification time of ``fd`` and everything below it."""
-    info = os.fstat(fd)
-    newest = max(info.st_atime, info.st_mtime)
+    """The latest ``last_use`` of the directory ``fd`` and everything below it."""
+    newest = last_use(os.fstat(fd))
     for name in list_names(fd):
         entry = lstat_at(name, fd)
         if entry is None:
             continue
-        newest = max(newest, entry.st_atime, entry.st_mtime)
+        newest = max(newest, last_use(entry))
         if stat.S_ISDIR(entry.st_mode) and depth < MAX_DEPTH:
             with Subdir(fd, name) as sub:
                 if sub is not None:
                     newest = max(newest, newest_use(sub, depth + 1))
     return newest
-
-
-def human_size(size: int) -> str:
-    """``size`` bytes as a short human-readable figure (1024-based)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # unreachable

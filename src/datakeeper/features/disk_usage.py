@@ -131,15 +131,6 @@ class DiskReport:
         }
 
 
-def human_size(size: float) -> str:
-    """1536 -> "1.5 KiB" (binary units, like ``du -h``)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
 def shared_folders(cfg: SiteConfig) -> list[ScanRequest]:
     """The shared folders (owner "admin" in the config), nested ones as marks of their top."""
     root = cfg.storage.data_root

@@ -54,7 +54,7 @@ class Package:
 
 def catalogue() -> list[Package]:
     """Every package ``packages install`` offers, by name."""
-    entries = [
+    return [  # by name
         Package("bat", "apt", "bat", ("batcat",), _("cat with syntax highlighting (batcat)")),
         Package("btop", "apt", "btop", ("btop",), _("resource monitor: CPU, memory, disks")),
         Package("fd", "apt", "fd-find", ("fdfind",), _("fast, friendly find (fdfind)")),
@@ -69,7 +69,6 @@ def catalogue() -> list[Package]:
         Package("tmux", "apt", "tmux", ("tmux",), _("terminal multiplexer: sessions survive")),
         Package("tree", "apt", "tree", ("tree",), _("directory listing as a tree")),
     ]
-    return sorted(entries, key=lambda p: p.name)
 
 
 def resolve(names: list[str]) -> list[Package]:
@@ -83,12 +82,10 @@ def resolve(names: list[str]) -> list[Package]:
             )
         )
     if not names:
-        raise InvalidInputError(_("no package named; choose from: {known}").format(
-            known=", ".join(known)))  # fmt: skip
+        raise InvalidInputError(
+            _("no package named; choose from: {known}").format(known=", ".join(known))
+        )
     return [p for p in known.values() if p.name in set(names)]
-
-
-# -- resources ---------------------------------------------------------------
 
 
 def dpkg_installed(package: str) -> bool:
@@ -214,17 +211,10 @@ def resources_for(cfg: SiteConfig, package: Package) -> list[Resource]:
     return resources
 
 
-# -- the record for recovery ----------------------------------------------------
-
-
-def record_path(cfg: SiteConfig) -> Path:
-    return cfg.state_dir / RECORD_NAME
-
-
 def recorded(cfg: SiteConfig) -> list[str]:
     """Catalogue names installed so far (what recovery installs again)."""
     try:
-        data = json.loads(record_path(cfg).read_text(encoding="utf-8"))
+        data = json.loads((cfg.state_dir / RECORD_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     names = data.get("packages", []) if isinstance(data, dict) else []
@@ -234,7 +224,9 @@ def recorded(cfg: SiteConfig) -> list[str]:
 def _record(cfg: SiteConfig, names: set[str]) -> ManagedFile:
     content = json.dumps({"packages": sorted(names)}, indent=2) + "\n"
     owner = Ownership("root", "root", 0o600)
-    return ManagedFile(record_path(cfg), content.encode(), owner, ManagedFiles(cfg.managed_files_path))
+    return ManagedFile(
+        (cfg.state_dir / RECORD_NAME), content.encode(), owner, ManagedFiles(cfg.managed_files_path)
+    )
 
 
 def package_resources(cfg: SiteConfig, *, os_packages: bool = True) -> list[Resource]:
@@ -250,9 +242,6 @@ def package_resources(cfg: SiteConfig, *, os_packages: bool = True) -> list[Reso
         elif os_packages:
             resources.append(AptPackage(package.source))
     return resources
-
-
-# -- install and status -------------------------------------------------------------
 
 
 @dataclass
@@ -317,10 +306,7 @@ def package_status(cfg: SiteConfig | None) -> list[dict]:
     saved = set(recorded(cfg)) if cfg is not None else set()
     rows = []
     for p in catalogue():
-        installed = dpkg_installed(p.source) if p.kind == "apt" else _tool_on_path(p)
+        on_path = all(os.access(BIN_DIR / c, os.X_OK) for c in p.commands)
+        installed = dpkg_installed(p.source) if p.kind == "apt" else on_path
         rows.append({**vars(p), "installed": installed, "recorded": p.name in saved})
     return rows
-
-
-def _tool_on_path(package: Package) -> bool:
-    return all(os.access(BIN_DIR / c, os.X_OK) for c in package.commands)

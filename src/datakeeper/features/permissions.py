@@ -15,8 +15,8 @@ rejects a group-writable home). Below it, everything becomes NAME's; a group
 is kept when NAME belongs to it, otherwise it becomes the private group
 (files root or someone else left there); nobody but the owner may write
 (``& ~0o022``); directories keep ``u+rwx`` so NAME can manage them; files
-lose set-id bits. ``~/.ssh`` and everything in it lose all group and other
-bits (ssh refuses keys others can read).
+lose set-id bits. ``~/.ssh`` and everything in it get the private group and
+only owner bits (directories 0700): sshd and ssh refuse keys others can read.
 
 Both walk with ``datakeeper.system.safewalk`` (fd-relative, never following
 a link): symlinks, hard-linked files, special files and other filesystems
@@ -97,12 +97,16 @@ class UserRules:
     def directory(self, info: os.stat_result) -> Target:
         if self.depth == 0:
             return (self.uid, self.gid, self.home_mode)
+        if self.private:
+            return (self.uid, self.gid, stat.S_IRWXU)
         mode = (stat.S_IMODE(info.st_mode) & ~GROUP_WRITE) | stat.S_IRWXU
-        return (self.uid, self._group(info), mode & ~0o077 if self.private else mode)
+        return (self.uid, self._group(info), mode)
 
     def file(self, info: os.stat_result) -> Target:
+        if self.private:
+            return (self.uid, self.gid, stat.S_IMODE(info.st_mode) & stat.S_IRWXU)
         mode = stat.S_IMODE(info.st_mode) & ~(SET_ID | GROUP_WRITE)
-        return (self.uid, self._group(info), mode & ~0o077 if self.private else mode)
+        return (self.uid, self._group(info), mode)
 
     def child(self, name: str) -> UserRules:
         private = self.private or (self.depth == 0 and name == ".ssh")

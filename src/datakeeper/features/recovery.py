@@ -141,11 +141,14 @@ def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:
                 )
             )
         step.resources = kept
+    from datakeeper.features.alert_schedule import recovery_resources as alert_schedule
     from datakeeper.features.boot import boot_resources
 
-    boot = boot_resources(cfg, config_path)
+    boot = boot_resources(cfg, config_path) + alert_schedule(cfg, config_path)
     if boot:
-        steps.append(Step("BOOT", _("the boot service and login wait"), boot, critical=False))
+        steps.append(
+            Step("BOOT", _("boot service, login wait, disk alert schedule"), boot, critical=False)
+        )
     return steps
 
 

@@ -127,15 +127,9 @@ def last_login(name: str) -> str | None:
 
 
 def _size(path: Path) -> int | None:
-    """Allocated bytes under ``path``, each inode once, no symlink followed."""
+    """Allocated bytes under ``path`` (like ``du -sB1``), or None when it is not a directory."""
     if not path.is_dir():
         return None
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for _root, dirs, files, fd in os.fwalk(path, follow_symlinks=False):
-        for name in dirs + files:
-            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            if (info.st_dev, info.st_ino) not in seen:
-                seen.add((info.st_dev, info.st_ino))
-                total += info.st_blocks * 512
-    return total
+    from datakeeper.features.disk_scan import scan_tree
+
+    return scan_tree(path).total.bytes

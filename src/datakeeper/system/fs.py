@@ -59,3 +59,13 @@ def atomic_write(
             os.unlink(tmp_name)
         raise
     fsync_directory(directory)
+
+
+def read_nofollow(path: Path) -> bytes | None:
+    """The content of regular file ``path``, or None when absent; never through a symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()

@@ -1,0 +1,187 @@
+"""``datakeeper cache``: list the package and model caches, and clean them."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+app = typer.Typer(help="List and clean the package and model caches.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_caches(ctx: typer.Context) -> None:
+    """Show each cache: path, size, files and the oldest access."""
+    from datakeeper.cli.output import emit
+    from datakeeper.features.caches import list_caches as scan
+
+    rows = scan(site_config(ctx))
+    data = [{**_location(loc), **_usage(usage)} for loc, usage in rows]
+    emit(data, json_output=global_options(ctx).json_output, render=lambda c: _render_list(c, rows))
+
+
+@app.command("clean")
+def clean(
+    ctx: typer.Context,
+    conda: Annotated[bool, typer.Option("--conda", help="Shared conda package tarballs.")] = False,
+    pip: Annotated[bool, typer.Option("--pip", help="Your pip cache.")] = False,
+    uv: Annotated[bool, typer.Option("--uv", help="Your uv cache.")] = False,
+    torch: Annotated[bool, typer.Option("--torch", help="Shared torch hub.")] = False,
+    hf: Annotated[bool, typer.Option("--hf", help="Shared HuggingFace hub.")] = False,
+    all_kinds: Annotated[bool, typer.Option("--all", help="Every cache the site lists.")] = False,
+    older_than: Annotated[
+        Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Option(
+            "--older-than",
+            help="Only what was unused this long, e.g. 30d or 4w "
+            "[hf, torch: 30d; conda: every tarball].",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would go.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Clean without asking.")] = False,
+) -> None:
+    """Show what each cache would free, ask, then clean (members: through sudo).
+
+    Exit code 1 when a cache could not be cleaned, 4 when another cleanup holds its lock.
+    """
+    from datakeeper.errors import InvalidInputError
+    from datakeeper.features.cache_kinds import FLAGS, parse_age
+    from datakeeper.features.caches import clean as run_clean
+    from datakeeper.features.caches import exit_code, plan_clean
+    from datakeeper.i18n import _
+
+    options = global_options(ctx)
+    dry_run, yes = dry_run or options.dry_run, yes or options.assume_yes
+    chosen = {"conda": conda, "pip": pip, "uv": uv, "torch": torch, "huggingface": hf}
+    cfg = site_config(ctx)
+    kinds = list(cfg.cache.kinds) if all_kinds else [k for k, on in chosen.items() if on]
+    if not kinds:
+        flags = ", ".join([*FLAGS.values(), "--all"])
+        raise InvalidInputError(_("choose what to clean: {flags}").format(flags=flags))
+    ask = not (dry_run or yes)
+    if ask and (options.json_output or not sys.stdin.isatty()):
+        raise InvalidInputError(
+            _("cache clean deletes files and there is no terminal to ask: pass --yes or --dry-run")
+        )
+    age = parse_age(older_than) if older_than is not None else None
+    plans = plan_clean(cfg, kinds, age)
+    if not options.json_output:
+        _render_plans(plans)
+    if dry_run:
+        _finish(plans, options.json_output, dry_run=True)
+        return
+    frees = any(p.preview.files for p in plans)
+    if ask and frees and not typer.confirm(_("Remove them?"), default=False):
+        raise typer.Exit(1)
+    _finish(run_clean(plans), options.json_output, dry_run=False)
+    code = exit_code(plans)
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _finish(plans, json_output: bool, *, dry_run: bool) -> None:
+    from datakeeper.cli.output import emit
+
+    data = {"dry_run": dry_run, "caches": [p.as_dict() for p in plans]}
+    emit(data, json_output=json_output, render=lambda c: _render_outcome(c, plans, dry_run))
+
+
+def _render_plans(plans) -> None:
+    from datakeeper.cli.output import stdout_console
+    from datakeeper.i18n import _
+    from datakeeper.sizes import human_size
+
+    console = stdout_console()
+    for plan in plans:
+        age = _(", unused for {n} days").format(n=plan.age_days) if plan.age_days else ""
+        line = _("{label} ({path}, {method}{age}): {files} entries, {size} would be freed")
+        console.print(
+            line.format(
+                label=plan.location.label,
+                path=plan.location.path,
+                method=plan.method.name,
+                age=age,
+                files=plan.preview.files,
+                size=human_size(plan.preview.size),
+            ),
+            markup=False,
+        )
+        for item in plan.preview.sample:
+            console.print(f"    {item}", markup=False)
+        for note in [*plan.preview.notes, plan.preview.problem]:
+            if note:
+                console.print(f"  ! {note}", markup=False)
+
+
+def _render_outcome(console, plans, dry_run: bool) -> None:
+    from datakeeper.i18n import _
+    from datakeeper.sizes import human_size
+
+    if dry_run:
+        console.print(_("Nothing was removed."))
+        return
+    words = {
+        "done": _("removed {n} entries, freed {size}"),
+        "nothing": _("nothing to clean"),
+        "failed": _("FAILED after removing {n} entries: {message}"),
+        "busy": _("skipped, another cleanup is running: {message}"),
+        "refused": _("not cleaned: {message}"),
+    }
+    for plan in plans:
+        done = plan.done
+        text = words[done.status].format(
+            n=done.removed, size=human_size(done.freed), message=done.message
+        )
+        console.print(f"{plan.location.label}: {text}", markup=False)
+
+
+def _location(location) -> dict:
+    return {
+        "kind": location.kind,
+        "label": location.label,
+        "path": str(location.path),
+        "shared": location.shared,
+        "cleanable": location.cleanable,
+    }
+
+
+def _usage(usage) -> dict:
+    return {
+        "exists": usage.exists,
+        "size_bytes": usage.size,
+        "files": usage.files,
+        "oldest_access": usage.oldest_access,
+        "unreadable_dirs": usage.unreadable,
+    }
+
+
+def _render_list(console, rows) -> None:
+    import time
+
+    from rich.table import Table
+
+    from datakeeper.i18n import _
+    from datakeeper.sizes import human_size
+
+    table = Table(_("cache"), _("path"), _("size"), _("files"), _("oldest access"), _("note"))
+    for location, usage in rows:
+        oldest = usage.oldest_access
+        when = time.strftime("%Y-%m-%d", time.localtime(oldest)) if oldest else "-"
+        note = _("missing") if not usage.exists else ""
+        if usage.unreadable:
+            note = _("{n} folders unreadable").format(n=usage.unreadable)
+        whose = _("shared") if location.shared else _("yours")
+        table.add_row(
+            f"{location.label} ({whose})",
+            str(location.path),
+            human_size(usage.size) if usage.exists else "-",
+            str(usage.files) if usage.exists else "-",
+            when,
+            note,
+        )
+    console.print(table)

@@ -1,0 +1,111 @@
+"""``datakeeper fix-permissions``: repair a user's home or the shared folders, safely."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from datakeeper.cli.common import site_config
+from datakeeper.cli.options import global_options
+
+ORDER = (
+    "directories",
+    "files",
+    "changed",
+    "owner_changed",
+    "group_changed",
+    "mode_changed",
+    "symlinks",
+    "hard_links",
+    "special_files",
+    "other_filesystems",
+    "excluded",
+    "changed_during_walk",
+    "too_deep",
+    "errors",
+)
+
+
+def fix_permissions(
+    ctx: typer.Context,
+    user: Annotated[
+        Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Option("--user", help="Repair this user's persistent home.", show_default=False),
+    ] = None,
+    shared: Annotated[
+        bool, typer.Option("--shared", help="Repair the shared folders (caches, models, ...).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would change.")] = False,
+) -> None:
+    """Repair owners, groups and modes: --user NAME (their home) or --shared.
+
+    Never follows a symlink; leaves hard-linked and special files alone.
+    Exit code 1 when an entry could not be changed.
+    """
+    from datakeeper.cli.output import emit
+    from datakeeper.errors import InvalidInputError
+    from datakeeper.features.permissions import fix_permissions as run
+    from datakeeper.i18n import _
+    from datakeeper.runtime import require_root
+
+    options = global_options(ctx)
+    if (user is None) == (not shared):
+        raise InvalidInputError(_("pass exactly one of --user NAME and --shared"))
+    require_root("fix-permissions")
+    cfg = site_config(ctx)
+    report = run(cfg, user=user, dry_run=dry_run or options.dry_run)
+    emit(report.as_dict(), json_output=options.json_output, render=lambda c: _render(c, report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render(console, report) -> None:
+    from rich.table import Table
+
+    from datakeeper.features.permissions import summary_line
+    from datakeeper.i18n import _
+
+    for path, tree in report.trees:
+        table = Table(title=path, show_header=False, title_justify="left")
+        for key in ORDER:
+            if tree.counts[key]:
+                table.add_row(_label(key, report.dry_run), str(tree.counts[key]))
+        console.print(table)
+        for problem in tree.problems:
+            console.print(f"  ! {problem}", markup=False)
+    for note in report.notes:
+        console.print(note, markup=False)
+    line = summary_line(report.totals)
+    if report.dry_run:
+        console.print(_("Dry run, nothing changed: {line}").format(line=line), markup=False)
+    else:
+        console.print(line, markup=False)
+
+
+def _label(key: str, dry_run: bool) -> str:
+    from datakeeper.i18n import _
+
+    if dry_run and key.endswith("changed"):
+        key = f"would_{key}"
+    labels = {
+        "would_changed": _("would change"),
+        "would_owner_changed": _("  owner"),
+        "would_group_changed": _("  group"),
+        "would_mode_changed": _("  mode"),
+        "directories": _("directories"),
+        "files": _("files"),
+        "changed": _("changed"),
+        "owner_changed": _("  owner changed"),
+        "group_changed": _("  group changed"),
+        "mode_changed": _("  mode changed"),
+        "symlinks": _("symlinks (left alone)"),
+        "hard_links": _("files with several hard links (left alone)"),
+        "special_files": _("FIFOs, sockets, devices (left alone)"),
+        "other_filesystems": _("other filesystems (not entered)"),
+        "excluded": _("folders that are not shared (not entered)"),
+        "changed_during_walk": _("changed while we looked (left alone)"),
+        "too_deep": _("too deep (not entered)"),
+        "errors": _("could not be changed"),
+    }
+    return labels[key]

@@ -1,0 +1,221 @@
+"""HuggingFace hub cleanup on a cache planted with the real layout, against
+``huggingface_hub.scan_cache_dir``: the sudo helper's native code and the root
+path (scan + ``delete_revisions``, executed safely) remove exactly the unused
+revisions the scan reports, and nothing through a planted link.
+
+The planting functions are also used by the sandbox tests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from datakeeper import sudo_helper as helper
+from datakeeper.features import cache_hf
+from datakeeper.features.cache_walk import Cleaner
+
+huggingface_hub = pytest.importorskip("huggingface_hub")
+
+DAY = 86400
+OLD_DAYS, NEW_DAYS = 90, 2
+
+
+# -- planting a cache with the real layout -------------------------------------------
+
+
+def commit(name: str) -> str:
+    """A 40-hex commit hash derived from ``name``."""
+    return hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a name, not security
+
+
+def blob(hub: Path, repo: str, content: str, when: float) -> str:
+    """``<repo>/blobs/<sha256>`` holding ``content``, last used at ``when``."""
+    name = hashlib.sha256(content.encode()).hexdigest()
+    path = hub / repo / "blobs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(content)
+    os.utime(path, (when, when))
+    return name
+
+
+def snapshot(hub: Path, repo: str, rev: str, files: dict[str, str], when: float) -> None:
+    """``snapshots/<rev>/<file>`` -> ``../../blobs/<hash>`` (one more ``..`` per subfolder)."""
+    root = hub / repo / "snapshots" / rev
+    root.mkdir(parents=True, exist_ok=True)
+    for file_name, content in files.items():
+        name = blob(hub, repo, content, when)
+        link = root / file_name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to("../" * (len(Path(file_name).parts) + 1) + f"blobs/{name}")
+    os.utime(root, (when, when))
+
+
+def ref(hub: Path, repo: str, name: str, rev: str) -> None:
+    """``refs/<name>`` holding ``rev`` without a newline, as huggingface_hub writes it."""
+    path = hub / repo / "refs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rev)
+
+
+def plant(hub: Path, now: float | None = None) -> None:
+    """Every case the cleanup must tell apart (ages relative to ``now``)."""
+    now = time.time() if now is None else now
+    old, new = now - OLD_DAYS * DAY, now - NEW_DAYS * DAY
+    bert = "models--org--bert"
+    snapshot(hub, bert, commit("main"), {"config.json": "v2", "model.bin": "weights"}, new)
+    snapshot(hub, bert, commit("old"), {"config.json": "v1", "model.bin": "weights"}, old)
+    snapshot(hub, bert, commit("recent"), {"config.json": "v3"}, new)
+    ref(hub, bert, "main", commit("main"))
+    snapshot(hub, "models--org--gone", commit("alone"), {"a.txt": "only revision"}, old)
+    data = "datasets--org--data"
+    snapshot(hub, data, commit("pr"), {"train.csv": "rows"}, old)
+    ref(hub, data, "refs/pr/1", commit("pr"))
+    snapshot(hub, data, commit("nested"), {"sub/dir/part.csv": "old rows"}, old)
+    (hub / data / "snapshots" / commit("empty")).mkdir()
+    os.utime(hub / data / "snapshots" / commit("empty"), (old, old))
+    busy = "models--org--busy"
+    snapshot(hub, busy, commit("busy"), {"w.bin": "w"}, old)
+    (hub / busy / "blobs" / "0123.incomplete").write_text("downloading now")
+    (hub / ".locks" / bert).mkdir(parents=True)
+    (hub / ".locks" / bert / "x.lock").write_text("")
+
+
+def tree(root: Path) -> set[str]:
+    """Every path below ``root``, relative; links listed, not followed."""
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            found.add(os.path.relpath(os.path.join(dirpath, name), root))
+    return found
+
+
+def expected_after(hub: Path, older_than_days: int, now: float) -> set[str]:
+    """The tree ``scan_cache_dir`` + ``delete_revisions`` say should remain."""
+    info = huggingface_hub.scan_cache_dir(hub)
+    busy = {"models--org--busy"}  # a fresh .incomplete: being downloaded
+    chosen = cache_hf.removable_revisions(info, now - older_than_days * DAY, busy)
+    strategy = info.delete_revisions(*(rev.commit_hash for _repo, rev in chosen))
+    gone = {*strategy.blobs, *strategy.refs, *strategy.repos, *strategy.snapshots}
+    return {
+        path
+        for path in tree(hub)
+        if not any(hub / path == g or g in (hub / path).parents for g in gone)
+    }
+
+
+# -- the tests ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def hub(tmp_path) -> Path:
+    root = tmp_path / "hub"
+    root.mkdir()
+    plant(root)
+    return root
+
+
+def _policy(hub: Path) -> dict:
+    return {"allow": ["cache-clean"], "caches": {"huggingface": str(hub)}, "min_age_days": 0}
+
+
+def test_the_planted_cache_is_valid_for_huggingface_hub(hub):
+    info = huggingface_hub.scan_cache_dir(hub)
+    assert info.warnings == []
+    assert {repo.repo_id for repo in info.repos} == {"org/bert", "org/gone", "org/data", "org/busy"}
+
+
+@pytest.mark.parametrize("days", [30, 7])
+def test_native_cleanup_removes_exactly_what_the_scan_reports(hub, days):
+    expected = expected_after(hub, days, time.time())
+    assert (
+        helper.main(["cache-clean", "huggingface", "--older-than", f"{days}d"], _policy(hub)) == 0
+    )
+    assert tree(hub) == expected
+    assert not (hub / "models--org--gone").exists()
+    assert (hub / "models--org--busy" / "snapshots" / commit("busy")).exists()
+
+
+def test_root_path_removes_exactly_what_the_scan_reports(hub):
+    now = time.time()
+    expected = expected_after(hub, 30, now)
+    plan = cache_hf.plan(hub, now - 30 * DAY, now)
+    assert {rev for _repo, rev, _size in plan.revisions} == {
+        commit(n) for n in ("old", "alone", "nested", "empty")
+    }
+    cleaner = Cleaner(str(hub), now)
+    cache_hf.execute(plan, cleaner)
+    assert cleaner.failed == []
+    assert tree(hub) == expected
+
+
+def test_without_an_age_only_abandoned_downloads_go(hub):
+    before = tree(hub)
+    assert helper.main(["cache-clean", "huggingface"], _policy(hub)) == 0
+    assert tree(hub) == before
+
+
+def test_a_held_lock_keeps_the_repo(hub):
+    lock = hub / ".locks" / "models--org--gone" / "y.lock"
+    lock.parent.mkdir(parents=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        assert helper.main(["cache-clean", "huggingface", "--older-than", "30d"], _policy(hub)) == 0
+        assert (hub / "models--org--gone").exists()
+        assert lock.exists()  # a held lock is never removed, old or not
+
+
+def test_the_dry_run_of_the_native_code_reports_and_keeps_everything(hub):
+    before = tree(hub)
+    cleaner = helper.clean_cache("huggingface", _policy(hub), older_than_days=30, dry_run=True)
+    assert tree(hub) == before
+    removed = {os.path.relpath(path, hub) for path, _size in cleaner.removed}
+    assert f"models--org--bert/snapshots/{commit('old')}/config.json" in removed
+    assert any(why == "a download is in progress" for _where, why in cleaner.skipped)
+
+
+def test_links_out_of_the_cache_never_lead_root_outside(hub, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    old = time.time() - OLD_DAYS * DAY
+    os.utime(victim, (old, old))
+    evil = hub / "models--org--bert" / "snapshots" / commit("old") / "evil.bin"
+    evil.symlink_to(victim)  # the scan takes the victim for a blob
+    outside = tmp_path / "elsewhere"
+    snapshot(outside, "models--x--y", commit("x"), {"f": "theirs"}, old)
+    (hub / "models--x--y").symlink_to(outside / "models--x--y")
+    theirs = tree(outside)
+    now = time.time()
+    plan = cache_hf.plan(hub, now - 30 * DAY, now)
+    assert victim in {path for _kind, path in plan.paths}  # huggingface_hub would delete it
+    cleaner = Cleaner(str(hub), now)
+    cache_hf.execute(plan, cleaner)
+    assert victim.read_text() == "precious"
+    assert any(str(victim) in problem for problem in cleaner.failed)
+    assert tree(outside) == theirs
+    assert not (hub / "models--x--y").is_symlink()  # the planted link itself went
+
+
+def test_native_code_leaves_a_repo_with_a_link_out_alone(hub, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    gone = hub / "models--org--gone"
+    (gone / "snapshots" / commit("alone") / "evil").symlink_to(victim)
+    (hub / "models--z--z").symlink_to(gone, target_is_directory=True)
+    assert helper.main(["cache-clean", "huggingface", "--older-than", "30d"], _policy(hub)) == 0
+    assert victim.read_text() == "precious"
+    assert gone.exists()
+    assert (hub / "models--z--z").is_symlink()
+
+
+@pytest.mark.parametrize("age", ["1d", "30", "30days", "--older-than", "7d "])
+def test_the_helper_takes_only_the_fixed_ages(hub, age, capsys):
+    argv = ["cache-clean", "huggingface", "--older-than", age]
+    assert helper.main(argv, _policy(hub)) == 2
+    assert "--older-than 7d|30d|90d" in capsys.readouterr().err

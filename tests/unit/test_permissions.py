@@ -1,0 +1,134 @@
+"""fix-permissions as a feature: which trees, which rules, guard, lock and log."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import stat
+from pathlib import Path
+
+import pytest
+
+from datakeeper.config import parse_config
+from datakeeper.errors import InvalidInputError, RefusedError, StorageNotPersistentError
+from datakeeper.features import permissions
+from datakeeper.storage import write_marker
+from datakeeper.system import accounts
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, storage marker)")
+GID = 4321  # the site group "gpu-users" as these tests see it (no such group is needed)
+
+
+@pytest.fixture(autouse=True)
+def site_group(monkeypatch):
+    """``gpu-users`` exists with GID, whatever this machine has."""
+    real = accounts.group_by_name
+
+    def group_by_name(name: str):
+        return accounts.GroupInfo(name, GID, ()) if name == "gpu-users" else real(name)
+
+    monkeypatch.setattr(permissions.accounts, "group_by_name", group_by_name)
+
+
+def _config(tmp_path: Path, extra: str = "", top: str = ""):
+    text = f'{top}[storage]\ndata_root = "{tmp_path}/data"\nbackup_root = ""\n'
+    return parse_config(text + extra, "test")
+
+
+@pytest.fixture
+def site(tmp_path):
+    cfg = _config(tmp_path)
+    for path in cfg.folder_paths():
+        path.mkdir(parents=True, exist_ok=True)
+    return cfg
+
+
+def test_shared_trees_are_the_group_writable_folders_not_owned_by_root(site, tmp_path):
+    trees = permissions.shared_trees(site)
+    data = tmp_path / "data"
+    assert [path for path, _rules in trees] == [
+        data / p for p in ("models", "cache", "dataset", "code")
+    ]
+    rules = trees[0][1]
+    assert rules.gid == GID
+    assert {"models", "models/huggingface/hub", "cache/conda/pkgs"} <= rules.sticky
+    assert {"users", "apps", "config"} <= rules.excluded
+
+
+def test_a_shared_folder_inside_a_root_folder_is_walked_on_its_own(tmp_path):
+    extra = (
+        '[[folders]]\npath = "users"\nmode = "2755"\nowner = "root"\n'
+        '[[folders]]\npath = "users/shared"\nmode = "2775"\n'
+    )
+    cfg = _config(tmp_path, extra)
+    trees = permissions.shared_trees(cfg)
+    assert [path for path, _rules in trees] == [tmp_path / "data/users/shared"]
+    assert trees[0][1].sticky == frozenset()
+
+
+def test_shared_rules_skip_folders_that_are_not_shared():
+    rules = permissions.SharedRules(7, "models", frozenset(), frozenset({"models/private"}))
+    assert rules.child("private") is None
+    assert rules.child("hub").path == "models/hub"
+
+
+def test_a_missing_group_is_refused(tmp_path):
+    cfg = _config(tmp_path, top='group = "lab-nobody-has"\n')
+    with pytest.raises(RefusedError, match="lab-nobody-has does not exist"):
+        permissions.shared_trees(cfg)
+
+
+def test_user_home_needs_an_account_and_a_persistent_home(site):
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        permissions.user_tree(site, "no-such-user-here")
+    name = pwd.getpwuid(os.getuid()).pw_name
+    with pytest.raises(InvalidInputError, match="no persistent home"):
+        permissions.user_tree(site, name)
+    (site.users_dir / name).mkdir()
+    path, rules = permissions.user_tree(site, name)
+    assert path == site.users_dir / name
+    assert (rules.uid, rules.home_mode) == (os.getuid(), 0o750)
+    assert os.getgid() in rules.groups
+
+
+@needs_root
+def test_unmarked_storage_is_refused_before_anything_is_read(site):
+    with pytest.raises(StorageNotPersistentError):
+        permissions.fix_permissions(site, dry_run=True)
+
+
+@needs_root
+def test_dry_run_counts_then_a_run_fixes_and_logs(site, tmp_path):
+    data = tmp_path / "data"
+    write_marker(data, role="data")
+    private = data / "models/huggingface/hub/mine"
+    private.mkdir(mode=0o700)
+    (private / "w.bin").write_bytes(b"w")
+    (private / "w.bin").chmod(0o600)
+    dry = permissions.fix_permissions(site, dry_run=True)
+    assert dry.totals["changed"] >= 2
+    assert stat.S_IMODE(os.lstat(private).st_mode) == 0o700
+    assert not site.action_log_path.exists()
+    report = permissions.fix_permissions(site, dry_run=False)
+    assert report.ok
+    assert stat.S_IMODE(os.lstat(private).st_mode) == 0o2770
+    assert stat.S_IMODE(os.lstat(private / "w.bin").st_mode) == 0o660
+    assert stat.S_IMODE(os.lstat(data / "models").st_mode) & 0o3070 == 0o3070
+    records = [json.loads(line) for line in site.action_log_path.read_text().splitlines()]
+    assert any(r["resource"] == f"permissions {data}/models" for r in records)
+    assert permissions.fix_permissions(site, dry_run=True).totals["changed"] == 0
+
+
+@needs_root
+def test_hard_links_get_a_note(site, tmp_path):
+    data = tmp_path / "data"
+    write_marker(data, role="data")
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"x")
+    outside.chmod(0o600)
+    os.link(outside, data / "code/linked")
+    report = permissions.fix_permissions(site, dry_run=False)
+    assert report.totals["hard_links"] == 1
+    assert any("hard links were left alone" in note for note in report.notes)
+    assert stat.S_IMODE(os.lstat(outside).st_mode) == 0o600
