@@ -166,3 +166,22 @@ def test_register_and_unregister_an_account_made_by_hand(site):
     site.datakeeper("user", "unregister", "mia")
     assert "mia" not in _registry(site)["users"]
     assert site.run(["id", "mia"]).returncode == 0
+
+
+def test_a_removed_users_uid_is_never_given_to_a_newcomer(site):
+    old = _add(site, "olga")["uid"]
+    site.run(["sh", "-c", "echo results > /data/dataset/olga-results"])
+    site.run(["chown", "olga", "/data/dataset/olga-results"])
+    site.datakeeper("user", "remove", "olga", "--archive", "--yes")
+    newcomer = _add(site, "pavel")["uid"]
+    assert newcomer != old
+    assert _registry(site)["retired"] == {"olga": old}
+
+
+def test_dry_run_of_a_new_user_plans_and_changes_nothing(site):
+    before = site.snapshot()
+    result = site.datakeeper("--json", "--dry-run", "user", "add", "quinn")
+    planned = json.loads(result.stdout)["planned"]
+    assert any("create account quinn" in line for line in planned)
+    assert any("record quinn in the registry" in line for line in planned)
+    assert site.snapshot() == before

@@ -442,3 +442,18 @@ def test_concurrent_writers_lose_nothing(path: Path, tmp_path: Path) -> None:
         "registry.json",
         "registry.json.lock",
     ]
+
+
+def test_retire_forgets_the_account_but_remembers_its_uid(tmp_path):
+    path = tmp_path / "registry.json"
+    with open_registry(path) as registry:
+        registry.upsert(RegistryEntry(name="alice", uid=1500, gid=1500, primary_group="alice"))
+    with open_registry(path) as registry:
+        assert registry.retire("alice") is True
+        assert registry.retire("nobody-here") is False
+    document = json.loads(path.read_text())
+    assert document["users"] == {}
+    assert document["retired"] == {"alice": 1500}
+    with open_registry(path) as registry:  # the same person back with the same uid
+        registry.upsert(RegistryEntry(name="alice", uid=1500, gid=1500, primary_group="alice"))
+    assert json.loads(path.read_text())["retired"] == {}

@@ -254,6 +254,7 @@ class PackageResult:
     error: str | None = None
 
     def as_dict(self) -> dict:
+        """JSON-able (for --json)."""
         return vars(self).copy()
 
 

@@ -143,6 +143,15 @@ def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:
         step.resources = kept
     from datakeeper.features.alert_schedule import recovery_resources as alert_schedule
     from datakeeper.features.boot import boot_resources
+    from datakeeper.features.packages import package_resources, recorded
+
+    tools = package_resources(cfg, os_packages=False)  # no apt (network) at boot
+    if tools or recorded(cfg):
+        note = _(
+            "OS packages are not reinstalled at boot; run 'datakeeper packages install' "
+            "for the ones you need again"
+        )
+        steps.append(Step("PACKAGES", _("global packages"), tools, [note], critical=False))
 
     boot = boot_resources(cfg, config_path) + alert_schedule(cfg, config_path)
     if boot:

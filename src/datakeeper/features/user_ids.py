@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 
 def choose_uid(cfg: SiteConfig, name: str, document: RegistryDocument, *, adopt_home: bool) -> int:
-    """The uid (and private gid) for new account ``name``."""
+    """The uid (and private gid) for new account ``name``.
+
+    Uids of removed accounts (``retired`` in the registry) are never reused:
+    their files may remain anywhere on storage.
+    """
     recorded = document.users.get(name)
     if recorded is not None:
         return _recorded_uid(name, recorded.uid)
@@ -87,7 +91,7 @@ def _taken_ids(users_dir: Path, document: RegistryDocument) -> set[int]:
     taken = {entry.pw_uid for entry in pwd.getpwall()}
     taken |= {entry.gr_gid for entry in grp.getgrall()}
     taken |= {e.uid for e in document.users.values()} | {e.gid for e in document.users.values()}
-    taken |= set(document.groups.values())
+    taken |= set(document.groups.values()) | set(document.retired.values())
     taken |= _owners_under(users_dir)
     return taken
 

@@ -72,7 +72,7 @@ def plan_unregister(registry: Path, name: str) -> list[Change]:
 
 def _unregister(registry: Path, name: str) -> None:
     with open_registry(registry) as entries:
-        entries.remove(name)
+        entries.retire(name)  # its uid is remembered: files may remain on storage
 
 
 def link_state(link: Path, persistent: Path) -> dict:

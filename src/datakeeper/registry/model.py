@@ -145,6 +145,9 @@ class RegistryDocument(BaseModel):
     # Shared groups datakeeper manages (the site group, extra groups): name -> gid,
     # so they come back with the same gid and shared folders keep their group.
     groups: dict[Name, Id] = Field(default_factory=dict)
+    # Removed accounts: name -> last uid. Their files may remain anywhere on
+    # storage, so the uid is never handed to a newcomer silently.
+    retired: dict[Name, Id] = Field(default_factory=dict)
 
     @field_validator("version")
     @classmethod

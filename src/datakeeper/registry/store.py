@@ -53,14 +53,15 @@ class Registry:
 
     def __init__(self, path: Path, document: RegistryDocument) -> None:
         self.path = path
-        self._loaded = (dict(document.users), dict(document.groups))
+        self._loaded = (dict(document.users), dict(document.groups), dict(document.retired))
         self._users = dict(document.users)
         self._groups = dict(document.groups)
+        self._retired = dict(document.retired)
 
     @property
     def changed(self) -> bool:
         """True when the entries or groups differ from what was loaded."""
-        return (self._users, self._groups) != self._loaded
+        return (self._users, self._groups, self._retired) != self._loaded
 
     def groups(self) -> dict[str, int]:
         """The shared groups datakeeper manages: name -> gid."""
@@ -80,7 +81,23 @@ class Registry:
 
     def document(self) -> RegistryDocument:
         """Everything as one validated document."""
-        return RegistryDocument(users=dict(self._users), groups=self.groups())
+        return RegistryDocument(
+            users=dict(self._users),
+            groups=self.groups(),
+            retired=dict(sorted(self._retired.items())),
+        )
+
+    def retired(self) -> dict[str, int]:
+        """Removed accounts and their last uid (never reused silently)."""
+        return dict(sorted(self._retired.items()))
+
+    def retire(self, name: str) -> bool:
+        """Forget ``name`` but remember its uid; return whether it was registered."""
+        entry = self._users.pop(name, None)
+        if entry is None:
+            return False
+        self._retired[name] = entry.uid
+        return True
 
     def get(self, name: str) -> RegistryEntry | None:
         """The entry for ``name``, or None."""
@@ -116,6 +133,8 @@ class Registry:
         if existing is not None and existing.same_account(entry):
             return False
         created = existing.created_at if existing is not None else entry.created_at
+        if self._retired.get(entry.name) == entry.uid:  # the same person is back
+            del self._retired[entry.name]
         self._users[entry.name] = entry.model_copy(
             update={"created_at": created, "updated_at": utc_now()}
         )

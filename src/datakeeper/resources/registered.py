@@ -34,6 +34,11 @@ class Registered(Resource):
         return (self.registry,)
 
     def plan(self) -> list[Change]:
+        if accounts.user_by_name(self.name) is None:  # planned before the account exists
+            summary = _("record {name} in the registry once the account exists").format(
+                name=self.name
+            )
+            return [Change(self.id, summary, lambda: self._save(self.describe()))]
         wanted = self.describe()
         current = self._current()
         if current is not None and current.same_account(wanted):

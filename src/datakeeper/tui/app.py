@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from datakeeper.i18n import _
@@ -15,7 +17,7 @@ class DatakeeperApp(App[int]):
 
     TITLE = "datakeeper"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [Binding("q", "quit", _("Quit"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", _("Quit"))]
     CSS = """
     Screen { layout: vertical; }
     Button { margin: 0 1 0 0; min-width: 10; }
@@ -26,10 +28,11 @@ class DatakeeperApp(App[int]):
 
     def __init__(self, features, *, admin: bool) -> None:
         super().__init__()
-        self.features = features
+        self.feature_api = features  # (App.features is Textual's own)
         self.admin = admin
 
     def get_default_screen(self) -> Screen:
+        """The first screen: the admin menu as root, the user menu otherwise."""
         from datakeeper.tui.screens.menu import admin_menu, user_menu
 
         return admin_menu() if self.admin else user_menu()

@@ -20,11 +20,13 @@ class Features:
     # -- config and setup ------------------------------------------------------
 
     def config_path(self) -> Path:
+        """``datakeeper.config.resolve_config_path``."""
         from datakeeper.config import resolve_config_path
 
         return resolve_config_path(self.config_override)
 
     def load_config(self, *, missing_ok: bool = False):
+        """``datakeeper.config.load_config``."""
         from datakeeper.config import load_config
 
         return load_config(self.config_path(), missing_ok=missing_ok)
@@ -46,11 +48,13 @@ class Features:
         return SetupContext(cfg, self.config_path(), text)
 
     def run_setup(self, context, *, dry_run: bool, reporter):
+        """``datakeeper.features.init.run_setup``."""
         from datakeeper.features.init import run_setup
 
         return run_setup(context, dry_run=dry_run, reporter=reporter)
 
     def run_checks(self, cfg):
+        """``datakeeper.features.check.run_checks``."""
         from datakeeper.features.check import run_checks
 
         return run_checks(cfg, self.config_path())
@@ -65,6 +69,7 @@ class Features:
     # -- users -------------------------------------------------------------------
 
     def check_username(self, name: str) -> None:
+        """``datakeeper.features.usernames.check_username_syntax``."""
         from datakeeper.features.usernames import check_username_syntax
 
         check_username_syntax(name)
@@ -84,36 +89,43 @@ class Features:
         return sorted(names)
 
     def add_user(self, cfg, request, *, dry_run: bool):
+        """``datakeeper.features.user_add.add_user``."""
         from datakeeper.features.user_add import add_user
 
         return add_user(cfg, request, dry_run=dry_run)
 
     def handout(self, cfg, result) -> dict[str, Any]:
+        """``datakeeper.features.handout.handout``."""
         from datakeeper.features.handout import handout
 
         return handout(cfg, result)
 
     def list_users(self, cfg) -> list[dict[str, Any]]:
+        """``datakeeper.features.user_info.list_users``."""
         from datakeeper.features.user_info import list_users
 
         return list_users(cfg)
 
     def show_user(self, cfg, name: str) -> dict[str, Any]:
+        """``datakeeper.features.user_info.show_user``."""
         from datakeeper.features.user_info import show_user
 
         return show_user(cfg, name)
 
     def preview_removal(self, cfg, request):
+        """``datakeeper.features.user_remove.preview_removal``."""
         from datakeeper.features.user_remove import preview_removal
 
         return preview_removal(cfg, request)
 
     def removal_lines(self, preview, request) -> list[str]:
+        """``datakeeper.cli.user_remove_cmd.preview_lines``."""
         from datakeeper.cli.user_remove_cmd import preview_lines
 
         return preview_lines(preview, request)
 
     def remove_user(self, cfg, request, preview):
+        """``datakeeper.features.user_remove.remove_user``."""
         from datakeeper.features.user_remove import remove_user
 
         return remove_user(cfg, request, preview, dry_run=False)
@@ -121,31 +133,37 @@ class Features:
     # -- packages, recovery ------------------------------------------------------
 
     def package_status(self, cfg) -> list[dict[str, Any]]:
+        """``datakeeper.features.packages.package_status``."""
         from datakeeper.features.packages import package_status
 
         return package_status(cfg)
 
     def install_packages(self, cfg, names: list[str], *, dry_run: bool, listener):
+        """``datakeeper.features.packages.install_packages``."""
         from datakeeper.features.packages import install_packages
 
         return install_packages(cfg, names, dry_run=dry_run, listener=listener)
 
     def recovery_status(self, cfg) -> dict[str, Any]:
+        """``datakeeper.features.boot.status``."""
         from datakeeper.features.boot import status
 
         return status(cfg, self.config_path().absolute())
 
     def recovery_enable(self, cfg):
+        """``datakeeper.features.boot.enable``."""
         from datakeeper.features.boot import enable
 
         return enable(cfg, self.config_path().absolute(), dry_run=False)
 
     def recovery_disable(self, cfg):
+        """``datakeeper.features.boot.disable``."""
         from datakeeper.features.boot import disable
 
         return disable(cfg, dry_run=False)
 
     def recover(self, cfg, *, reporter):
+        """``datakeeper.features.recovery.recover``."""
         from datakeeper.features.recovery import recover
 
         return recover(cfg, self.config_path(), dry_run=False, reporter=reporter)
@@ -159,26 +177,31 @@ class Features:
         return disk_report(cfg, jobs=1, listener=listener)
 
     def env_info(self, cfg):
+        """``datakeeper.features.envinfo.gather``."""
         from datakeeper.features.envinfo import gather
 
         return gather(cfg)
 
     def guide(self, cfg, topic: str | None = None):
+        """``datakeeper.features.guides.guide``."""
         from datakeeper.features.guides import guide
 
         return guide(cfg, topic)
 
-    def shared_cache_kinds(self, cfg) -> list[str]:
-        """The shared caches the sudo policy lets members clean."""
-        from datakeeper.features.sudo_policy import helper_policy
+    def list_caches(self, cfg) -> list:
+        """``datakeeper.features.caches.list_caches``: (location, usage) of each cache."""
+        from datakeeper.features.caches import list_caches
 
-        return sorted(helper_policy(cfg)["caches"])
+        return list_caches(cfg)
 
-    def clean_shared_cache(self, cfg, kind: str, older_than: str | None) -> str:
-        """Run the cache cleaner through sudo, as a group member may; its output."""
-        from datakeeper.system.commands import run
+    def plan_clean(self, cfg, kinds: list[str], age_days: int | None) -> list:
+        """``datakeeper.features.caches.plan_clean``: what cleaning would remove."""
+        from datakeeper.features.caches import plan_clean
 
-        argv = ["sudo", "-n", str(cfg.sudo.helper_path), "cache-clean", kind]
-        argv += ["--older-than", older_than] if older_than else []
-        result = run(argv, timeout=3600)
-        return (result.stdout + result.stderr).strip()
+        return plan_clean(cfg, kinds, age_days)
+
+    def clean_caches(self, plans: list) -> list:
+        """``datakeeper.features.caches.clean``: clean what was previewed (members: sudo)."""
+        from datakeeper.features.caches import clean
+
+        return clean(plans)

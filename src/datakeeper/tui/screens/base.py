@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
@@ -23,12 +24,14 @@ class FeatureScreen(Screen):
     Esc goes back to the previous screen.
     """
 
-    BINDINGS = [Binding("escape", "back", _("Back"))]
-    TITLE = ""
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", _("Back"))]
+    HEADING = ""
 
     def __init__(self) -> None:
         super().__init__()
         self.working = False
+        self.note = ""  # shown once no call runs any more (set it, then call again)
+        self.leaving = False  # Esc was pressed once while working
         self.ui_app = None  # the app, kept for worker threads (they have no active app)
 
     def compose(self) -> Iterable[Widget]:
@@ -42,18 +45,25 @@ class FeatureScreen(Screen):
         return []
 
     def on_mount(self) -> None:
-        self.sub_title = self.TITLE
+        self.sub_title = self.HEADING
         self.ui_app = self.app
 
     @property
     def features(self):
-        return self.app.features
+        """The feature functions (``tui.features.Features``, or a fake in tests)."""
+        return self.app.feature_api
 
     @property
     def status(self) -> StatusLine:
+        """The status line of this screen."""
         return self.query_one("#status", StatusLine)
 
     def action_back(self) -> None:
+        """Back to the previous screen; while work runs, only at the second Esc."""
+        if self.working and not self.leaving:
+            self.leaving = True
+            self.status.busy(_("still working; Esc again leaves it running in the background"))
+            return
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
@@ -86,25 +96,38 @@ class FeatureScreen(Screen):
             result = function(*args, **kwargs)
         except DatakeeperError as error:
             self.from_thread(self._failed, str(error))
-        except Exception as error:  # noqa: BLE001 - shown in the screen, never a traceback
+        except Exception as error:
             text = _("unexpected {kind}: {error}").format(kind=type(error).__name__, error=error)
             self.from_thread(self._failed, text)
         else:
             self.from_thread(self._succeeded, then, result)
 
     def from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
-        """Run ``callback`` on the UI thread (from a worker); ignored once the app is gone."""
+        """Run ``callback`` on the UI thread (from a worker); dropped once the screen or
+        the app is gone."""
+        with contextlib.suppress(RuntimeError):  # the app has exited meanwhile
+            self.ui_app.call_from_thread(self._on_ui, callback, args)
+
+    def _on_ui(self, callback: Callable[..., Any], args: tuple) -> None:
+        if not self.is_attached:
+            return  # the person left this screen; the work finished in the background
         try:
-            self.ui_app.call_from_thread(callback, *args)
-        except RuntimeError:
-            pass  # the app has exited meanwhile (NoActiveAppError is a RuntimeError too)
+            callback(*args)
+        except Exception as error:  # a display bug must not end the session with a traceback
+            self.working = False
+            self.status.error(
+                _("unexpected {kind}: {error}").format(kind=type(error).__name__, error=error)
+            )
 
     def _failed(self, message: str) -> None:
-        self.working = False
+        self.working = self.leaving = False
         self.status.error(message)
 
     def _succeeded(self, then, result) -> None:
-        self.working = False
+        self.working = self.leaving = False
         self.status.clear()
         if then is not None:
             then(result)
+        if self.note and not self.working:
+            self.status.done(self.note)
+            self.note = ""

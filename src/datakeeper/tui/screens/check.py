@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button, Static, Tree
@@ -18,8 +19,8 @@ from datakeeper.tui.screens.setup import QuietReporter
 class CheckScreen(FeatureScreen):
     """``datakeeper check`` in a tree; f plans the fixes, shows them, then applies them."""
 
-    TITLE = _("Configuration test")
-    BINDINGS = [
+    HEADING = _("Configuration test")
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", _("Check again")),
         Binding("f", "fix", _("Fix")),
     ]
@@ -32,7 +33,6 @@ class CheckScreen(FeatureScreen):
         super().__init__()
         self.cfg = None
         self.report = None
-        self.note = ""  # shown once the next check has finished
 
     def body(self) -> Iterable[Widget]:
         tree: Tree[str] = Tree(_("checks"), id="results")
@@ -62,6 +62,7 @@ class CheckScreen(FeatureScreen):
         self.report = report
         tree = self.query_one(Tree)
         tree.clear()
+        first_fail = None
         for group, results in _grouped(report.results):
             failed = sum(1 for r in results if r.status == "FAIL")
             label = _("{group}: {n} item(s), {f} failed").format(
@@ -69,18 +70,24 @@ class CheckScreen(FeatureScreen):
             )
             node = tree.root.add(Text(label), expand=bool(failed))
             for result in results:
-                _add_result(node, result)
+                added = _add_result(node, result)
+                first_fail = first_fail or (added if result.status == "FAIL" else None)
+        cursor = first_fail or (tree.root.children[0] if tree.root.children else None)
+        self.call_after_refresh(tree.move_cursor, cursor)  # Enter opens the first FAIL
         self.query_one("#summary", Static).update(report.summary())
-        if self.note:
-            self.status.done(self.note)
-            self.note = ""
 
     def action_fix(self) -> None:
         """Plan the fixes (``check --fix``'s dry run) and ask before applying them."""
         if self.cfg is None:
             return
-        self.call(_("planning the fixes"), self.features.fix, self.cfg, dry_run=True,
-                  reporter=QuietReporter(), then=self._confirm_fix)  # fmt: skip
+        self.call(
+            _("planning the fixes"),
+            self.features.fix,
+            self.cfg,
+            dry_run=True,
+            reporter=QuietReporter(),
+            then=self._confirm_fix,
+        )
 
     def _confirm_fix(self, plan) -> None:
         changes = [f"{s.key}: {c}" for s in plan.steps for c in s.changes]
@@ -95,8 +102,14 @@ class CheckScreen(FeatureScreen):
 
     def _fix(self, yes: bool | None) -> None:
         if yes:
-            self.call(_("fixing"), self.features.fix, self.cfg, dry_run=False,
-                      reporter=QuietReporter(), then=self._fixed)  # fmt: skip
+            self.call(
+                _("fixing"),
+                self.features.fix,
+                self.cfg,
+                dry_run=False,
+                reporter=QuietReporter(),
+                then=self._fixed,
+            )
 
     def _fixed(self, report) -> None:
         applied = sum(len(s.changes) for s in report.steps)
@@ -112,13 +125,13 @@ def _grouped(results) -> list[tuple[str, list]]:
     return list(groups.items())
 
 
-def _add_result(node, result) -> None:
+def _add_result(node, result):
     """A leaf for PASS and SKIP; FAIL opens to its detail, one reason a line."""
     line = f"{result.status}  {result.subject}"
     if result.status != "FAIL" or not result.detail:
         detail = f"  ({result.detail})" if result.detail else ""
-        node.add_leaf(Text(line + detail))
-        return
+        return node.add_leaf(Text(line + detail))
     fail = node.add(Text(line), expand=False)
     for part in result.detail.split("; "):
         fail.add_leaf(Text(part))
+    return fail

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -17,7 +18,7 @@ from datakeeper.tui.widgets.textpanel import TextPanel
 class ConfirmScreen(ModalScreen[bool]):
     """Shows ``lines`` and asks; dismisses with True (y / the yes button) or False (n, Esc)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", _("Yes")),
         Binding("n", "answer(False)", _("No")),
         Binding("escape", "answer(False)", _("Cancel")),
@@ -51,13 +52,14 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, yes: bool) -> None:
+        """Close with ``yes``."""
         self.dismiss(yes)
 
 
 class InfoScreen(ModalScreen[None]):
     """Lines to read over the current screen; Esc, Enter or q closes it."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", _("Close")),
         Binding("enter", "close", _("Close"), show=False),
         Binding("q", "close", _("Close"), show=False),
@@ -85,4 +87,5 @@ class InfoScreen(ModalScreen[None]):
         panel.focus()
 
     def action_close(self) -> None:
+        """Close the lines."""
         self.dismiss(None)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import OptionList, Static
@@ -28,7 +29,9 @@ class MenuItem:
 class MenuScreen(FeatureScreen):
     """Numbered entries; arrows and Enter, or the entry's number, open it."""
 
-    BINDINGS = [Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)
+    ]
     DEFAULT_CSS = """
     MenuScreen OptionList { height: auto; max-height: 1fr; margin: 1 2 0 2; }
     MenuScreen #hint { margin: 1 3; height: auto; }
@@ -36,7 +39,7 @@ class MenuScreen(FeatureScreen):
 
     def __init__(self, title: str, items: list[MenuItem]) -> None:
         super().__init__()
-        self.TITLE = title
+        self.HEADING = title
         self.items = items
 
     def body(self) -> Iterable[Widget]:
@@ -72,25 +75,50 @@ def admin_menu() -> MenuScreen:
     from datakeeper.tui.screens import caches, check, disk, packages, recovery, setup, users
 
     items = [
-        MenuItem(_("Initial setup"), _("The six setup steps: see each plan, then apply."),
-                 setup.SetupFormScreen),
-        MenuItem(_("Configuration test"), _("Check the server against the site config; fix."),
-                 check.CheckScreen),
-        MenuItem(_("Add user"), _("Create an account with a persistent home and an SSH key."),
-                 _add_user),
-        MenuItem(_("Delete user"), _("Remove an account; keep, archive or delete the data."),
-                 lambda: users.UsersScreen(remove=True)),
-        MenuItem(_("Global packages"), _("Install common admin tools for everyone."),
-                 packages.PackagesScreen),
-        MenuItem(_("Auto-recovery"), _("Recovery at boot: enable, disable, status, run now."),
-                 recovery.RecoveryScreen),
-        MenuItem(_("Users"), _("Every account: groups, shell, registry state (drift)."),
-                 users.UsersScreen),
-        MenuItem(_("Disk usage"), _("Storage roots, shared folders and homes, with bars."),
-                 disk.DiskScreen),
-        MenuItem(_("Caches"), _("Shared and personal caches: sizes, and clean them."),
-                 caches.CachesScreen),
-    ]  # fmt: skip
+        MenuItem(
+            _("Initial setup"),
+            _("The six setup steps: see each plan, then apply."),
+            setup.SetupFormScreen,
+        ),
+        MenuItem(
+            _("Configuration test"),
+            _("Check the server against the site config; fix."),
+            check.CheckScreen,
+        ),
+        MenuItem(
+            _("Add user"), _("Create an account with a persistent home and an SSH key."), _add_user
+        ),
+        MenuItem(
+            _("Delete user"),
+            _("Remove an account; keep, archive or delete the data."),
+            lambda: users.UsersScreen(remove=True),
+        ),
+        MenuItem(
+            _("Global packages"),
+            _("Install common admin tools for everyone."),
+            packages.PackagesScreen,
+        ),
+        MenuItem(
+            _("Auto-recovery"),
+            _("Recovery at boot: enable, disable, status, run now."),
+            recovery.RecoveryScreen,
+        ),
+        MenuItem(
+            _("Users"),
+            _("Every account: groups, shell, registry state (drift)."),
+            users.UsersScreen,
+        ),
+        MenuItem(
+            _("Disk usage"),
+            _("Storage roots, shared folders and homes, with bars."),
+            disk.DiskScreen,
+        ),
+        MenuItem(
+            _("Caches"),
+            _("Shared and personal caches: sizes, and clean them."),
+            caches.CachesScreen,
+        ),
+    ]
     return MenuScreen(_("Admin menu"), items)
 
 
@@ -105,15 +133,28 @@ def user_menu() -> MenuScreen:
     from datakeeper.tui.screens import caches, disk, info
 
     items = [
-        MenuItem(_("Environment info"), _("Your groups, umask, home and the site's variables."),
-                 info.EnvScreen),
-        MenuItem(_("Disk usage"), _("Your home, the shared folders and the free space."),
-                 disk.DiskScreen),
-        MenuItem(_("Cache cleanup"), _("Clean a shared cache through sudo (shared by all!)."),
-                 caches.SharedCleanScreen),
-        MenuItem(_("Conda guide"), _("Python environments with the shared conda."),
-                 lambda: info.GuideScreen("conda")),
-        MenuItem(_("Help"), _("Where to put data, sharing models, what a reboot wipes."),
-                 lambda: info.GuideScreen(None)),
-    ]  # fmt: skip
+        MenuItem(
+            _("Environment info"),
+            _("Your groups, umask, home and the site's variables."),
+            info.EnvScreen,
+        ),
+        MenuItem(
+            _("Disk usage"), _("Your home, the shared folders and the free space."), disk.DiskScreen
+        ),
+        MenuItem(
+            _("Cache cleanup"),
+            _("Clean a shared cache through sudo (shared by all!)."),
+            caches.SharedCleanScreen,
+        ),
+        MenuItem(
+            _("Conda guide"),
+            _("Python environments with the shared conda."),
+            lambda: info.GuideScreen("conda"),
+        ),
+        MenuItem(
+            _("Help"),
+            _("Where to put data, sharing models, what a reboot wipes."),
+            lambda: info.GuideScreen(None),
+        ),
+    ]
     return MenuScreen(_("User menu"), items)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, ProgressBar, Static
@@ -43,16 +44,23 @@ class QuietReporter:
 class SetupFormScreen(FeatureScreen):
     """The four questions of ``datakeeper init``, with its defaults filled in."""
 
-    TITLE = _("Initial setup")
-    BINDINGS = [Binding("ctrl+s", "plan", _("Show the plan"))]
+    HEADING = _("Initial setup")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "plan", _("Show the plan"))]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: dict[str, str] = {}
 
     def body(self) -> Iterable[Widget]:
         with VerticalScroll():
             yield Static(
-                _("datakeeper writes the site config from these answers, then shows what "
-                  "each of the six steps would change. Nothing changes before you apply."),
-                classes="hint", markup=False,
-            )  # fmt: skip
+                _(
+                    "datakeeper writes the site config from these answers, then shows what "
+                    "each of the six steps would change. Nothing changes before you apply."
+                ),
+                classes="hint",
+                markup=False,
+            )
             for key, label in FIELDS:
                 yield Label(label, classes="field-label")
                 yield Input(id=key)
@@ -70,9 +78,12 @@ class SetupFormScreen(FeatureScreen):
             "data_root": str(cfg.storage.data_root) if cfg else "",
             "backup_root": str(cfg.storage.backup_root or "") if cfg else "",
         }
+        self.kept = {}  # the config file's values, shown: passed on as "keep" (None)
         for key, _label in FIELDS:
             value = getattr(defaults, key)
-            self.query_one(f"#{key}", Input).value = value if value is not None else current[key]
+            if value is None:
+                value = self.kept[key] = current[key]
+            self.query_one(f"#{key}", Input).value = value
         self.query_one("#group", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -89,7 +100,7 @@ class SetupFormScreen(FeatureScreen):
         from datakeeper.features.site_config_file import Answers
 
         values = {key: self.query_one(f"#{key}", Input).value.strip() for key, _l in FIELDS}
-        answers = Answers(**values)
+        answers = Answers(**{k: None if self.kept.get(k) == v else v for k, v in values.items()})
         self.call(_("planning the six steps"), self._plan, answers, then=self._show)
 
     def _plan(self, answers):
@@ -105,8 +116,8 @@ class SetupFormScreen(FeatureScreen):
 class SetupScreen(FeatureScreen):
     """The steps on the left; the plan (then the result) of the highlighted one on the right."""
 
-    TITLE = _("Initial setup")
-    BINDINGS = [Binding("a", "apply", _("Apply all steps"))]
+    HEADING = _("Initial setup")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "apply", _("Apply all steps"))]
     DEFAULT_CSS = """
     SetupScreen #steps { width: 24; height: 1fr; }
     SetupScreen #main { height: 1fr; }
@@ -170,8 +181,12 @@ class SetupScreen(FeatureScreen):
         lines.append(head.format(status=STATUS.get(step.status, step.status)))
         lines += [f"  {'✓' if applied else '→'} {c}" for c in step.changes]
         if step.unchanged:
-            lines.append("  · " + _("{n} already right: {what}").format(
-                n=len(step.unchanged), what=", ".join(step.unchanged)))  # fmt: skip
+            lines.append(
+                "  · "
+                + _("{n} already right: {what}").format(
+                    n=len(step.unchanged), what=", ".join(step.unchanged)
+                )
+            )
         lines += ["  ✗ " + e for e in step.errors]
         lines += ["  " + _("note: {note}").format(note=n) for n in step.notes]
         return lines
@@ -185,11 +200,17 @@ class SetupScreen(FeatureScreen):
             ]
         report = self.result
         failed = [s.key for s in report.steps if s.status in ("failed", "not run")]
-        lines = [_("Setup complete.")] if report.ok else [
-            _("Setup incomplete: {steps} did not finish.").format(steps=", ".join(failed)),
-            _("Fix what the failed step says and run the setup again: steps already done "
-              "stay done (every step is idempotent)."),
-        ]  # fmt: skip
+        lines = (
+            [_("Setup complete.")]
+            if report.ok
+            else [
+                _("Setup incomplete: {steps} did not finish.").format(steps=", ".join(failed)),
+                _(
+                    "Fix what the failed step says and run the setup again: steps already done "
+                    "stay done (every step is idempotent)."
+                ),
+            ]
+        )
         if report.next_steps:
             lines += ["", _("Next steps:"), *[f"  - {item}" for item in report.next_steps]]
         return lines
@@ -210,8 +231,14 @@ class SetupScreen(FeatureScreen):
         self.query_one("#progress").display = True
         self.query_one("#apply", Button).disabled = True
         reporter = _LiveReporter(self)
-        self.call(_("applying the setup"), self.features.run_setup, self.context,
-                  dry_run=False, reporter=reporter, then=self._applied)  # fmt: skip
+        self.call(
+            _("applying the setup"),
+            self.features.run_setup,
+            self.context,
+            dry_run=False,
+            reporter=reporter,
+            then=self._applied,
+        )
 
     def _applied(self, report) -> None:
         self.result = report
@@ -222,9 +249,11 @@ class SetupScreen(FeatureScreen):
         self.status.done(_("Setup complete.") if report.ok else _("Setup incomplete."))
 
     def step_started(self, index: int, total: int) -> None:
+        """A step begins: highlight it."""
         self.query_one("#steps", OptionList).highlighted = index - 1
 
     def step_finished(self, result) -> None:
+        """A step is done: show its result and advance the bar."""
         index = next(i for i, s in enumerate(self.plan.steps) if s.key == result.key)
         self.live[index] = result
         self.query_one("#progress", ProgressBar).advance(1)

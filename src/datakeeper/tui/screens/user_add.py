@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import (
@@ -12,9 +13,7 @@ from textual.widgets import (
     Checkbox,
     Input,
     Label,
-    RadioButton,
     RadioSet,
-    SelectionList,
     Static,
     TextArea,
 )
@@ -23,17 +22,17 @@ from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
+from datakeeper.tui.widgets.toggles import Checklist, MarkedCheckbox, MarkedRadioButton
 
-KEY_CHOICES = (("generate", _("Generate a key pair")), ("paste", _("Paste public key(s)")),
-               ("skip", _("No key now")))  # fmt: skip
+KEY_CHOICES = (("generate", _("generate a pair")), ("paste", _("paste")), ("skip", _("none")))
 KEY_TYPES = ("ed25519", "rsa", "ecdsa")
 
 
 class UserAddScreen(FeatureScreen):
     """The form; ctrl+s (or Review) plans the account and asks before creating it."""
 
-    TITLE = _("Add user")
-    BINDINGS = [Binding("ctrl+s", "review", _("Review"))]
+    HEADING = _("Add user")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "review", _("Review"))]
     DEFAULT_CSS = """
     UserAddScreen SelectionList { height: auto; max-height: 6; }
     UserAddScreen RadioSet { layout: horizontal; height: auto; width: 1fr; }
@@ -54,19 +53,21 @@ class UserAddScreen(FeatureScreen):
             yield Input(id="gecos")
             yield Label(_("Extra groups"), classes="field-label")
             yield Static(id="groups-hint", classes="hint", markup=False)
-            yield SelectionList[str](id="groups")
-            yield Label(_("SSH key"), classes="field-label")
+            yield Checklist(id="groups")
+            yield Label(
+                _("SSH key (a generated private key stays root-only)"), classes="field-label"
+            )
             with RadioSet(id="key"):
                 for index, (_key, label) in enumerate(KEY_CHOICES):
-                    yield RadioButton(label, value=index == 0)
+                    yield MarkedRadioButton(label, value=index == 0)
             with RadioSet(id="keytype"):
                 for index, kind in enumerate(KEY_TYPES):
-                    yield RadioButton(kind if kind != "rsa" else "rsa (4096)", value=index == 0)
+                    label = kind if kind != "rsa" else "rsa (4096)"
+                    yield MarkedRadioButton(label, value=index == 0)
             yield TextArea(id="pubkeys")
-            yield Label(_("Shell"), classes="field-label")
-            yield RadioSet(id="shell")
-            yield Checkbox(_("Temporary password (changed at first login)"), id="temp")
-            yield Checkbox(_("The account exists: set up its environment only"), id="envonly")
+            yield Label(_("Shell"), id="shell-label", classes="field-label")
+            yield MarkedCheckbox(_("Temporary password (changed at first login)"), id="temp")
+            yield MarkedCheckbox(_("The account exists: set up its environment only"), id="envonly")
             with Horizontal(classes="buttons"):
                 yield Button(_("Review"), id="review", variant="primary")
                 yield Button(_("Back"), id="back")
@@ -88,10 +89,14 @@ class UserAddScreen(FeatureScreen):
         except DatakeeperError as error:
             groups = []
             self.status.error(str(error))
-        self.query_one("#groups", SelectionList).add_options([(g, g) for g in groups])
-        shells = self.query_one("#shell", RadioSet)
-        for shell in cfg.home.allowed_shells:
-            shells.mount(RadioButton(shell, value=shell == cfg.home.default_shell))
+        checklist = self.query_one("#groups", Checklist)
+        checklist.add_options([(g, g) for g in groups])
+        checklist.highlighted = 0 if groups else None
+        shells = [
+            MarkedRadioButton(shell, value=shell == cfg.home.default_shell)
+            for shell in cfg.home.allowed_shells
+        ]
+        self.query_one("#form").mount(RadioSet(*shells, id="shell"), after="#shell-label")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "name":
@@ -123,12 +128,13 @@ class UserAddScreen(FeatureScreen):
         from datakeeper.features.user_add import AddRequest
 
         key = KEY_CHOICES[self._index("#key")][0]
-        shell = self.query_one("#shell", RadioSet).pressed_button
+        shells = self.query("#shell")
+        shell = shells.first(RadioSet).pressed_button if shells else None
         pasted = self.query_one("#pubkeys", TextArea).text.strip()
         return AddRequest(
             name=self.query_one("#name", Input).value.strip(),
-            groups=tuple(self.query_one("#groups", SelectionList).selected),
-            shell=str(shell.label) if shell is not None else None,
+            groups=tuple(self.query_one("#groups", Checklist).selected),
+            shell=shell.text if shell is not None else None,
             gecos=self.query_one("#gecos", Input).value.strip(),
             public_keys=pasted if key == "paste" and pasted else None,
             generate_key=KEY_TYPES[self._index("#keytype")] if key == "generate" else None,
@@ -141,35 +147,49 @@ class UserAddScreen(FeatureScreen):
         return max(index, 0)
 
     def action_review(self) -> None:
-        """Plan the account (a dry run) and show the summary before anything is created."""
+        """Show the summary (after the name's syntax check); nothing is created before yes.
+
+        The feature validates the whole request again before it writes anything.
+        """
         if self.cfg is None:
             return
         request = self.request()
-        self.call(_("planning {name}").format(name=request.name or "?"), self.features.add_user,
-                  self.cfg, request, dry_run=True, then=lambda plan: self._confirm(request, plan))  # fmt: skip
-
-    def _confirm(self, request, plan) -> None:
+        try:
+            self.features.check_username(request.name)
+        except DatakeeperError as error:
+            self.status.error(str(error))
+            return
         from datakeeper.tui.screens.confirm import ConfirmScreen
 
-        key = request.generate_key or (_("pasted") if request.public_keys else _("none"))
-        lines = [
-            _("name:    {name} {gecos}").format(name=request.name, gecos=request.gecos),
-            _("groups:  {groups}").format(groups=", ".join([self.cfg.group, *request.groups])),
-            _("shell:   {shell}").format(shell=request.shell or self.cfg.home.default_shell),
-            _("ssh key: {key}").format(key=key),
-            "",
-            _("{n} change(s):").format(n=len(plan.changes)),
-            *[f"  → {c}" for c in plan.changes],
-        ]
         question = _("Create {name}?").format(name=request.name)
         self.app.push_screen(
-            ConfirmScreen(question, lines, _("Create")), lambda yes: self._create(request, yes)
+            ConfirmScreen(question, self._summary(request), _("Create")),
+            lambda yes: self._create(request, yes),
         )
+
+    def _summary(self, request) -> list[str]:
+        cfg = self.cfg
+        key = request.generate_key or (_("pasted") if request.public_keys else _("none"))
+        lines = [
+            _("name:      {name} {gecos}").format(name=request.name, gecos=request.gecos),
+            _("groups:    {groups}").format(groups=", ".join([cfg.group, *request.groups])),
+            _("shell:     {shell}").format(shell=request.shell or cfg.home.default_shell),
+            _("ssh key:   {key}").format(key=key),
+            _("home:      /home/{name} -> {home}").format(
+                name=request.name, home=cfg.users_dir / request.name
+            ),
+        ]
+        if request.temp_password:
+            lines.append(_("password:  a temporary one, to change at the first login"))
+        if request.env_only:
+            lines.append(_("the account exists: only its environment is set up"))
+        return lines
 
     def _create(self, request, yes: bool | None) -> None:
         if yes:
-            self.call(_("creating {name}").format(name=request.name), self._add, request,
-                      then=self._done)  # fmt: skip
+            self.call(
+                _("creating {name}").format(name=request.name), self._add, request, then=self._done
+            )
 
     def _add(self, request):
         result = self.features.add_user(self.cfg, request, dry_run=False)
@@ -182,7 +202,7 @@ class UserAddScreen(FeatureScreen):
 class HandoutScreen(FeatureScreen):
     """What to tell the new user: how to log in, the key, the password, the home."""
 
-    TITLE = _("Handout")
+    HEADING = _("Handout")
 
     def __init__(self, sheet: dict) -> None:
         super().__init__()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet
+from textual.widgets import Button, Checkbox, Input, Label, RadioSet
 
 from datakeeper.i18n import _
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
+from datakeeper.tui.widgets.toggles import MarkedCheckbox, MarkedRadioButton
 
 DATA_CHOICES = (
     ("keep", _("Keep their data (default)")),
@@ -22,7 +24,7 @@ PURGE_WORD = "DELETE"
 class UserRemoveScreen(FeatureScreen):
     """The preview of ``user remove``; Remove is enabled once the confirmations are typed."""
 
-    TITLE = _("Delete user")
+    HEADING = _("Delete user")
     DEFAULT_CSS = """
     UserRemoveScreen #preview { height: auto; max-height: 10; }
     UserRemoveScreen RadioSet { width: 1fr; }
@@ -40,12 +42,15 @@ class UserRemoveScreen(FeatureScreen):
             yield TextPanel(id="preview")
             with RadioSet(id="data"):
                 for index, (_key, label) in enumerate(DATA_CHOICES):
-                    yield RadioButton(label, value=index == 0)
-            yield Checkbox(_("End their sessions and processes first"), id="kill")
+                    yield MarkedRadioButton(label, value=index == 0)
+            yield MarkedCheckbox(_("End their sessions and processes first"), id="kill")
             yield Label(_("Type {name} to confirm").format(name=self.user), classes="field-label")
             yield Input(id="confirm-name")
-            yield Label(_("Type {word} to delete the data for good").format(word=PURGE_WORD),
-                        id="purge-label", classes="field-label")  # fmt: skip
+            yield Label(
+                _("Type {word} to delete the data for good").format(word=PURGE_WORD),
+                id="purge-label",
+                classes="field-label",
+            )
             yield Input(id="confirm-purge")
             with Horizontal(classes="buttons"):
                 yield Button(_("Remove"), id="remove", variant="error", disabled=True)
@@ -55,6 +60,7 @@ class UserRemoveScreen(FeatureScreen):
         super().on_mount()
         self.query_one("#kill").display = False
         self._show_purge(False)
+        self.query_one("#data", RadioSet).focus()  # then Tab: the name to type
         self.cfg = self.config()
         self._preview()
 
@@ -69,8 +75,13 @@ class UserRemoveScreen(FeatureScreen):
     def _preview(self) -> None:
         if self.cfg is not None:
             request = self.request()
-            self.call(_("looking at {name}").format(name=self.user), self.features.preview_removal,
-                      self.cfg, request, then=lambda p: self._show(p, request))  # fmt: skip
+            self.call(
+                _("looking at {name}").format(name=self.user),
+                self.features.preview_removal,
+                self.cfg,
+                request,
+                then=lambda p: self._show(p, request),
+            )
 
     def _show(self, preview, request) -> None:
         self.preview = preview
@@ -111,8 +122,14 @@ class UserRemoveScreen(FeatureScreen):
             self.action_back()
 
     def _remove(self) -> None:
-        self.call(_("removing {name}").format(name=self.user), self.features.remove_user,
-                  self.cfg, self.request(), self.preview, then=self._removed)  # fmt: skip
+        self.call(
+            _("removing {name}").format(name=self.user),
+            self.features.remove_user,
+            self.cfg,
+            self.request(),
+            self.preview,
+            then=self._removed,
+        )
 
     def _removed(self, report) -> None:
         self.removed = True
@@ -124,5 +141,8 @@ class UserRemoveScreen(FeatureScreen):
             tail = _("they had no persistent data")
         else:
             tail = _("their data is at {where}").format(where=where)
-        self.status.done(_("{name} removed ({n} change(s)); {tail}. Esc goes back.").format(
-            name=self.user, n=len(report.applied), tail=tail))  # fmt: skip
+        self.status.done(
+            _("{name} removed ({n} change(s)); {tail}. Esc goes back.").format(
+                name=self.user, n=len(report.applied), tail=tail
+            )
+        )

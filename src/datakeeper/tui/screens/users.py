@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -17,24 +18,27 @@ COLUMNS = (_("name"), _("uid"), _("groups"), _("shell"), _("state"), _("last log
 class UsersScreen(FeatureScreen):
     """``user list`` as a table. With ``remove``, Enter opens the removal of that user."""
 
-    BINDINGS = [Binding("r", "reload", _("Reload"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reload", _("Reload"))]
     DEFAULT_CSS = """
     UsersScreen DataTable { height: 1fr; }
     """
 
     def __init__(self, *, remove: bool = False) -> None:
         super().__init__()
-        self.remove = remove
-        self.TITLE = _("Delete user: pick one") if remove else _("Users")
+        self.for_removal = remove
+        self.HEADING = _("Delete user: pick one") if remove else _("Users")
         self.cfg = None
         self.rows: list[dict] = []
 
     def body(self) -> Iterable[Widget]:
         hint = (
-            _("Enter picks the user to remove.") if self.remove
-            else _("Enter shows everything about a user. 'drift' means the account differs "
-                   "from what the registry recorded (recovery would restore the recorded one).")
-        )  # fmt: skip
+            _("Enter picks the user to remove.")
+            if self.for_removal
+            else _(
+                "Enter shows everything about a user. 'drift' means the account differs "
+                "from what the registry recorded (recovery would restore the recorded one)."
+            )
+        )
         yield Static(hint, classes="hint", markup=False)
         table = DataTable(id="users", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
@@ -46,10 +50,11 @@ class UsersScreen(FeatureScreen):
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        if self.remove and self.cfg is not None:
+        if self.for_removal and self.cfg is not None:
             self.action_reload()  # back from a removal: the list changed
 
     def action_reload(self) -> None:
+        """Read the accounts again (in a worker)."""
         self.cfg = self.config()
         if self.cfg is not None:
             self.call(_("listing users"), self.features.list_users, self.cfg, then=self._show)
@@ -73,16 +78,28 @@ class UsersScreen(FeatureScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         name = event.row_key.value
-        if self.remove:
+        if self.for_removal:
             from datakeeper.tui.screens.user_remove import UserRemoveScreen
 
             self.app.push_screen(UserRemoveScreen(name))
         else:
-            self.call(_("reading {name}").format(name=name), self.features.show_user, self.cfg,
-                      name, then=self._details)  # fmt: skip
+            self.call(
+                _("reading {name}").format(name=name),
+                self.features.show_user,
+                self.cfg,
+                name,
+                then=self._details,
+            )
 
     def _details(self, info: dict) -> None:
         from datakeeper.tui.screens.confirm import InfoScreen
 
-        lines = [f"{key:12} {value}" for key, value in info.items() if key != "registry"]
+        lines = [f"{key:12} {_shown(value)}" for key, value in info.items() if key != "registry"]
         self.app.push_screen(InfoScreen(info.get("name", ""), lines))
+
+
+def _shown(value) -> str:
+    """A value of ``user show`` as a person reads it: lists joined, nothing as "-"."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)

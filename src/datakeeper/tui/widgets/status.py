@@ -34,4 +34,5 @@ class StatusLine(Static):
         self._set(message, "done")
 
     def clear(self) -> None:
+        """Nothing to say."""
         self._set("", "idle")

@@ -1,0 +1,364 @@
+"""A stand-in for ``datakeeper.tui.features.Features``: records every call, changes nothing.
+
+Each method returns the real result types of the features (SetupReport,
+CheckReport, AddResult, RemovalPreview …) filled with fixed values, so the
+screens show exactly what they would show for real. ``fail`` makes a method
+raise instead (e.g. ``fail["add_user"] = InvalidInputError("…")``).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from datakeeper.config import parse_config
+from datakeeper.engine import Change, Outcome
+from datakeeper.features import user_remove_data as data
+from datakeeper.features.cache_kinds import CacheLocation, Usage
+from datakeeper.features.cache_methods import Done, Preview
+from datakeeper.features.caches import KindPlan
+from datakeeper.features.check import CheckReport, CheckResult
+from datakeeper.features.disk_usage import DiskReport, FolderUsage, RootUsage
+from datakeeper.features.envinfo import EnvInfo, Variable
+from datakeeper.features.guides import guide
+from datakeeper.features.handout import handout
+from datakeeper.features.init import SetupReport, StepResult
+from datakeeper.features.packages import Package, PackageResult, catalogue
+from datakeeper.features.recovery import RecoveryReport
+from datakeeper.features.sessions import LoginSession
+from datakeeper.features.setup_steps import SetupContext
+from datakeeper.features.site_config_file import Answers
+from datakeeper.features.user_add import AddResult
+from datakeeper.features.user_remove import RemovalPreview, RemovalReport
+from datakeeper.features.user_remove_steps import Target
+from datakeeper.features.usernames import check_username_syntax
+from datakeeper.system.safe_delete import TreeUsage
+
+CONFIG = 'group = "gpu-users"\nadmin = "admin"\n'
+STEPS = [
+    ("GROUP", "the shared group", ["create group gpu-users"]),
+    ("STORAGE", "the storage roots", ["chmod /data 3775"]),
+    ("FOLDERS", "the folder layout", []),
+    ("ADMIN", "the admin account admin", ["add admin to gpu-users"]),
+    ("ENV", "environment variables, conda and uv", ["create /etc/profile.d/global_envs.sh"]),
+    ("SUDO", "the sudo policy for the group", ["install /etc/sudoers.d/datakeeper"]),
+]
+USERS = [
+    {
+        "name": "admin",
+        "uid": 1000,
+        "groups": ["admin", "gpu-users"],
+        "shell": "/bin/bash",
+        "state": "registered",
+        "last_login": None,
+        "home_layout": "link",
+    },
+    {
+        "name": "bob",
+        "uid": 1001,
+        "groups": ["bob", "gpu-users"],
+        "shell": "/bin/zsh",
+        "state": "drift: shell",
+        "last_login": "Mon Jan 1 10:00:00 +0000 2024",
+        "home_layout": "link",
+    },
+]
+
+
+class FakeFeatures:
+    """Records ``(method, args, kwargs)`` in ``calls``; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.fail: dict[str, Exception] = {}
+        self.cfg = parse_config(CONFIG, "test.toml")
+        self.lock = threading.Lock()
+        self.config_missing = False
+        self.config_exists = False  # setup_defaults: a config file exists already
+        self.logged_in = False  # preview_removal: the user has a session
+
+    def _record(self, method: str, *args: Any, **kwargs: Any) -> None:
+        with self.lock:
+            self.calls.append((method, args, kwargs))
+        if method in self.fail:
+            raise self.fail[method]
+
+    def called(self, method: str) -> list[tuple[tuple, dict]]:
+        """The (args, kwargs) of every call of ``method``."""
+        return [(a, k) for m, a, k in self.calls if m == method]
+
+    # -- config and setup ------------------------------------------------------
+
+    def config_path(self) -> Path:
+        return Path("/data/config/datakeeper.toml")
+
+    def load_config(self, *, missing_ok: bool = False):
+        self._record("load_config", missing_ok=missing_ok)
+        if self.config_missing and not missing_ok:
+            from datakeeper.errors import ConfigError
+
+            raise ConfigError("/data/config/datakeeper.toml: missing; run the initial setup")
+        return self.cfg
+
+    def setup_defaults(self) -> Answers:
+        if self.config_exists:  # init keeps what the file says
+            return Answers()
+        return Answers("gpu-users", "admin", "/data", "/backup")
+
+    def prepare_setup(self, answers: Answers) -> SetupContext:
+        self._record("prepare_setup", answers)
+        return SetupContext(self.cfg, self.config_path(), CONFIG.encode())
+
+    def run_setup(self, context, *, dry_run: bool, reporter) -> SetupReport:
+        self._record("run_setup", context, dry_run=dry_run)
+        results = []
+        for index, (key, title, changes) in enumerate(STEPS, start=1):
+            reporter.step_started(index, len(STEPS), _Step(key, title))
+            status = ("planned" if dry_run else "changed") if changes else "unchanged"
+            unchanged = [] if changes else ["directory /data/models"]
+            result = StepResult(key, title, status, list(changes), unchanged)
+            reporter.step_finished(result)
+            results.append(result)
+        return SetupReport(results, ["log in again as admin (su - admin)"])
+
+    def run_checks(self, cfg) -> CheckReport:
+        self._record("run_checks", cfg)
+        fixed = any(not k["dry_run"] for _a, k in self.called("fix"))
+        results = [
+            CheckResult("PERSISTENT", "/data", "PASS", "marked persistent"),
+            CheckResult("GROUP", "group gpu-users", "PASS"),
+            CheckResult("FOLDERS", "directory /data/models", "PASS"),
+        ]
+        if not fixed:
+            detail = "mode 0755 -> 3775; group root -> gpu-users"
+            results.append(CheckResult("FOLDERS", "directory /data/dataset", "FAIL", detail))
+        results.append(CheckResult("SUDO", "sudo policy", "SKIP", "disabled in the config"))
+        return CheckReport(results)
+
+    def fix(self, cfg, *, dry_run: bool, reporter) -> SetupReport:
+        self._record("fix", cfg, dry_run=dry_run)
+        status = "planned" if dry_run else "changed"
+        step = StepResult("FOLDERS", "the folder layout", status, ["chmod /data/dataset 3775"])
+        return SetupReport([step], [])
+
+    # -- users -------------------------------------------------------------------
+
+    def check_username(self, name: str) -> None:
+        check_username_syntax(name)
+
+    def user_groups(self, cfg) -> list[str]:
+        return ["docker", "lab"]
+
+    def add_user(self, cfg, request, *, dry_run: bool) -> AddResult:
+        self._record("add_user", request, dry_run=dry_run)
+        result = AddResult(request.name, 1002, True, ["create user " + request.name])
+        if request.generate_key and not dry_run:
+            result.private_key_path = f"/data/config/datakeeper/keys/{request.name}_key"
+            result.fingerprints = ["SHA256:fakefingerprint"]
+        return result
+
+    def handout(self, cfg, result) -> dict:
+        return handout(cfg, result, host="gpu1.example")
+
+    def list_users(self, cfg) -> list[dict]:
+        self._record("list_users", cfg)
+        return [dict(row) for row in USERS]
+
+    def show_user(self, cfg, name: str) -> dict:
+        self._record("show_user", cfg, name)
+        return {**next(r for r in USERS if r["name"] == name), "keys": ["SHA256:abc"]}
+
+    def preview_removal(self, cfg, request) -> RemovalPreview:
+        self._record("preview_removal", request)
+        usage = TreeUsage(allocated_bytes=5 * 1024 * 1024, files=12, directories=3)
+        home = data.HomeState(Path(f"/data/users/{request.name}"), "directory", (1, 2), 1001, usage)
+        link = {"path": f"/home/{request.name}", "kind": "link", "target": str(home.path)}
+        target = Target(request.name, 1001, 1001, True, True)
+        archive = Path("/backup/archive/bob-20240101") if request.data == "archive" else None
+        sessions = [LoginSession("pts/1", "10.0.0.5", "2024-01-01T10:00:00", 4242)]
+        sessions = sessions if self.logged_in else []
+        return RemovalPreview(target, ("bob", "gpu-users"), home, link, sessions, [], archive)
+
+    def removal_lines(self, preview, request) -> list[str]:
+        from datakeeper.cli.user_remove_cmd import preview_lines
+
+        return preview_lines(preview, request)
+
+    def remove_user(self, cfg, request, preview) -> RemovalReport:
+        self._record("remove_user", request)
+        change = Change(f"account {request.name}", f"delete account {request.name}", lambda: None)
+        return RemovalReport(preview, request.data, False, [change], [change])
+
+    # -- packages, recovery ------------------------------------------------------
+
+    def package_status(self, cfg) -> list[dict]:
+        self._record("package_status")
+        installed: set[str] = set()
+        for args, _kwargs in self.called("install_packages"):
+            installed |= set(args[1]) - {"nvtop"}  # nvtop fails (see install_packages)
+        return [
+            {**vars(p), "installed": p.name in installed or p.name == "jq", "recorded": False}
+            for p in catalogue()
+        ]
+
+    def install_packages(self, cfg, names, *, dry_run: bool, listener) -> list[PackageResult]:
+        self._record("install_packages", cfg, list(names), dry_run=dry_run)
+        known = {p.name: p for p in catalogue()}
+        results = []
+        for index, name in enumerate(names, start=1):
+            listener.started(
+                index, len(names), known.get(name) or Package(name, "apt", name, (), "")
+            )
+            if name == "nvtop":
+                result = PackageResult(name, "failed", error="apt-get install nvtop failed")
+            else:
+                status = "would install" if dry_run else "installed"
+                result = PackageResult(name, status, [f"install the OS package {name}"])
+            listener.finished(result)
+            results.append(result)
+        return results
+
+    def recovery_status(self, cfg) -> dict:
+        self._record("recovery_status")
+        enabled = bool(self.called("recovery_enable"))
+        return {
+            "enabled": enabled,
+            "files": [{"path": "/etc/profile.d/00-recovery-check.sh", "present": enabled}],
+            "systemd": "not running",
+            "units": {},
+            "last_run": None,
+            "hook": "/data/apps/datakeeper/current/bin/datakeeper recover --boot",
+        }
+
+    def recovery_enable(self, cfg):
+        self._record("recovery_enable")
+        from datakeeper.features.boot import BootResult
+
+        change = Change("file", "create /etc/profile.d/00-recovery-check.sh", lambda: None)
+        return BootResult(Outcome(False, [change], [change]), ["run the hook line at boot"])
+
+    def recovery_disable(self, cfg):
+        self._record("recovery_disable")
+        from datakeeper.features.boot import BootResult
+
+        return BootResult(Outcome(False))
+
+    def recover(self, cfg, *, reporter) -> RecoveryReport:
+        self._record("recover")
+        report = RecoveryReport()
+        for result in (
+            StepResult("USER", "bob", "changed", ["create user bob"]),
+            StepResult("USER", "carol", "failed", errors=["uid 1003 is taken"]),
+        ):
+            reporter.step_finished(result)
+            report.users.append(result)
+        return report
+
+    # -- operations ----------------------------------------------------------------
+
+    def disk_report(self, cfg, *, listener) -> DiskReport:
+        self._record("disk_report")
+        listener.started(2)
+        listener.scanning(Path("/data/models"), 10)
+        report = DiskReport(
+            [
+                RootUsage(Path("/data"), True, 100 << 30, 60 << 30, 40 << 30),
+                RootUsage(Path("/backup"), False),
+            ]
+        )
+        report.shared = [
+            FolderUsage(Path("/data/models"), 30 << 30, 1200),
+            FolderUsage(Path("/data/cache/conda/pkgs"), 3 << 30, 400),
+        ]
+        report.homes = [FolderUsage(Path("/data/users/bob"), 12 << 30, 5000, user="bob")]
+        listener.finished(None)
+        listener.finished(None)
+        return report
+
+    def env_info(self, cfg) -> EnvInfo:
+        self._record("env_info")
+        variables = [
+            Variable("HF_HOME", "shared", "/data/models/huggingface", None, True, True),
+            Variable(
+                "CONDA_ENVS_PATH",
+                "personal",
+                "/home/bob/conda/envs",
+                "/home/bob/conda/envs",
+                False,
+                True,
+            ),
+        ]
+        return EnvInfo(
+            "bob",
+            1001,
+            ["bob", "gpu-users"],
+            "gpu-users",
+            True,
+            0o022,
+            0o002,
+            "/home/bob",
+            "/data/users/bob",
+            True,
+            variables,
+            {"conda": "/data/apps/miniconda3/bin/conda", "uv": None},
+            [],
+            ["umask is 022; the group needs 002"],
+        )
+
+    def guide(self, cfg, topic=None):
+        self._record("guide", topic)
+        return guide(cfg, topic)
+
+    def list_caches(self, cfg) -> list:
+        self._record("list_caches")
+        return self._caches()
+
+    def _caches(self) -> list:
+        return [
+            (
+                CacheLocation("conda", "conda packages", Path("/data/cache/conda/pkgs"), True),
+                Usage(3 << 30, 400),
+            ),
+            (
+                CacheLocation("huggingface", "huggingface hub", Path("/data/models/hf/hub"), True),
+                Usage(exists=False),
+            ),
+            (
+                CacheLocation(
+                    "huggingface", "huggingface datasets", Path("/data/models/hf/ds"), True, False
+                ),
+                Usage(1 << 30, 10),
+            ),
+            (CacheLocation("pip", "pip", Path("/home/bob/.cache/pip"), False), Usage(5 << 20, 9)),
+        ]
+
+    def plan_clean(self, cfg, kinds, age_days) -> list:
+        self._record("plan_clean", list(kinds), age_days)
+        plans = []
+        for location, _usage in self._caches():
+            if location.kind in kinds and location.cleanable:
+                files = 0 if location.kind == "huggingface" else 2
+                preview = Preview(files, 2048 * files, ["pkgs/a.conda", "pkgs/b.conda"][:files])
+                plans.append(KindPlan(location, _Method("sudo helper"), age_days, preview))
+        return plans
+
+    def clean_caches(self, plans) -> list:
+        self._record("clean_caches", [p.location.kind for p in plans])
+        for plan in plans:
+            plan.done = Done("done", plan.preview.files, plan.preview.size)
+        return plans
+
+
+class _Method:
+    """What a KindPlan's ``method`` shows (its name)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Step:
+    """What a SetupReporter's ``step_started`` gets (the feature's Step has more)."""
+
+    def __init__(self, key: str, title: str) -> None:
+        self.key, self.title = key, title

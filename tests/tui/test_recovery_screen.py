@@ -1,0 +1,47 @@
+"""Auto-recovery: status, enable, disable (asked first), run now with its output."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tui.conftest import press, running, screen_text
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_status_is_shown_on_entry(features):
+    async with running(features) as pilot:
+        await press(pilot, "6")
+        text = screen_text(pilot.app)
+        assert "Boot recovery: not enabled; systemd not running" in text
+        assert "Last recovery: never" in text and "recover --boot" in text
+
+
+async def test_enable_shows_what_it_did_and_the_new_status(features):
+    async with running(features) as pilot:
+        await press(pilot, "6", "e")
+        assert len(features.called("recovery_enable")) == 1
+        text = screen_text(pilot.app)
+        assert "✓ create /etc/profile.d/00-recovery-check.sh" in text
+        assert "run the hook line at boot" in text
+        assert "Boot recovery: enabled" in text and "1 change(s) applied." in text
+
+
+async def test_disable_asks_first(features):
+    async with running(features) as pilot:
+        await press(pilot, "6", "d")
+        assert "Disable boot recovery?" in screen_text(pilot.app)
+        await press(pilot, "n")
+        assert features.called("recovery_disable") == []
+        await press(pilot, "d", "y")
+        assert len(features.called("recovery_disable")) == 1
+
+
+async def test_run_now_shows_each_step_and_the_summary(features):
+    async with running(features) as pilot:
+        await press(pilot, "6", "r")
+        assert len(features.called("recover")) == 1
+        text = screen_text(pilot.app)
+        assert "USER bob: done" in text and "✓ create user bob" in text
+        assert "USER carol: FAILED" in text and "✗ uid 1003 is taken" in text
+        assert "1 users recovered, 0 already right, 1 skipped" in text
