@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from datakeeper.engine import Executor
-from datakeeper.errors import DatakeeperError
 from datakeeper.managed import ManagedFiles
 from datakeeper.resources import (
     Directory,
@@ -26,6 +25,7 @@ from datakeeper.resources import (
 )
 from datakeeper.resources.ownership import Ownership
 from datakeeper.storage import StorageGuard
+from tests.support.driver import outcome, report
 
 MANIFEST = Path("/data/config/datakeeper/managed-files.json")
 
@@ -67,17 +67,7 @@ def main() -> int:
     mode, specs = sys.argv[1], json.loads(sys.argv[2])
     roots = [Path(p) for p in json.loads(sys.argv[3])] if len(sys.argv) > 3 else []
     executor = Executor(dry_run=(mode == "dry-run"), guard=StorageGuard(roots) if roots else None)
-    try:
-        resources = [build(dict(s)) for s in specs]
-        if mode == "plan":
-            result = {"planned": [c.as_dict() for c in executor.plan(resources)]}
-        else:
-            result = executor.converge(resources).as_dict()
-    except DatakeeperError as error:
-        print(json.dumps({"error": str(error), "type": type(error).__name__}))
-        return int(error.exit_code)
-    print(json.dumps(result))
-    return 0
+    return report(lambda: outcome(mode, [build(dict(s)) for s in specs], executor))
 
 
 if __name__ == "__main__":

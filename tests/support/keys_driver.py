@@ -12,18 +12,17 @@ with its exit code.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from datakeeper.engine import Executor
-from datakeeper.errors import DatakeeperError
 from datakeeper.features.ssh_keys import (
     generate_key_pair,
     store_private_key,
     validate_public_keys,
 )
 from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys
+from tests.support.driver import report
 
 
 def _generate(kind: str, comment: str, work_dir: str, keys_dir: str, user: str) -> dict:
@@ -50,13 +49,7 @@ def run(mode: str, args: list[str]) -> dict:
 
 
 def main() -> int:
-    try:
-        result = run(sys.argv[1], sys.argv[2:])
-    except DatakeeperError as error:
-        print(json.dumps({"error": str(error), "type": type(error).__name__}))
-        return int(error.exit_code)
-    print(json.dumps(result))
-    return 0
+    return report(lambda: run(sys.argv[1], sys.argv[2:]))
 
 
 if __name__ == "__main__":

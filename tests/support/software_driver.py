@@ -10,14 +10,13 @@ serve over HTTP (no test may reach the real repo.anaconda.com).
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 
 from datakeeper.config import parse_config
 from datakeeper.engine import Executor
-from datakeeper.errors import DatakeeperError
 from datakeeper.features.software import software_resources
 from datakeeper.storage import StorageGuard
+from tests.support.driver import outcome, report
 
 # Honours "-b -p PREFIX" like the real one: refuses an existing prefix, creates
 # bin/conda, condabin/conda and etc/profile.d/conda.sh, which (like the real
@@ -62,19 +61,13 @@ def fake_installer_sha256() -> str:
 
 def main() -> int:
     mode, text = sys.argv[1], sys.argv[2]
-    try:
+
+    def work() -> dict:
         cfg = parse_config(text, "test config")
-        resources = software_resources(cfg)
-        if mode == "plan":
-            result = {"planned": [c.as_dict() for c in Executor().plan(resources)]}
-        else:
-            guard = StorageGuard([cfg.storage.data_root])
-            result = Executor(guard=guard).converge(resources).as_dict()
-    except DatakeeperError as error:
-        print(json.dumps({"error": str(error), "type": type(error).__name__}))
-        return int(error.exit_code)
-    print(json.dumps(result))
-    return 0
+        guard = StorageGuard([cfg.storage.data_root])
+        return outcome(mode, software_resources(cfg), Executor(guard=guard))
+
+    return report(work)
 
 
 if __name__ == "__main__":
