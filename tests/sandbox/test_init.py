@@ -246,3 +246,56 @@ def test_unreachable_installer_fails_env_but_the_rest_is_reported(server):
     env = next(s for s in report["steps"] if s["key"] == "ENV")
     assert any("127.0.0.1:9" in e for e in env["errors"])
     assert server.path("/etc/profile.d/global_envs.sh").exists()
+
+
+def test_default_acls_make_shared_files_group_writable_whatever_the_umask(server):
+    _prepare(server, "acl = true\n" + NO_SOFTWARE)
+    _init(server)
+    for name in ("alice", "bob"):
+        server.run(["useradd", "--create-home", "--groups", "gpu-users", name])
+    hub = "/data/models/huggingface/hub"
+    server.run(["sh", "-c", f"umask 077; echo a > {hub}/private-umask"], user="alice")
+    mode = server.run(["stat", "-c", "%A", f"{hub}/private-umask"]).stdout.strip()
+    assert mode == "-rw-rw-r--"
+    server.run(["sh", "-c", f"echo b >> {hub}/private-umask"], user="bob")
+    code, report = _check(server)
+    assert (code, _failures(report)) == (0, [])
+
+
+def test_a_data_root_mounted_from_the_root_filesystem_is_refused(server):
+    server.reboot(mounted={"/data": False})
+    server.run(["useradd", "--create-home", "admin"])
+    server.run(["mkdir", "-p", "/srv/fake-data"])
+    server.run(["mount", "--bind", "/srv/fake-data", "/data"])
+    before = server.snapshot()
+    result = server.datakeeper("init", "--admin", "admin", "--yes", check=False)
+    assert result.returncode == 3
+    assert "mounted from the root filesystem" in result.stderr
+    assert server.snapshot() == before
+
+
+def test_setup_can_go_one_step_at_a_time(server):
+    """What the menu's wizard does: plan a step, apply it, then the next one."""
+    _prepare(server)
+    script = (
+        "import json, pathlib\n"
+        "from datakeeper.config import load_config\n"
+        "from datakeeper.features.init import run_setup\n"
+        "from datakeeper.features.setup_steps import SetupContext\n"
+        "class Quiet:\n"
+        "    def __getattr__(self, name): return lambda *a, **k: None\n"
+        "path = pathlib.Path('/data/config/datakeeper.toml')\n"
+        "cfg = load_config(path).model_copy(update={'admin': 'admin'})\n"
+        "ctx = SetupContext(cfg, path)\n"
+        "out = {}\n"
+        "for key in ('GROUP', 'STORAGE'):\n"
+        "    plan = run_setup(ctx, dry_run=True, reporter=Quiet(), only=(key,))\n"
+        "    done = run_setup(ctx, dry_run=False, reporter=Quiet(), only=(key,))\n"
+        "    out[key] = [plan.steps[0].status, done.steps[0].status, len(done.steps)]\n"
+        "print(json.dumps(out))\n"
+    )
+    result = server.run([__import__("sys").executable, "-c", script])
+    report = json.loads(result.stdout)
+    assert report == {"GROUP": ["planned", "changed", 1], "STORAGE": ["planned", "changed", 1]}
+    assert server.run(["getent", "group", "gpu-users"]).returncode == 0
+    assert not server.path("/data/users").exists()  # FOLDERS has not run yet

@@ -90,10 +90,15 @@ def _check_group_name(group: str) -> None:
 
 
 def run_setup(
-    ctx: SetupContext, *, dry_run: bool, reporter: SetupReporter, first_run: bool = True
+    ctx: SetupContext,
+    *,
+    dry_run: bool,
+    reporter: SetupReporter,
+    only: tuple[str, ...] = (),
 ) -> SetupReport:
-    """Converge every step in order; a failed critical step stops the ones after it."""
-    steps = build_steps(ctx)
+    """Converge every step in order (or only the steps whose keys are in ``only``, for a
+    wizard that goes one step at a time); a failed critical step stops the ones after it."""
+    steps = [s for s in build_steps(ctx) if not only or s.key in only]
     results = [StepResult(s.key, s.title, notes=list(s.notes)) for s in steps]
     membership_before = _admin_in_group(ctx.cfg)
     with change_session(ctx.cfg, dry_run=dry_run) as session:

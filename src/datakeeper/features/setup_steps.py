@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from datakeeper.config import FolderSpec, SiteConfig
 
 HOME_ROOT = Path("/home")
+STEP_KEYS = ("GROUP", "STORAGE", "FOLDERS", "ADMIN", "ENV", "SUDO")
 PROFILE_SCRIPT = Path("/etc/profile.d/global_envs.sh")
 SYSTEM_CONDARC = Path("/etc/conda/.condarc")
 
