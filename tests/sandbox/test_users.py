@@ -185,3 +185,15 @@ def test_dry_run_of_a_new_user_plans_and_changes_nothing(site):
     assert any("create account quinn" in line for line in planned)
     assert any("record quinn in the registry" in line for line in planned)
     assert site.snapshot() == before
+
+
+def test_remove_then_re_add_with_kept_data_brings_the_same_uid_back(site):
+    uid = _add(site, "rita")["uid"]
+    site.run(["sh", "-c", "echo thesis > ~/thesis.tex"], user="rita", login=True)
+    site.datakeeper("user", "remove", "rita", "--yes")
+    assert site.run(["id", "rita"], check=False).returncode != 0
+    again = _add(site, "rita", "--adopt-home")
+    assert again["uid"] == uid
+    owner = site.run(["stat", "-c", "%U %u", "/data/users/rita/thesis.tex"]).stdout.split()
+    assert owner == ["rita", str(uid)]
+    assert "rita" not in _registry(site)["retired"]
