@@ -27,7 +27,7 @@ from datakeeper.features.init import SetupReport, StepResult
 from datakeeper.features.packages import Package, PackageResult, catalogue
 from datakeeper.features.recovery import RecoveryReport
 from datakeeper.features.sessions import LoginSession
-from datakeeper.features.setup_steps import SetupContext
+from datakeeper.features.setup_steps import SetupContext, Step
 from datakeeper.features.site_config_file import Answers
 from datakeeper.features.user_add import AddResult
 from datakeeper.features.user_remove import RemovalPreview, RemovalReport
@@ -77,6 +77,9 @@ class FakeFeatures:
         self.config_missing = False
         self.config_exists = False  # setup_defaults: a config file exists already
         self.logged_in = False  # preview_removal: the user has a session
+        self.setup_done: set[str] = set()  # run_setup: steps already applied
+        self.setup_errors: dict[str, str] = {}  # run_setup: step key -> its error on apply
+        self.plan_errors: dict[str, str] = {}  # run_setup: step key -> its error in a dry run
 
     def _record(self, method: str, *args: Any, **kwargs: Any) -> None:
         with self.lock:
@@ -110,17 +113,36 @@ class FakeFeatures:
         self._record("prepare_setup", answers)
         return SetupContext(self.cfg, self.config_path(), CONFIG.encode())
 
-    def run_setup(self, context, *, dry_run: bool, reporter) -> SetupReport:
-        self._record("run_setup", context, dry_run=dry_run)
+    def setup_steps(self, context) -> list[Step]:
+        return [Step(key, title, critical=key not in ("ENV", "SUDO")) for key, title, _c in STEPS]
+
+    def run_setup(self, context, *, dry_run: bool, reporter, only=()) -> SetupReport:
+        """Like the feature: the steps in ``only`` (all if empty); a step in ``setup_done``
+        plans nothing; a step in ``setup_errors`` fails (on apply, or in ``plan_errors``:
+        when planned); applying a step puts it in ``setup_done``."""
+        self._record("run_setup", context, dry_run=dry_run, only=tuple(only))
+        steps = [s for s in STEPS if not only or s[0] in only]
         results = []
-        for index, (key, title, changes) in enumerate(STEPS, start=1):
-            reporter.step_started(index, len(STEPS), _Step(key, title))
-            status = ("planned" if dry_run else "changed") if changes else "unchanged"
-            unchanged = [] if changes else ["directory /data/models"]
-            result = StepResult(key, title, status, list(changes), unchanged)
+        for index, (key, title, changes) in enumerate(steps, start=1):
+            reporter.step_started(index, len(steps), _Step(key, title))
+            result = self._step_result(key, title, changes, dry_run)
             reporter.step_finished(result)
             results.append(result)
-        return SetupReport(results, ["log in again as admin (su - admin)"])
+            if result.status == "failed" and key not in ("ENV", "SUDO"):
+                break
+        login = not dry_run and any(r.key == "ADMIN" and r.changes for r in results)
+        next_steps = ["log in again as admin (su - admin)"] if login else []
+        return SetupReport(results, [*next_steps, "check 'umask' after logging in again"])
+
+    def _step_result(self, key: str, title: str, changes: list[str], dry_run: bool) -> StepResult:
+        errors = self.plan_errors if dry_run else self.setup_errors
+        if key in errors:
+            return StepResult(key, title, "failed", errors=[errors[key]])
+        if key in self.setup_done or not changes:
+            return StepResult(key, title, "unchanged", unchanged=["directory /data/models"])
+        if not dry_run:
+            self.setup_done.add(key)
+        return StepResult(key, title, "planned" if dry_run else "changed", list(changes))
 
     def run_checks(self, cfg) -> CheckReport:
         self._record("run_checks", cfg)

@@ -57,3 +57,17 @@ def test_cache_methods_reach_the_cache_feature(monkeypatch, tmp_path):
     assert features.plan_clean(cfg, ["conda"], 30) == ["plan"]
     assert features.clean_caches(["plan"]) == ["plan"]
     assert calls == ["list", (["conda"], 30), ["plan"]]
+
+
+def test_setup_steps_and_run_setup_reach_the_setup_feature(monkeypatch, tmp_path):
+    from datakeeper.features import init
+    from datakeeper.features.setup_steps import STEP_KEYS, SetupContext
+
+    context = SetupContext(_cfg(tmp_path), tmp_path / "c.toml", b"")
+    steps = Features().setup_steps(context)
+    assert tuple(s.key for s in steps) == STEP_KEYS
+    assert [s.key for s in steps if not s.critical] == ["ENV", "SUDO"]
+    calls = []
+    monkeypatch.setattr(init, "run_setup", lambda ctx, **kw: calls.append((ctx, kw)) or "report")
+    assert Features().run_setup(context, dry_run=True, reporter=None, only=("ADMIN",)) == "report"
+    assert calls == [(context, {"dry_run": True, "reporter": None, "only": ("ADMIN",)})]

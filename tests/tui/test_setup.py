@@ -1,4 +1,4 @@
-"""Initial setup: answers, then every step's plan (a dry run), then apply and the results."""
+"""Initial setup: the answers, then one step at a time: its plan (a dry run), apply, result."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import pytest
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.site_config_file import Answers
 from tests.tui.conftest import press, running, screen_text, type_text
+from tests.tui.fakes import CONFIG
 
 pytestmark = pytest.mark.asyncio
 
 
-async def _open_plan(pilot, *edits: str) -> None:
-    await press(pilot, "1")
-    for key in edits:
-        await press(pilot, key)
-    await press(pilot, "ctrl+s")
+def runs(features) -> list[tuple[bool, tuple[str, ...]]]:
+    """(dry_run, only) of every run_setup call, in order."""
+    return [(k["dry_run"], k["only"]) for _a, k in features.called("run_setup")]
 
 
 async def test_the_form_shows_init_defaults_and_the_answers_reach_prepare_config(features):
@@ -43,58 +42,75 @@ async def test_with_a_config_file_unchanged_answers_keep_what_the_file_says(feat
         assert features.called("prepare_setup")[1][0][0] == Answers(group="lab")
 
 
-async def test_each_step_shows_its_plan_before_anything_is_applied(features):
+async def test_the_first_step_shows_its_plan_and_nothing_is_applied_yet(features):
     async with running(features) as pilot:
-        await _open_plan(pilot)
-        assert [k["dry_run"] for _a, k in features.called("run_setup")] == [True]
+        await press(pilot, "1", "ctrl+s")
+        assert runs(features) == [(True, ("GROUP",))]
         text = screen_text(pilot.app)
-        assert "1/6 GROUP" in text and "Plan (nothing changed yet)" in text
+        assert "1/6 GROUP: the shared group" in text
+        assert "Plan (nothing changed yet): would change" in text
         assert "→ create group gpu-users" in text
-        await press(pilot, "down", "down")
-        text = screen_text(pilot.app)
-        assert "3/6 FOLDERS" in text and "already right" in text
-        assert "1 already right: directory /data/models" in text
+        assert "a applies this step" in text
 
 
-async def test_apply_runs_the_real_setup_once_and_shows_results_and_next_steps(features):
+async def test_every_step_is_planned_before_it_is_applied_then_its_result_shown(features):
     async with running(features) as pilot:
-        await _open_plan(pilot)
-        await press(pilot, "a")
-        assert [k["dry_run"] for _a, k in features.called("run_setup")] == [True, False]
-        text = screen_text(pilot.app)
-        assert "Setup complete." in text
-        assert "log in again as admin (su - admin)" in text
-        await press(pilot, "home")
+        await press(pilot, "1", "ctrl+s", "a")
         text = screen_text(pilot.app)
         assert "Result: done" in text and "✓ create group gpu-users" in text
-        await press(pilot, "a")  # a second apply is refused: nothing runs twice
-        assert len(features.called("run_setup")) == 2
+        assert "✓ 1/6 GROUP" in text
+        await press(pilot, "n")
+        assert "2/6 STORAGE" in screen_text(pilot.app)
+        assert "→ chmod /data 3775" in screen_text(pilot.app)
+        await press(pilot, "a", "n")
+        text = screen_text(pilot.app)  # FOLDERS plans nothing: one key skips it
+        assert "3/6 FOLDERS" in text and "Plan (nothing changed yet): already right" in text
+        assert "1 already right: directory /data/models" in text
+        await press(pilot, "a")  # nothing to apply: no call
+        assert runs(features)[-1] == (True, ("FOLDERS",))
+        await press(pilot, "n", "a", "n", "a", "n", "a", "n")
+    assert runs(features) == [
+        (True, ("GROUP",)),
+        (False, ("GROUP",)),
+        (True, ("STORAGE",)),
+        (False, ("STORAGE",)),
+        (True, ("FOLDERS",)),
+        (True, ("ADMIN",)),
+        (False, ("ADMIN",)),
+        (True, ("ENV",)),
+        (False, ("ENV",)),
+        (True, ("SUDO",)),
+        (False, ("SUDO",)),
+    ]
+    contexts = [args[0] for args, _kw in features.called("run_setup")]
+    assert all(c is contexts[0] for c in contexts)  # the one prepare_setup made, every time
+    assert contexts[0].config_text == CONFIG.encode()  # written by FOLDERS, as init does
 
 
-async def test_a_failed_step_says_setup_is_incomplete_and_how_to_resume(features):
-    original = features.run_setup
-
-    def failing(context, *, dry_run, reporter):
-        report = original(context, dry_run=dry_run, reporter=reporter)
-        if not dry_run:
-            report.steps[4].status, report.steps[4].errors = "failed", ["conda: download failed"]
-        return report
-
-    features.run_setup = failing
+async def test_the_end_shows_every_steps_status_and_the_next_steps(features):
     async with running(features) as pilot:
-        await _open_plan(pilot)
-        await press(pilot, "a")
+        await press(pilot, "1", "ctrl+s", "a", "n", "a", "n", "n", "a", "n", "a", "n", "a", "n")
         text = screen_text(pilot.app)
-        assert "Setup incomplete: ENV did not finish." in text
-        assert "Fix what the failed step says" in text
-        await press(pilot, "up", "up")
-        assert "✗ conda: download failed" in screen_text(pilot.app)
+        assert "Setup complete." in text
+        assert "✓ 1/6 GROUP    done" in text and "✓ 3/6 FOLDERS  already right" in text
+        assert "Next steps:" in text and "log in again as admin (su - admin)" in text
+        calls = len(runs(features))
+        await press(pilot, "a", "n")  # finished: nothing runs again
+        assert len(runs(features)) == calls
+        assert "The setup is finished" in screen_text(pilot.app)
+
+
+async def test_a_critical_step_with_a_plan_cannot_be_skipped(features):
+    async with running(features) as pilot:
+        await press(pilot, "1", "ctrl+s", "n")
+        assert "Error: apply GROUP first: the steps after it need it" in screen_text(pilot.app)
+        assert runs(features) == [(True, ("GROUP",))]
 
 
 async def test_refused_answers_are_shown_in_the_form_and_nothing_is_planned(features):
     features.fail["prepare_setup"] = InvalidInputError("admin: account bob does not exist")
     async with running(features) as pilot:
-        await _open_plan(pilot)
+        await press(pilot, "1", "ctrl+s")
         assert type(pilot.app.screen).__name__ == "SetupFormScreen"
         assert "Error: admin: account bob does not exist" in screen_text(pilot.app)
         assert features.called("run_setup") == []

@@ -29,7 +29,8 @@ SCREENS = {
     "admin_menu": (True, []),
     "user_menu": (False, []),
     "setup_plan": (True, ["1", "ctrl+s"]),
-    "setup_done": (True, ["1", "ctrl+s", "a"]),
+    "setup_result": (True, ["1", "ctrl+s", "a"]),
+    "setup_done": (True, ["1", "ctrl+s", *"anannanana", "n"]),  # a: apply, n: next
     "check": (True, ["2"]),
     "user_add": (True, ["3", "a", "l", "i", "c", "e"]),
     "user_add_summary": (True, ["3", "a", "l", "i", "c", "e", "ctrl+s"]),

@@ -47,11 +47,18 @@ class Features:
         check_preconditions(cfg)
         return SetupContext(cfg, self.config_path(), text)
 
-    def run_setup(self, context, *, dry_run: bool, reporter):
-        """``datakeeper.features.init.run_setup``."""
+    def setup_steps(self, context):
+        """``datakeeper.features.setup_steps.build_steps``: the steps in order (key, title,
+        and ``critical``: whether a failure stops the steps after it)."""
+        from datakeeper.features.setup_steps import build_steps
+
+        return build_steps(context)
+
+    def run_setup(self, context, *, dry_run: bool, reporter, only: tuple[str, ...] = ()):
+        """``datakeeper.features.init.run_setup`` (every step, or only those in ``only``)."""
         from datakeeper.features.init import run_setup
 
-        return run_setup(context, dry_run=dry_run, reporter=reporter)
+        return run_setup(context, dry_run=dry_run, reporter=reporter, only=only)
 
     def run_checks(self, cfg):
         """``datakeeper.features.check.run_checks``."""
