@@ -35,7 +35,6 @@ def _render(console, info) -> None:
     from rich.table import Table
 
     from datakeeper.i18n import _
-    from datakeeper.sizes import human_size
 
     yes_no = {True: "✓", False: "✗", None: "-"}
     console.print(
@@ -67,15 +66,7 @@ def _render(console, info) -> None:
         console.print(f"{tool}: {path or _('not found')}", markup=False)
     for d in info.disks:
         if d.exists:
-            console.print(
-                _("{root}: {free} free of {total} ({percent:.1f}% used)").format(
-                    root=d.root,
-                    free=human_size(d.free),
-                    total=human_size(d.total),
-                    percent=d.percent,
-                ),
-                markup=False,
-            )
+            console.print(d.headroom(), markup=False)
     for warning in info.warnings:
         console.print(f"! {warning}", markup=False)
     if not info.warnings:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from datakeeper.errors import CommandError, NotRootError
 from datakeeper.features.disk_scan import Scan, ScanListener, ScanRequest, scan_trees
 from datakeeper.i18n import _
+from datakeeper.sizes import human_size
 from datakeeper.system import accounts
 
 if TYPE_CHECKING:
@@ -43,6 +44,15 @@ class RootUsage:
         """Used share of the space users can have, as df's "Use%" computes it (unrounded)."""
         usable = self.used + self.free
         return 100.0 * self.used / usable if usable else 0.0
+
+    def headroom(self) -> str:
+        """One sentence for people: free space, total and use."""
+        return _("{root}: {free} free of {total} ({percent:.1f}% used)").format(
+            root=self.root,
+            free=human_size(self.free),
+            total=human_size(self.total),
+            percent=self.percent,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,6 @@ uv live on storage already, only their links are recreated.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from datakeeper.registry import RegistryDocument, RegistryEntry, read_document
 from datakeeper.resources import Group, Symlink, UserAccount
 from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.runtime import change_session
+from datakeeper.system.fs import atomic_write
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -166,8 +166,5 @@ def mark_done(cfg: SiteConfig, report: RecoveryReport) -> None:
     DONE_MARKER.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
     DONE_MARKER.write_text(report.summary() + "\n", encoding="utf-8")
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **report.as_dict()}
-    last = cfg.state_dir / "last-recovery.json"
-    tmp = last.with_name(last.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, last)
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    atomic_write(cfg.state_dir / "last-recovery.json", text.encode(), mode=0o600)

@@ -29,7 +29,6 @@ class EnvScreen(FeatureScreen):
             self.call(_("looking at your session"), self.features.env_info, cfg, then=self._show)
 
     def _show(self, info) -> None:
-        from datakeeper.sizes import human_size
 
         umask = "?" if info.umask is None else f"{info.umask:03o}"
         place = _("persistent storage") if info.home_on_storage else _("the system disk (wiped!)")
@@ -54,16 +53,7 @@ class EnvScreen(FeatureScreen):
             lines.append(f"{v.name:<19} {marks}  {v.expected}")
         lines.append("")
         lines += [f"{tool}: {path or _('not found')}" for tool, path in info.tools.items()]
-        for d in info.disks:
-            if d.exists:
-                lines.append(
-                    _("{root}: {free} free of {total} ({percent:.1f}% used)").format(
-                        root=d.root,
-                        free=human_size(d.free),
-                        total=human_size(d.total),
-                        percent=d.percent,
-                    )
-                )
+        lines += [d.headroom() for d in info.disks if d.exists]
         lines += [""] + [f"! {w}" for w in info.warnings]
         if not info.warnings:
             lines.append(_("Everything is as the site wants it."))
