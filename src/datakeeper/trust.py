@@ -20,17 +20,23 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Collection
 from pathlib import Path
 
 from datakeeper.i18n import _
 from datakeeper.system import accounts
 
 
-def untrusted_ancestors(path: Path) -> list[str]:
-    """Problems with the directories above ``path`` (its directory up to ``/``)."""
+def untrusted_ancestors(path: Path, *, accepted: Collection[Path] = ()) -> list[str]:
+    """Problems with the directories above ``path`` (its directory up to ``/``).
+
+    Directories in ``accepted`` are not judged (the caller has decided to trust
+    them, e.g. the sticky shared storage roots).
+    """
     problems: list[str] = []
     for directory in _ancestor_chain(Path(path)):
-        problems.extend(_directory_problems(directory))
+        if directory not in accepted:
+            problems.extend(_directory_problems(directory))
     return problems
 
 
@@ -42,10 +48,11 @@ def audit_trusted_directory(path: Path) -> list[str]:
     return untrusted_ancestors(path) + own
 
 
-def audit_trusted_file(path: Path) -> list[str]:
-    """Problems with file ``path`` (regular, root's, not group/other-writable) and its ancestors."""
+def audit_trusted_file(path: Path, *, accepted: Collection[Path] = ()) -> list[str]:
+    """Problems with file ``path`` (regular, root's, not group/other-writable) and its
+    ancestors, except the ``accepted`` directories."""
     path = Path(os.path.abspath(path))
-    return untrusted_ancestors(path) + _file_problems(path)
+    return untrusted_ancestors(path, accepted=accepted) + _file_problems(path)
 
 
 def _ancestor_chain(path: Path) -> list[Path]:

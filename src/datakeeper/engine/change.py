@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -31,16 +30,3 @@ class Change:
             "before": self.before,
             "after": self.after,
         }
-
-
-@dataclass(frozen=True)
-class Noop:
-    """Why a resource needed nothing (shown by verbose output and ``check``)."""
-
-    resource: str
-    reason: str
-
-
-def paths_touched(*paths: Path | str) -> tuple[Path, ...]:
-    """Normalize the paths a resource writes, for the storage guard."""
-    return tuple(Path(p) for p in paths)

@@ -53,14 +53,11 @@ def check_trust(cfg: SiteConfig, config_path: Path) -> list[CheckResult]:
 
 
 def _audit(cfg: SiteConfig, path: Path, on_storage: bool) -> list[str]:
-    problems = audit_trusted_file(path)
-    if not on_storage:
-        return problems
     # The storage roots are <admin>:<group> 3775 by design (members may create
-    # their own entries there; the sticky bit stops them renaming root's): only
-    # complaints about those roots themselves are accepted.
-    roots = [str(root) for root in cfg.storage_roots]
-    return [p for p in problems if not any(p.startswith(f"{root} ") for root in roots)]
+    # their own entries there; the sticky bit stops them renaming root's): those
+    # roots themselves are accepted as ancestors, nothing else is.
+    accepted = set(cfg.storage_roots) if on_storage else set()
+    return audit_trusted_file(path, accepted=accepted)
 
 
 def check_registry(cfg: SiteConfig) -> list[CheckResult]:

@@ -20,7 +20,7 @@ from datakeeper.engine import Resource
 from datakeeper.features.init import SetupReporter, StepResult, run_step
 from datakeeper.features.setup_steps import HOME_ROOT, SetupContext, Step, build_steps
 from datakeeper.i18n import _
-from datakeeper.registry import RegistryDocument, RegistryEntry, read_document
+from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.resources import Group, Symlink, UserAccount
 from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.runtime import change_session
@@ -87,9 +87,7 @@ def recover(
 
 
 def _registry(cfg: SiteConfig) -> RegistryDocument:
-    if not cfg.registry_path.exists():
-        return RegistryDocument()
-    return read_document(cfg.registry_path)
+    return load_or_empty(cfg.registry_path)
 
 
 def _ordered(document: RegistryDocument, cfg: SiteConfig) -> list[RegistryEntry]:

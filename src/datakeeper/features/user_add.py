@@ -17,7 +17,7 @@ from datakeeper.features.shells import resolve_shell
 from datakeeper.features.user_ids import choose_uid
 from datakeeper.features.usernames import check_new_username
 from datakeeper.i18n import _
-from datakeeper.registry import RegistryDocument, read_document
+from datakeeper.registry import RegistryDocument, load_or_empty
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Group, GroupMembership, Symlink, UserAccount
 from datakeeper.resources.home import HomeDirectory, HomeMigration
@@ -147,7 +147,7 @@ def check_groups(cfg: SiteConfig, extra: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _registry(cfg: SiteConfig) -> RegistryDocument:
-    return read_document(cfg.registry_path) if cfg.registry_path.exists() else RegistryDocument()
+    return load_or_empty(cfg.registry_path)
 
 
 def _secrets(plan: _Plan) -> list[str]:

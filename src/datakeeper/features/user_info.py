@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from datakeeper.errors import DatakeeperError, InvalidInputError
 from datakeeper.features.usernames import check_username_syntax
 from datakeeper.i18n import _
-from datakeeper.registry import RegistryDocument, RegistryEntry, read_document
+from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.registry.live import entry_from_system
 from datakeeper.system import accounts, logindefs
 
@@ -88,7 +88,7 @@ def describe_user(
 
 
 def _document(cfg: SiteConfig) -> RegistryDocument:
-    return read_document(cfg.registry_path) if cfg.registry_path.exists() else RegistryDocument()
+    return load_or_empty(cfg.registry_path)
 
 
 def _human_accounts() -> set[str]:

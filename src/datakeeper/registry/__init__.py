@@ -5,6 +5,7 @@ from __future__ import annotations
 from datakeeper.registry.model import RegistryDocument, RegistryEntry
 from datakeeper.registry.store import (
     Registry,
+    load_or_empty,
     lock_path,
     open_registry,
     read_document,
@@ -15,6 +16,7 @@ __all__ = [
     "Registry",
     "RegistryDocument",
     "RegistryEntry",
+    "load_or_empty",
     "lock_path",
     "open_registry",
     "read_document",

@@ -174,6 +174,11 @@ def read_document(path: Path, *, timeout: float = 30.0) -> RegistryDocument:
         return _load(path)
 
 
+def load_or_empty(path: Path) -> RegistryDocument:
+    """The registry, or an empty one when no file exists yet (before the first record)."""
+    return read_document(path) if path.exists() else RegistryDocument()
+
+
 def lock_path(path: Path) -> Path:
     """The lock file next to the registry (``registry.json.lock``)."""
     return path.with_name(path.name + ".lock")
