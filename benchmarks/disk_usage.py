@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from datakeeper.features.disk_scan import ScanRequest, default_jobs, scan_trees
+from datakeeper.features.disk.scan import ScanRequest, default_jobs, scan_trees
 
 FIRST_UID = 40001
 

@@ -3,7 +3,7 @@
 A file is trusted when it is a regular file owned by root that neither its
 group nor others can write, and when every directory above it is owned by
 root and writable by neither group nor others: otherwise someone could
-rename it away and put their own in its place (../shared/SECURITY-NOTES.md).
+rename it away and put their own in its place (docs/security.md).
 The sticky bit does not count here: it stops members from renaming entries
 they do not own, but not from creating a name that is missing (after a wipe,
 before root writes it), nor the directory's owner from anything. Symlinks

@@ -280,8 +280,8 @@ def test_setup_can_go_one_step_at_a_time(server):
     script = (
         "import json, pathlib\n"
         "from datakeeper.config import load_config\n"
-        "from datakeeper.features.init import run_setup\n"
-        "from datakeeper.features.setup_steps import SetupContext\n"
+        "from datakeeper.features.setup.init import run_setup\n"
+        "from datakeeper.features.setup.steps import SetupContext\n"
         "class Quiet:\n"
         "    def __getattr__(self, name): return lambda *a, **k: None\n"
         "path = pathlib.Path('/data/config/datakeeper.toml')\n"

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from datakeeper.engine import Executor
-from datakeeper.features.ssh_keys import (
+from datakeeper.features.users.keys import (
     generate_key_pair,
     store_private_key,
     validate_public_keys,

@@ -14,7 +14,7 @@ import sys
 
 from datakeeper.config import parse_config
 from datakeeper.engine import Executor
-from datakeeper.features.software import software_resources
+from datakeeper.features.setup.software import software_resources
 from datakeeper.storage import StorageGuard
 from tests.support.driver import outcome, report
 

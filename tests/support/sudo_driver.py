@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from datakeeper.config import parse_config
-from datakeeper.features.sudo_policy import sudo_resources
+from datakeeper.features.setup.sudo import sudo_resources
 from datakeeper.managed import ManagedFiles
 from tests.support.driver import outcome, report
 

@@ -14,25 +14,25 @@ from typing import Any
 
 from datakeeper.config import parse_config
 from datakeeper.engine import Change, Outcome
-from datakeeper.features import user_remove_data as data
-from datakeeper.features.cache_kinds import CacheLocation, Usage
-from datakeeper.features.cache_methods import Done, Preview
-from datakeeper.features.caches import KindPlan
-from datakeeper.features.check import CheckReport, CheckResult
-from datakeeper.features.disk_usage import DiskReport, FolderUsage, RootUsage
+from datakeeper.features.caches.clean import KindPlan
+from datakeeper.features.caches.kinds import CacheLocation, Usage
+from datakeeper.features.caches.methods import Done, Preview
+from datakeeper.features.check.run import CheckReport, CheckResult
+from datakeeper.features.disk.usage import DiskReport, FolderUsage, RootUsage
 from datakeeper.features.envinfo import EnvInfo, Variable
 from datakeeper.features.guides import guide
-from datakeeper.features.handout import handout
-from datakeeper.features.init import SetupReport, StepResult
 from datakeeper.features.packages import Package, PackageResult, catalogue
-from datakeeper.features.recovery import RecoveryReport
-from datakeeper.features.sessions import LoginSession
-from datakeeper.features.setup_steps import SetupContext, Step
-from datakeeper.features.site_config_file import Answers
-from datakeeper.features.user_add import AddResult
-from datakeeper.features.user_remove import RemovalPreview, RemovalReport
-from datakeeper.features.user_remove_steps import Target
-from datakeeper.features.usernames import check_username_syntax
+from datakeeper.features.recovery.recover import RecoveryReport
+from datakeeper.features.setup.config_file import Answers
+from datakeeper.features.setup.init import SetupReport, StepResult
+from datakeeper.features.setup.steps import SetupContext, Step
+from datakeeper.features.users.add import AddResult
+from datakeeper.features.users.handout import handout
+from datakeeper.features.users.names import check_username_syntax
+from datakeeper.features.users.remove import home_data as data
+from datakeeper.features.users.remove.account import Target
+from datakeeper.features.users.remove.removal import RemovalPreview, RemovalReport
+from datakeeper.features.users.sessions import LoginSession
 from datakeeper.system.safe_delete import TreeUsage
 
 CONFIG = 'group = "gpu-users"\nadmin = "admin"\n'
@@ -255,14 +255,14 @@ class FakeFeatures:
 
     def recovery_enable(self, cfg):
         self._record("recovery_enable")
-        from datakeeper.features.boot import BootResult
+        from datakeeper.features.recovery.boot import BootResult
 
         change = Change("file", "create /etc/profile.d/00-recovery-check.sh", lambda: None)
         return BootResult(Outcome(False, [change], [change]), ["run the hook line at boot"])
 
     def recovery_disable(self, cfg):
         self._record("recovery_disable")
-        from datakeeper.features.boot import BootResult
+        from datakeeper.features.recovery.boot import BootResult
 
         return BootResult(Outcome(False))
 

@@ -6,7 +6,7 @@ import grp
 from pathlib import Path
 
 from datakeeper.config import parse_config
-from datakeeper.features.site_config_file import Answers
+from datakeeper.features.setup.config_file import Answers
 from datakeeper.system import accounts, logindefs
 from datakeeper.tui.features import Features
 
@@ -46,7 +46,7 @@ def test_user_groups_are_the_shared_non_system_ones(monkeypatch, tmp_path):
 
 
 def test_cache_methods_reach_the_cache_feature(monkeypatch, tmp_path):
-    from datakeeper.features import caches
+    from datakeeper.features.caches import clean as caches
 
     calls = []
     monkeypatch.setattr(caches, "list_caches", lambda cfg: calls.append("list") or ["row"])
@@ -60,8 +60,8 @@ def test_cache_methods_reach_the_cache_feature(monkeypatch, tmp_path):
 
 
 def test_setup_steps_and_run_setup_reach_the_setup_feature(monkeypatch, tmp_path):
-    from datakeeper.features import init
-    from datakeeper.features.setup_steps import STEP_KEYS, SetupContext
+    from datakeeper.features.setup import init
+    from datakeeper.features.setup.steps import STEP_KEYS, SetupContext
 
     context = SetupContext(_cfg(tmp_path), tmp_path / "c.toml", b"")
     steps = Features().setup_steps(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from datakeeper.errors import InvalidInputError
-from datakeeper.features.site_config_file import Answers
+from datakeeper.features.setup.config_file import Answers
 from tests.tui.conftest import press, running, screen_text, type_text
 from tests.tui.fakes import CONFIG
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from datakeeper.errors import RefusedError
-from datakeeper.features.user_remove import RemoveRequest
+from datakeeper.features.users.remove.removal import RemoveRequest
 from tests.tui.conftest import press, running, screen_text, type_text
 
 pytestmark = pytest.mark.asyncio

@@ -18,10 +18,11 @@ from datakeeper.actionlog import read_actions
 from datakeeper.cli import app as app_module
 from datakeeper.cli import disk_cmd
 from datakeeper.config import parse_config
-from datakeeper.features import alert, alert_schedule
-from datakeeper.features.alert import AlertCheck, run_alert
-from datakeeper.features.alert_schedule import Schedule, schedule_files
-from datakeeper.features.disk_usage import RootUsage
+from datakeeper.features.disk import alert
+from datakeeper.features.disk import schedule as alert_schedule
+from datakeeper.features.disk.alert import AlertCheck, run_alert
+from datakeeper.features.disk.schedule import Schedule, schedule_files
+from datakeeper.features.disk.usage import RootUsage
 
 
 def site(root: Path, extra: str = ""):
@@ -250,7 +251,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the schedule files are root's")
 def test_enable_status_disable_with_cron(tmp_path, monkeypatch):
-    monkeypatch.setattr("datakeeper.runtime.StorageGuard", lambda roots: lambda paths: None)
+    monkeypatch.setattr("datakeeper.engine.session.StorageGuard", lambda roots: lambda paths: None)
     cfg = site(tmp_path)
     schedule = Schedule(False, tmp_path / "units", tmp_path / "cron.d" / "datakeeper-disk-alert")
     schedule.cron_path.parent.mkdir()
@@ -270,7 +271,7 @@ def test_enable_status_disable_with_cron(tmp_path, monkeypatch):
 def test_disable_refuses_a_cron_file_it_did_not_write(tmp_path, monkeypatch):
     from datakeeper.errors import ConflictError
 
-    monkeypatch.setattr("datakeeper.runtime.StorageGuard", lambda roots: lambda paths: None)
+    monkeypatch.setattr("datakeeper.engine.session.StorageGuard", lambda roots: lambda paths: None)
     schedule = Schedule(False, tmp_path / "units", tmp_path / "cron.d" / "datakeeper-disk-alert")
     schedule.cron_path.parent.mkdir()
     schedule.cron_path.write_text("* * * * * root /bin/true\n")

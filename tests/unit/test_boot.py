@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from datakeeper.config import parse_config
-from datakeeper.features import boot
+from datakeeper.features.recovery import boot
 from datakeeper.resources import ManagedFile
 
 INSTALL = "apps/datakeeper/current/bin/datakeeper"

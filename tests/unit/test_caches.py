@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from datakeeper import sudo_helper as helper
 from datakeeper.config import parse_config
 from datakeeper.errors import ExitCode, InvalidInputError
-from datakeeper.features import cache_kinds, cache_methods, caches
-from datakeeper.features.cache_methods import (
+from datakeeper.features.caches import clean as caches
+from datakeeper.features.caches import kinds as cache_kinds
+from datakeeper.features.caches import methods as cache_methods
+from datakeeper.features.caches.methods import (
     BuiltIn,
     CondaClean,
     Delegate,
@@ -25,7 +26,8 @@ from datakeeper.features.cache_methods import (
     Unavailable,
     shared_cache_lock,
 )
-from datakeeper.features.sudo_policy import render_helper_script, sudoers_commands
+from datakeeper.features.setup.sudo import render_helper_script, sudoers_commands
+from datakeeper.helper import main as helper
 
 DAY = 86400
 OLD = time.time() - 100 * DAY

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from datakeeper import sudo_helper as helper
-from datakeeper.features import cache_hf
-from datakeeper.features.cache_walk import Cleaner
+from datakeeper.features.caches import hf as cache_hf
+from datakeeper.helper import main as helper
+from datakeeper.helper.walk import Cleaner
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from datakeeper.features import disk_scan
-from datakeeper.features.disk_scan import ScanRequest, scan_tree, scan_trees
+from datakeeper.features.disk import scan as disk_scan
+from datakeeper.features.disk.scan import ScanRequest, scan_tree, scan_trees
 
 needs_du = pytest.mark.skipif(shutil.which("du") is None, reason="needs du (coreutils)")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")

@@ -16,8 +16,8 @@ from datakeeper.cli import app as app_module
 from datakeeper.cli import disk_cmd
 from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, NotRootError
-from datakeeper.features import disk_usage
-from datakeeper.features.disk_usage import RootUsage, disk_report, shared_folders
+from datakeeper.features.disk import usage as disk_usage
+from datakeeper.features.disk.usage import RootUsage, disk_report, shared_folders
 from datakeeper.sizes import human_size
 from datakeeper.system import quota
 from datakeeper.system.accounts import UserInfo

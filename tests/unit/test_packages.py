@@ -145,7 +145,9 @@ def test_without_uv_ruff_gets_a_venv_of_its_own(tmp_path):
 
 
 def test_tool_install_commands(tmp_path, system, monkeypatch):
-    monkeypatch.setattr("datakeeper.features.software.system_python", lambda: "/usr/bin/python3")
+    monkeypatch.setattr(
+        "datakeeper.features.setup.software.system_python", lambda: "/usr/bin/python3"
+    )
     uv = PythonTool("ruff", ("ruff",), tmp_path / "uv", tmp_path / "bin", Path("/x/bin/uv"))
     [change] = uv.plan()
     assert change.summary == f"install ruff with uv tool into {tmp_path / 'uv'}"

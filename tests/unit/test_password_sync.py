@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from datakeeper import runtime
 from datakeeper.actionlog import ActionLog, read_actions
 from datakeeper.config import parse_config
-from datakeeper.features import password_sync
+from datakeeper.engine import session as runtime
+from datakeeper.features.users import passwords as password_sync
 from datakeeper.registry import RegistryEntry, open_registry, read_document
 from datakeeper.system import accounts
 from datakeeper.system.accounts import UserInfo

@@ -21,7 +21,7 @@ from tests.support.software_driver import fake_installer, fake_installer_sha256
 
 from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, ConfigError, ConflictError, RefusedError
-from datakeeper.features.software import (
+from datakeeper.features.setup.software import (
     MinicondaInstall,
     UvInstall,
     software_resources,

@@ -16,7 +16,7 @@ import pytest
 
 from datakeeper.engine import Executor
 from datakeeper.errors import ConflictError, InvalidInputError
-from datakeeper.features.ssh_keys import (
+from datakeeper.features.users.keys import (
     generate_key_pair,
     read_key_source,
     store_private_key,

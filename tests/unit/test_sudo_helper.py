@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from datakeeper import sudo_helper as helper
 from datakeeper.config import parse_config
 from datakeeper.errors import ConflictError, InvalidInputError
-from datakeeper.features.sudo_policy import (
+from datakeeper.features.setup.sudo import (
     GrantingDropIn,
     HelperFile,
     render_helper_script,
     render_sudoers,
     sudo_resources,
 )
+from datakeeper.helper import main as helper
 from datakeeper.managed import ManagedFiles
 
 OLD = time.time() - 3 * 86400

@@ -8,10 +8,10 @@ import pytest
 
 from datakeeper.config import parse_config
 from datakeeper.errors import ConflictError, InvalidInputError, RefusedError
-from datakeeper.features import user_remove
-from datakeeper.features import user_remove_data as data
-from datakeeper.features import user_remove_steps as steps
-from datakeeper.features.user_remove import RemoveRequest, check_request
+from datakeeper.features.users.remove import account as steps
+from datakeeper.features.users.remove import home_data as data
+from datakeeper.features.users.remove import removal as user_remove
+from datakeeper.features.users.remove.removal import RemoveRequest, check_request
 from datakeeper.registry import RegistryEntry, open_registry
 from datakeeper.system import accounts
 from datakeeper.system.accounts import GroupInfo, UserInfo

@@ -9,11 +9,11 @@ import typer
 from typer.testing import CliRunner
 
 from datakeeper.cli import user_remove_cmd
+from datakeeper.engine.session import lock_timeout
 from datakeeper.errors import InvalidInputError
-from datakeeper.features import user_remove_data as data
-from datakeeper.features.user_remove import RemovalPreview, RemoveRequest
-from datakeeper.features.user_remove_steps import Target
-from datakeeper.runtime import lock_timeout
+from datakeeper.features.users.remove import home_data as data
+from datakeeper.features.users.remove.account import Target
+from datakeeper.features.users.remove.removal import RemovalPreview, RemoveRequest
 from datakeeper.system.safe_delete import TreeUsage
 
 app = typer.Typer()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from datakeeper.errors import ConflictError
-from datakeeper.features import user_remove_data as data
+from datakeeper.features.users.remove import home_data as data
 
 
 def _tree(top: Path) -> dict[str, tuple]:

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from datakeeper.features import sessions
+from datakeeper.features.users import sessions
 
 ATQ = (
     "7\tThu Jan  4 10:00:00 2029 a bob\n"

@@ -6,7 +6,7 @@ import pytest
 
 from datakeeper.config import parse_config
 from datakeeper.errors import InvalidInputError
-from datakeeper.features.usernames import check_new_username, check_username_syntax
+from datakeeper.features.users.names import check_new_username, check_username_syntax
 
 CFG = parse_config('group = "gpu-users"\n', "test")
 SYNTAX = 'use lowercase letters, digits, "_" and "-", starting with a letter or "_"'

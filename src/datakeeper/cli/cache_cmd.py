@@ -17,7 +17,7 @@ app = typer.Typer(help="List and clean the package and model caches.", no_args_i
 def list_caches(ctx: typer.Context) -> None:
     """Show each cache: path, size, files and the oldest access."""
     from datakeeper.cli.output import emit
-    from datakeeper.features.caches import list_caches as scan
+    from datakeeper.features.caches.clean import list_caches as scan
 
     rows = scan(site_config(ctx))
     data = [{**_location(loc), **_usage(usage)} for loc, usage in rows]
@@ -50,9 +50,9 @@ def clean(
     Exit code 1 when a cache could not be cleaned, 4 when another cleanup holds its lock.
     """
     from datakeeper.errors import InvalidInputError
-    from datakeeper.features.cache_kinds import FLAGS, parse_age
-    from datakeeper.features.caches import clean as run_clean
-    from datakeeper.features.caches import exit_code, plan_clean
+    from datakeeper.features.caches.clean import clean as run_clean
+    from datakeeper.features.caches.clean import exit_code, plan_clean
+    from datakeeper.features.caches.kinds import FLAGS, parse_age
     from datakeeper.i18n import _
 
     options = global_options(ctx)

@@ -22,7 +22,7 @@ def check(
     """
     from datakeeper.cli.output import emit
     from datakeeper.config import resolve_config_path
-    from datakeeper.features.check import run_checks
+    from datakeeper.features.check.run import run_checks
 
     options = global_options(ctx)
     cfg = site_config(ctx)
@@ -37,9 +37,9 @@ def check(
 
 def _fix(cfg, path, options) -> None:
     from datakeeper.cli import setup_output
-    from datakeeper.features.init import run_setup
-    from datakeeper.features.setup_steps import SetupContext
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.setup.init import run_setup
+    from datakeeper.features.setup.steps import SetupContext
 
     require_root("check --fix")
     reporter = setup_output.SetupPrinter(options.json_output)

@@ -47,7 +47,7 @@ def disk(
     if ctx.invoked_subcommand is not None:
         return
     from datakeeper.cli.output import emit
-    from datakeeper.features.disk_usage import disk_report
+    from datakeeper.features.disk.usage import disk_report
 
     cfg = site_config(ctx, missing_ok=True)
     json_output = json_output or global_options(ctx).json_output
@@ -202,7 +202,7 @@ def alert(
     if ctx.invoked_subcommand is not None:
         return
     from datakeeper.cli.output import emit
-    from datakeeper.features.alert import run_alert
+    from datakeeper.features.disk.alert import run_alert
 
     options = global_options(ctx)
     cfg = site_config(ctx, missing_ok=True)
@@ -230,8 +230,8 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
     from datakeeper.cli.common import change_printer, print_outcome_summary
     from datakeeper.config import resolve_config_path
-    from datakeeper.features.alert_schedule import enable_schedule
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.disk.schedule import enable_schedule
 
     options = global_options(ctx)
     cfg = site_config(ctx)
@@ -250,8 +250,8 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Stop the scheduled alert and remove the files ``enable`` wrote."""
     from datakeeper.cli.common import change_printer, print_outcome_summary
-    from datakeeper.features.alert_schedule import disable_schedule
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.disk.schedule import disable_schedule
 
     options = global_options(ctx)
     cfg = site_config(ctx)
@@ -267,7 +267,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Whether the alert is scheduled, how, and with which command."""
     from datakeeper.cli.output import emit
     from datakeeper.config import resolve_config_path
-    from datakeeper.features.alert_schedule import schedule_status
+    from datakeeper.features.disk.schedule import schedule_status
 
     options = global_options(ctx)
     cfg = site_config(ctx, missing_ok=True)

@@ -35,12 +35,12 @@ def init(
     """
     from datakeeper.cli import setup_output
     from datakeeper.config import resolve_config_path
+    from datakeeper.engine.session import require_root
     from datakeeper.errors import InvalidInputError
-    from datakeeper.features.init import check_preconditions, run_setup
-    from datakeeper.features.setup_steps import SetupContext
-    from datakeeper.features.site_config_file import prepare_config
+    from datakeeper.features.setup.config_file import prepare_config
+    from datakeeper.features.setup.init import check_preconditions, run_setup
+    from datakeeper.features.setup.steps import SetupContext
     from datakeeper.i18n import _
-    from datakeeper.runtime import require_root
 
     options = global_options(ctx)
     dry_run = dry_run or options.dry_run
@@ -69,8 +69,8 @@ def init(
 
 def _answers(path: Path, group, admin, data_root, backup_root, interactive: bool):
     """Flags first; then prompts (interactive, new config only); then defaults."""
-    from datakeeper.features.site_config_file import NO_BACKUP as NONE
-    from datakeeper.features.site_config_file import Answers
+    from datakeeper.features.setup.config_file import NO_BACKUP as NONE
+    from datakeeper.features.setup.config_file import Answers
     from datakeeper.i18n import _
 
     if backup_root is not None and backup_root.lower() == NO_BACKUP:

@@ -60,8 +60,8 @@ def install(
     One failing package does not stop the others; the exit code is 1 if any failed.
     """
     from datakeeper.cli.output import emit
+    from datakeeper.engine.session import require_root
     from datakeeper.features.packages import install_packages, resolve
-    from datakeeper.runtime import require_root
 
     options = global_options(ctx)
     resolve(names)  # unknown names are refused before anything else

@@ -44,10 +44,10 @@ def fix_permissions(
     Exit code 1 when an entry could not be changed.
     """
     from datakeeper.cli.output import emit
+    from datakeeper.engine.session import require_root
     from datakeeper.errors import InvalidInputError
     from datakeeper.features.permissions import fix_permissions as run
     from datakeeper.i18n import _
-    from datakeeper.runtime import require_root
 
     options = global_options(ctx)
     if (user is None) == (not shared):

@@ -25,8 +25,8 @@ def recover(
     from datakeeper.cli import setup_output
     from datakeeper.cli.output import emit
     from datakeeper.config import resolve_config_path
-    from datakeeper.features.recovery import recover as run_recovery
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.recovery.recover import recover as run_recovery
 
     options = global_options(ctx)
     require_root("recover")

@@ -31,8 +31,8 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Install the boot service, the password sync and the login wait; every later
     'recover' recreates them after a wipe. Under systemd the units are enabled (recovery
     runs at the next boot; 'recovery run' runs it now)."""
-    from datakeeper.features.boot import enable as enable_boot
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.recovery.boot import enable as enable_boot
 
     options = global_options(ctx)
     cfg = site_config(ctx)
@@ -46,8 +46,8 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 @app.command("disable")
 def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Disable the boot service and remove every file 'enable' wrote."""
-    from datakeeper.features.boot import disable as disable_boot
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.recovery.boot import disable as disable_boot
 
     options = global_options(ctx)
     cfg = site_config(ctx)
@@ -80,7 +80,7 @@ def _finish(result, json_output: bool) -> None:
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Enabled or not, the boot files, systemd's view, the last recovery and the done marker."""
     from datakeeper.cli.output import emit
-    from datakeeper.features.boot import status as boot_status
+    from datakeeper.features.recovery.boot import status as boot_status
 
     options = global_options(ctx)
     cfg = site_config(ctx, missing_ok=True)
@@ -128,7 +128,7 @@ def run(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 def hook(ctx: typer.Context) -> None:
     """Print the boot hook line for cloud-init 'runcmd' or /etc/rc.local, for a server
     whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."""
-    from datakeeper.features.boot import hook_line
+    from datakeeper.features.recovery.boot import hook_line
 
     cfg = site_config(ctx, missing_ok=True)
     print(hook_line(cfg, _config_path(ctx)))
@@ -138,8 +138,8 @@ def hook(ctx: typer.Context) -> None:
 def sync_passwords(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Save password changes made with passwd in the registry, so recovery restores them."""
     from datakeeper.cli.output import emit
-    from datakeeper.features import password_sync
-    from datakeeper.runtime import change_session, require_root
+    from datakeeper.engine.session import change_session, require_root
+    from datakeeper.features.users import passwords as password_sync
 
     options = global_options(ctx)
     cfg = site_config(ctx)

@@ -9,8 +9,8 @@ from datakeeper.i18n import _
 
 if TYPE_CHECKING:
     from datakeeper.engine import Change, Resource
-    from datakeeper.features.init import SetupReport, StepResult
-    from datakeeper.features.setup_steps import Step
+    from datakeeper.features.setup.init import SetupReport, StepResult
+    from datakeeper.features.setup.steps import Step
 
 MARKS = {"planned": "→", "applied": "✓", "failed": "✗"}
 STATUS = {

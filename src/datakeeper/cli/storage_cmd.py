@@ -59,9 +59,9 @@ def mark(
     ] = False,
 ) -> None:
     """Write the marker that tells datakeeper ROOT is persistent storage."""
+    from datakeeper.engine.session import require_root
     from datakeeper.errors import InvalidInputError, StorageNotPersistentError
     from datakeeper.i18n import _
-    from datakeeper.runtime import require_root
     from datakeeper.storage import MARKER_NAME, inspect, write_marker
 
     cfg = site_config(ctx, missing_ok=True)

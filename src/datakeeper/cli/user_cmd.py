@@ -46,9 +46,9 @@ def add(
 ) -> None:
     """Create an account with a persistent home, keys and dotfiles, and register it."""
     from datakeeper.cli.output import emit
-    from datakeeper.features.handout import handout
-    from datakeeper.features.user_add import AddRequest, add_user
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.users.add import AddRequest, add_user
+    from datakeeper.features.users.handout import handout
 
     options = global_options(ctx)
     options.assume_yes = options.assume_yes or yes
@@ -111,7 +111,7 @@ def _read_keys(path: Path | None) -> str | None:
         return None
     if str(path) == "-":
         return sys.stdin.read()
-    from datakeeper.features.ssh_keys import read_key_source
+    from datakeeper.features.users.keys import read_key_source
 
     return read_key_source(str(path))
 
@@ -147,7 +147,7 @@ def list_(
 ) -> None:
     """Registered and human accounts: ids, groups, shell, home, last login, drift."""
     from datakeeper.cli.output import emit
-    from datakeeper.features.user_info import list_users
+    from datakeeper.features.users.info import list_users
 
     rows = list_users(site_config(ctx), sizes=sizes)
     emit(rows, json_output=global_options(ctx).json_output, render=lambda c: _table(c, rows))
@@ -176,7 +176,7 @@ def _table(console, rows) -> None:
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Everything about one account, including key fingerprints."""
     from datakeeper.cli.output import emit
-    from datakeeper.features.user_info import show_user
+    from datakeeper.features.users.info import show_user
 
     info = show_user(site_config(ctx), name)
 
@@ -199,8 +199,8 @@ def set_(
     remove_key: Annotated[Opt[str], typer.Option(help="Fingerprint (SHA256:…) to revoke.")] = None,
 ) -> None:
     """Change a user's shell, groups or keys; the registry follows."""
-    from datakeeper.features.user_modify import SetRequest, set_user
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.users.modify import SetRequest, set_user
 
     options = global_options(ctx)
     require_root("user set")
@@ -224,7 +224,7 @@ def set_(
 @app.command("register")
 def register(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Record an account created by other means, so recovery brings it back."""
-    from datakeeper.features.user_modify import register_user
+    from datakeeper.features.users.modify import register_user
 
     _registry_command(ctx, "user register", register_user, name)
 
@@ -232,13 +232,13 @@ def register(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None
 @app.command("unregister")
 def unregister(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Forget an account in the registry; the account itself is left alone."""
-    from datakeeper.features.user_modify import unregister_user
+    from datakeeper.features.users.modify import unregister_user
 
     _registry_command(ctx, "user unregister", unregister_user, name)
 
 
 def _registry_command(ctx: typer.Context, action: str, feature, name: str) -> None:
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
 
     options = global_options(ctx)
     require_root(action)

@@ -18,7 +18,11 @@ from datakeeper.sizes import human_size
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from datakeeper.features.user_remove import RemovalPreview, RemovalReport, RemoveRequest
+    from datakeeper.features.users.remove.removal import (
+        RemovalPreview,
+        RemovalReport,
+        RemoveRequest,
+    )
 
 PURGE_WORD = "DELETE"
 
@@ -50,8 +54,8 @@ def remove(
     --archive moves it under the backup root or --purge deletes it.
     Refuses while they are logged in or run processes, unless --kill-sessions.
     """
-    from datakeeper.features.user_remove import preview_removal, remove_user
-    from datakeeper.runtime import require_root
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.users.remove.removal import preview_removal, remove_user
 
     options = global_options(ctx)
     dry_run = dry_run or options.dry_run
@@ -73,7 +77,7 @@ def remove(
 
 def _request(name, archive, purge, kill_sessions, yes_delete_data) -> RemoveRequest:
     from datakeeper.errors import InvalidInputError
-    from datakeeper.features.user_remove import RemoveRequest
+    from datakeeper.features.users.remove.removal import RemoveRequest
     from datakeeper.i18n import _
 
     if archive and purge:
@@ -103,7 +107,7 @@ def _check_can_confirm(request, dry_run: bool, assume_yes: bool, yes_delete_data
 
 def _settle_sessions(preview, request, can_ask: bool) -> RemoveRequest:
     """Logged in and no --kill-sessions: ask (terminal) or refuse."""
-    from datakeeper.features.user_remove import check_not_busy
+    from datakeeper.features.users.remove.removal import check_not_busy
     from datakeeper.i18n import _
 
     if preview.busy and not request.kill_sessions and can_ask:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datakeeper.features.disk_usage import RootUsage, root_usage
+from datakeeper.features.disk.usage import RootUsage, root_usage
 from datakeeper.i18n import _
 from datakeeper.system import accounts
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from datakeeper.engine import Change, Resource
+from datakeeper.engine.session import change_session
 from datakeeper.errors import DatakeeperError, InvalidInputError
 from datakeeper.i18n import _
 from datakeeper.managed import ManagedFiles
 from datakeeper.resources import Directory, ManagedFile, Symlink
 from datakeeper.resources.ownership import Ownership
-from datakeeper.runtime import change_session
 from datakeeper.system.commands import run
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class PythonTool(Resource):
         return [Change(self.id, summary, self._install, None, {"requirement": self.requirement})]
 
     def _install(self) -> None:
-        from datakeeper.features.software import system_python
+        from datakeeper.features.setup.software import system_python
 
         python = system_python()
         if self.uv is not None:

@@ -211,7 +211,7 @@ def fix_permissions(
 
     A real run holds the one-admin lock and writes one action-log record per tree.
     """
-    from datakeeper.runtime import change_session
+    from datakeeper.engine.session import change_session
 
     trees = [user_tree(cfg, user)] if user is not None else shared_trees(cfg)
     if dry_run:

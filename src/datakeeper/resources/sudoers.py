@@ -1,6 +1,6 @@
 """A sudoers drop-in, installed so that an invalid policy is never left in place.
 
-Facts this follows (../shared/SECURITY-NOTES.md): sudo's ``@includedir``
+Facts this follows (docs/security.md): sudo's ``@includedir``
 ignores names with a dot or ending in ``~`` (so the name must have neither and
 the temporary file must have a dot); drop-ins are root:root 0440; ``visudo -c``
 on a single file checks syntax only, so after the rename the whole policy is

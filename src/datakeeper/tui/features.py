@@ -39,36 +39,36 @@ class Features:
 
     def prepare_setup(self, answers):
         """The site config init would write, checked, as a SetupContext."""
-        from datakeeper.features.init import check_preconditions
-        from datakeeper.features.setup_steps import SetupContext
-        from datakeeper.features.site_config_file import prepare_config
+        from datakeeper.features.setup.config_file import prepare_config
+        from datakeeper.features.setup.init import check_preconditions
+        from datakeeper.features.setup.steps import SetupContext
 
         cfg, text = prepare_config(self.config_path(), answers)
         check_preconditions(cfg)
         return SetupContext(cfg, self.config_path(), text)
 
     def setup_steps(self, context):
-        """``datakeeper.features.setup_steps.build_steps``: the steps in order (key, title,
+        """``datakeeper.features.setup.steps.build_steps``: the steps in order (key, title,
         and ``critical``: whether a failure stops the steps after it)."""
-        from datakeeper.features.setup_steps import build_steps
+        from datakeeper.features.setup.steps import build_steps
 
         return build_steps(context)
 
     def run_setup(self, context, *, dry_run: bool, reporter, only: tuple[str, ...] = ()):
-        """``datakeeper.features.init.run_setup`` (every step, or only those in ``only``)."""
-        from datakeeper.features.init import run_setup
+        """``datakeeper.features.setup.init.run_setup`` (every step, or only those in ``only``)."""
+        from datakeeper.features.setup.init import run_setup
 
         return run_setup(context, dry_run=dry_run, reporter=reporter, only=only)
 
     def run_checks(self, cfg):
-        """``datakeeper.features.check.run_checks``."""
-        from datakeeper.features.check import run_checks
+        """``datakeeper.features.check.run.run_checks``."""
+        from datakeeper.features.check.run import run_checks
 
         return run_checks(cfg, self.config_path())
 
     def fix(self, cfg, *, dry_run: bool, reporter):
         """What ``check --fix`` does: converge the setup steps of the current config."""
-        from datakeeper.features.setup_steps import SetupContext
+        from datakeeper.features.setup.steps import SetupContext
 
         context = SetupContext(cfg, self.config_path())
         return self.run_setup(context, dry_run=dry_run, reporter=reporter)
@@ -76,8 +76,8 @@ class Features:
     # -- users -------------------------------------------------------------------
 
     def check_username(self, name: str) -> None:
-        """``datakeeper.features.usernames.check_username_syntax``."""
-        from datakeeper.features.usernames import check_username_syntax
+        """``datakeeper.features.users.names.check_username_syntax``."""
+        from datakeeper.features.users.names import check_username_syntax
 
         check_username_syntax(name)
 
@@ -96,32 +96,32 @@ class Features:
         return sorted(names)
 
     def add_user(self, cfg, request, *, dry_run: bool):
-        """``datakeeper.features.user_add.add_user``."""
-        from datakeeper.features.user_add import add_user
+        """``datakeeper.features.users.add.add_user``."""
+        from datakeeper.features.users.add import add_user
 
         return add_user(cfg, request, dry_run=dry_run)
 
     def handout(self, cfg, result) -> dict[str, Any]:
-        """``datakeeper.features.handout.handout``."""
-        from datakeeper.features.handout import handout
+        """``datakeeper.features.users.handout.handout``."""
+        from datakeeper.features.users.handout import handout
 
         return handout(cfg, result)
 
     def list_users(self, cfg) -> list[dict[str, Any]]:
-        """``datakeeper.features.user_info.list_users``."""
-        from datakeeper.features.user_info import list_users
+        """``datakeeper.features.users.info.list_users``."""
+        from datakeeper.features.users.info import list_users
 
         return list_users(cfg)
 
     def show_user(self, cfg, name: str) -> dict[str, Any]:
-        """``datakeeper.features.user_info.show_user``."""
-        from datakeeper.features.user_info import show_user
+        """``datakeeper.features.users.info.show_user``."""
+        from datakeeper.features.users.info import show_user
 
         return show_user(cfg, name)
 
     def preview_removal(self, cfg, request):
-        """``datakeeper.features.user_remove.preview_removal``."""
-        from datakeeper.features.user_remove import preview_removal
+        """``datakeeper.features.users.remove.removal.preview_removal``."""
+        from datakeeper.features.users.remove.removal import preview_removal
 
         return preview_removal(cfg, request)
 
@@ -132,8 +132,8 @@ class Features:
         return preview_lines(preview, request)
 
     def remove_user(self, cfg, request, preview):
-        """``datakeeper.features.user_remove.remove_user``."""
-        from datakeeper.features.user_remove import remove_user
+        """``datakeeper.features.users.remove.removal.remove_user``."""
+        from datakeeper.features.users.remove.removal import remove_user
 
         return remove_user(cfg, request, preview, dry_run=False)
 
@@ -152,26 +152,26 @@ class Features:
         return install_packages(cfg, names, dry_run=dry_run, listener=listener)
 
     def recovery_status(self, cfg) -> dict[str, Any]:
-        """``datakeeper.features.boot.status``."""
-        from datakeeper.features.boot import status
+        """``datakeeper.features.recovery.boot.status``."""
+        from datakeeper.features.recovery.boot import status
 
         return status(cfg, self.config_path().absolute())
 
     def recovery_enable(self, cfg):
-        """``datakeeper.features.boot.enable``."""
-        from datakeeper.features.boot import enable
+        """``datakeeper.features.recovery.boot.enable``."""
+        from datakeeper.features.recovery.boot import enable
 
         return enable(cfg, self.config_path().absolute(), dry_run=False)
 
     def recovery_disable(self, cfg):
-        """``datakeeper.features.boot.disable``."""
-        from datakeeper.features.boot import disable
+        """``datakeeper.features.recovery.boot.disable``."""
+        from datakeeper.features.recovery.boot import disable
 
         return disable(cfg, dry_run=False)
 
     def recover(self, cfg, *, reporter):
-        """``datakeeper.features.recovery.recover``."""
-        from datakeeper.features.recovery import recover
+        """``datakeeper.features.recovery.recover.recover``."""
+        from datakeeper.features.recovery.recover import recover
 
         return recover(cfg, self.config_path(), dry_run=False, reporter=reporter)
 
@@ -179,7 +179,7 @@ class Features:
 
     def disk_report(self, cfg, *, listener):
         """Scanned in this process (jobs=1): forking from a threaded app is unsafe."""
-        from datakeeper.features.disk_usage import disk_report
+        from datakeeper.features.disk.usage import disk_report
 
         return disk_report(cfg, jobs=1, listener=listener)
 
@@ -196,19 +196,19 @@ class Features:
         return guide(cfg, topic)
 
     def list_caches(self, cfg) -> list:
-        """``datakeeper.features.caches.list_caches``: (location, usage) of each cache."""
-        from datakeeper.features.caches import list_caches
+        """``datakeeper.features.caches.clean.list_caches``: (location, usage) of each cache."""
+        from datakeeper.features.caches.clean import list_caches
 
         return list_caches(cfg)
 
     def plan_clean(self, cfg, kinds: list[str], age_days: int | None) -> list:
-        """``datakeeper.features.caches.plan_clean``: what cleaning would remove."""
-        from datakeeper.features.caches import plan_clean
+        """``datakeeper.features.caches.clean.plan_clean``: what cleaning would remove."""
+        from datakeeper.features.caches.clean import plan_clean
 
         return plan_clean(cfg, kinds, age_days)
 
     def clean_caches(self, plans: list) -> list:
-        """``datakeeper.features.caches.clean``: clean what was previewed (members: sudo)."""
-        from datakeeper.features.caches import clean
+        """``datakeeper.features.caches.clean.clean``: clean what was previewed (members: sudo)."""
+        from datakeeper.features.caches.clean import clean
 
         return clean(plans)

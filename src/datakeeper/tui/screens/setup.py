@@ -88,7 +88,7 @@ class SetupFormScreen(FeatureScreen):
 
     def action_plan(self) -> None:
         """Check the answers; plan the steps (dry runs) up to the first with work, in a worker."""
-        from datakeeper.features.site_config_file import Answers
+        from datakeeper.features.setup.config_file import Answers
 
         values = {key: self.query_one(f"#{key}", Input).value.strip() for key, _l in FIELDS}
         answers = Answers(**{k: None if self.kept.get(k) == v else v for k, v in values.items()})

@@ -125,7 +125,7 @@ class UserAddScreen(FeatureScreen):
 
     def request(self):
         """The AddRequest the form describes."""
-        from datakeeper.features.user_add import AddRequest
+        from datakeeper.features.users.add import AddRequest
 
         key = KEY_CHOICES[self._index("#key")][0]
         shells = self.query("#shell")

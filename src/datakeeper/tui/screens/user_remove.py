@@ -66,7 +66,7 @@ class UserRemoveScreen(FeatureScreen):
 
     def request(self):
         """The RemoveRequest the choices describe."""
-        from datakeeper.features.user_remove import RemoveRequest
+        from datakeeper.features.users.remove.removal import RemoveRequest
 
         index = max(self.query_one("#data", RadioSet).pressed_index, 0)
         kill = self.query_one("#kill", Checkbox).value

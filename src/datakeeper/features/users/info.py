@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.errors import DatakeeperError, InvalidInputError
-from datakeeper.features.usernames import check_username_syntax
+from datakeeper.features.users.names import check_username_syntax
 from datakeeper.i18n import _
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.registry.live import entry_from_system
@@ -130,6 +130,6 @@ def _size(path: Path) -> int | None:
     """Allocated bytes under ``path`` (like ``du -sB1``), or None when it is not a directory."""
     if not path.is_dir():
         return None
-    from datakeeper.features.disk_scan import scan_tree
+    from datakeeper.features.disk.scan import scan_tree
 
     return scan_tree(path).total.bytes

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datakeeper.features.cache_hf_native import HF_REPO, repo_busy
-from datakeeper.features.cache_walk import Cleaner, Subdir, lstat_at, open_root
+from datakeeper.helper.hf_cache import HF_REPO, repo_busy
+from datakeeper.helper.walk import Cleaner, Subdir, lstat_at, open_root
 from datakeeper.i18n import _
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.setup_steps import SetupContext, Step, build_steps
+from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
 from datakeeper.storage import inspect
 from datakeeper.system import accounts
@@ -73,7 +73,7 @@ def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
         return CheckReport(results)
     for step in build_steps(SetupContext(cfg, config_path)):
         results += check_step(step)
-    from datakeeper.features.check_extra import check_registry, check_sudo_policy, check_trust
+    from datakeeper.features.check.audits import check_registry, check_sudo_policy, check_trust
 
     results += check_sudo_policy(cfg)
     results += check_trust(cfg, config_path)

@@ -1,7 +1,7 @@
 """How one cache is cleaned: each method previews what would go, then cleans.
 
 - ``BuiltIn`` (root, shared caches): the sudo helper's cleaners in-process
-  (``datakeeper.sudo_helper.clean_cache``: fd-relative, never following links).
+  (``datakeeper.helper.main.clean_cache``: fd-relative, never following links).
 - ``CondaClean`` (root, conda installed, no age given): ``conda clean
   --tarballs --yes`` on the shared package directory, then the built-in
   cleaner for what conda leaves (``.trash``).
@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from datakeeper import sudo_helper
 from datakeeper.errors import LockBusyError
-from datakeeper.features.cache_kinds import measure
-from datakeeper.features.cache_walk import DAY, Cleaner, Refused
-from datakeeper.features.sudo_policy import helper_policy, shared_cache_dirs
+from datakeeper.features.caches.kinds import measure
+from datakeeper.features.setup.sudo import helper_policy, shared_cache_dirs
+from datakeeper.helper import main as sudo_helper
+from datakeeper.helper.walk import DAY, Cleaner, Refused
 from datakeeper.i18n import _
 from datakeeper.system.lock import exclusive_lock
 
@@ -170,7 +170,7 @@ class HubClean:
         )
 
     def clean(self) -> Done:
-        from datakeeper.features import cache_hf
+        from datakeeper.features.caches import hf as cache_hf
 
         def run() -> Done:
             with shared_cache_lock(self.cfg, self.kind):
@@ -191,7 +191,7 @@ class HubClean:
         return _guarded(self.kind, run)
 
     def _plan(self):
-        from datakeeper.features import cache_hf
+        from datakeeper.features.caches import hf as cache_hf
 
         root = Path(shared_cache_dirs(self.cfg)[self.kind])
         cutoff = time.time() - max(self.age_days or 0, self.cfg.cache.min_age_days) * DAY

@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING
 
 from datakeeper.config.rules import RESERVED_NAMES
 from datakeeper.engine import Change, Resource
+from datakeeper.engine.session import change_session
 from datakeeper.errors import InvalidInputError, RefusedError
-from datakeeper.features import sessions
-from datakeeper.features import user_remove_data as data
-from datakeeper.features import user_remove_steps as account_steps
-from datakeeper.features.setup_steps import HOME_ROOT
-from datakeeper.features.user_remove_steps import Step, Target, link_state
-from datakeeper.features.usernames import check_username_syntax
+from datakeeper.features.users import sessions
+from datakeeper.features.users.names import check_username_syntax
+from datakeeper.features.users.remove import account as account_steps
+from datakeeper.features.users.remove import home_data as data
+from datakeeper.features.users.remove.account import Step, Target, link_state
 from datakeeper.i18n import _
+from datakeeper.paths import HOME_ROOT
 from datakeeper.registry import RegistryEntry, read_document
-from datakeeper.runtime import change_session
 from datakeeper.system import accounts, logindefs
 
 if TYPE_CHECKING:

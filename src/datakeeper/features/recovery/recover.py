@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Resource
-from datakeeper.features.init import SetupReporter, StepResult, run_step
-from datakeeper.features.setup_steps import HOME_ROOT, SetupContext, Step, build_steps
+from datakeeper.engine.session import change_session
+from datakeeper.features.setup.init import SetupReporter, StepResult, run_step
+from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
+from datakeeper.paths import DONE_MARKER, HOME_ROOT, LAST_RECOVERY_NAME
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.resources import Group, Symlink, UserAccount
 from datakeeper.resources.home import HomeDirectory, HomeMigration
-from datakeeper.runtime import change_session
 from datakeeper.system.fs import atomic_write
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
-DONE_MARKER = Path("/run/datakeeper/recovery-done")
 SKIPPED_AT_BOOT = ("MinicondaInstall", "UvInstall")
 
 
@@ -139,9 +139,9 @@ def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:
                 )
             )
         step.resources = kept
-    from datakeeper.features.alert_schedule import recovery_resources as alert_schedule
-    from datakeeper.features.boot import boot_resources
+    from datakeeper.features.disk.schedule import recovery_resources as alert_schedule
     from datakeeper.features.packages import package_resources, recorded
+    from datakeeper.features.recovery.boot import boot_resources
 
     tools = package_resources(cfg, os_packages=False)  # no apt (network) at boot
     if tools or recorded(cfg):
@@ -165,4 +165,4 @@ def mark_done(cfg: SiteConfig, report: RecoveryReport) -> None:
     DONE_MARKER.write_text(report.summary() + "\n", encoding="utf-8")
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **report.as_dict()}
     text = json.dumps(record, indent=2, default=str) + "\n"
-    atomic_write(cfg.state_dir / "last-recovery.json", text.encode(), mode=0o600)
+    atomic_write(cfg.state_dir / LAST_RECOVERY_NAME, text.encode(), mode=0o600)

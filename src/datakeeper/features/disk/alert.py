@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.disk_usage import RootUsage, root_usage
+from datakeeper.features.disk.usage import RootUsage, root_usage
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
 

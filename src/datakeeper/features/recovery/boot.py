@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.engine import Change, Outcome, Resource
-from datakeeper.features.check_extra import INSTALLED_TOOL
-from datakeeper.features.recovery import DONE_MARKER
 from datakeeper.i18n import _
 from datakeeper.managed import ManagedFiles
+from datakeeper.paths import DONE_MARKER, INSTALLED_TOOL, LAST_RECOVERY_NAME, RECOVERY_FLAG_NAME
 from datakeeper.resources import ManagedFile
 from datakeeper.resources.absent import Absent
 from datakeeper.resources.ownership import Ownership
@@ -38,8 +37,6 @@ SYNC_SERVICE = "datakeeper-password-sync.service"
 UNITS = (SERVICE, SYNC_PATH, SYNC_SERVICE)
 UNIT_DIR = systemd.UNIT_DIR
 LOGIN_CHECK = Path("/etc/profile.d/00-recovery-check.sh")
-FLAG_NAME = "recovery-enabled"
-LAST_RUN_NAME = "last-recovery.json"
 SYNC_LOCK_WAIT = 600  # seconds the path-triggered sync waits for a running datakeeper
 START_TIMEOUT = "30min"  # a hung recovery must not keep sshd from starting for ever
 ROOT_FILE = Ownership("root", "root", 0o644)  # systemd and login shells trust root's files
@@ -57,7 +54,7 @@ class BootResult:
 
 def flag_path(cfg: SiteConfig) -> Path:
     """The flag on persistent storage that says boot recovery is enabled."""
-    return cfg.state_dir / FLAG_NAME
+    return cfg.state_dir / RECOVERY_FLAG_NAME
 
 
 def installed_tool(cfg: SiteConfig) -> Path:
@@ -192,7 +189,7 @@ def _unit_paths(paths: list[Path]) -> str:
 def enable(cfg: SiteConfig, config_path: Path, *, dry_run: bool, on_change=None) -> BootResult:
     """Write the flag and the boot files; under systemd, enable the units (the recovery
     itself runs at the next boot, or now with ``datakeeper recovery run``)."""
-    from datakeeper.runtime import converge
+    from datakeeper.engine.session import converge
 
     manifest = ManagedFiles(cfg.managed_files_path)
     flag = ManagedFile(flag_path(cfg), FLAG_TEXT, FLAG_FILE, manifest)
@@ -218,7 +215,7 @@ def _enable_notes(cfg: SiteConfig, config_path: Path) -> list[str]:
 
 def disable(cfg: SiteConfig, *, dry_run: bool, on_change=None) -> BootResult:
     """Disable the units (under systemd), remove the flag and every boot file."""
-    from datakeeper.runtime import converge
+    from datakeeper.engine.session import converge
 
     manifest = ManagedFiles(cfg.managed_files_path)
     running = systemd.is_running()
@@ -260,7 +257,7 @@ def status(cfg: SiteConfig, config_path: Path | None = None) -> dict[str, Any]:
 
 def last_run(cfg: SiteConfig) -> dict[str, Any] | None:
     """Time, ok and summary of the last ``recover`` (written by it), or None."""
-    text = _read_text(cfg.state_dir / LAST_RUN_NAME)
+    text = _read_text(cfg.state_dir / LAST_RECOVERY_NAME)
     if text is None:
         return None
     try:

@@ -4,8 +4,8 @@ Members of the site group may run, without a password, exactly: the helper's
 ``cache-clean KIND`` for each shared cache kind, alone or followed by
 ``--older-than AGE`` for each AGE of a fixed list, the helper's ``disk-usage``,
 and ``df`` with no arguments or with ``-h``. The drop-in lists every command
-with its exact arguments (no wildcards: SECURITY-NOTES.md). The helper is
-``datakeeper.sudo_helper`` with the site's values baked in, installed
+with its exact arguments (no wildcards: see docs/security.md). The helper is
+``datakeeper.helper.main`` with the site's values baked in, installed
 root:root 0755 where no one else can write; it is never installed, and sudo
 is never told to trust it, while its directory or any ancestor is writable by
 someone other than root.
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError, InvalidInputError
+from datakeeper.helper.main import OLDER_THAN
 from datakeeper.i18n import _
 from datakeeper.managed import ManagedFiles
 from datakeeper.resources.file import ManagedFile, sha256
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.sudoers import SudoersDropIn
-from datakeeper.sudo_helper import OLDER_THAN
 from datakeeper.trust import audit_trusted_file, untrusted_ancestors
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def helper_policy(cfg: SiteConfig) -> dict:
 def render_helper_script(cfg: SiteConfig) -> bytes:
     """The helper program for this site: ``sudo_helper.py`` with the ``datakeeper``
     modules it imports inlined (all standard-library only) and the site's POLICY baked in."""
-    source = inline_imports(_module_source("datakeeper.sudo_helper"), set())
+    source = inline_imports(_module_source("datakeeper.helper.main"), set())
     start, end = _policy_lines(source)
     lines = source.splitlines(keepends=True)
     literal = pprint.pformat(helper_policy(cfg), sort_dicts=False, width=88)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Resource
-from datakeeper.features.envfiles import condarc, global_envs_script
+from datakeeper.features.setup.envfiles import condarc, global_envs_script
 from datakeeper.i18n import _
 from datakeeper.managed import ManagedFiles
+from datakeeper.paths import HOME_ROOT
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Directory, Group, GroupMembership, ManagedFile, Symlink
 from datakeeper.resources.acl import DefaultGroupAcl, default_acl_supported
@@ -30,7 +31,6 @@ from datakeeper.system import accounts
 if TYPE_CHECKING:
     from datakeeper.config import FolderSpec, SiteConfig
 
-HOME_ROOT = Path("/home")
 STEP_KEYS = ("GROUP", "STORAGE", "FOLDERS", "ADMIN", "ENV", "SUDO")
 PROFILE_SCRIPT = Path("/etc/profile.d/global_envs.sh")
 SYSTEM_CONDARC = Path("/etc/conda/.condarc")
@@ -167,7 +167,7 @@ def env_step(ctx: SetupContext) -> Step:
         Directory(SYSTEM_CONDARC.parent, Ownership("root", "root", 0o755)),
         ManagedFile(SYSTEM_CONDARC, condarc(cfg), readable, manifest, replace_unmanaged=True),
     ]
-    from datakeeper.features.software import software_resources
+    from datakeeper.features.setup.software import software_resources
 
     resources += software_resources(cfg)
     return Step("ENV", _("environment variables, conda and uv"), resources, critical=False)
@@ -178,7 +178,7 @@ def sudo_step(cfg: SiteConfig) -> Step:
     if not cfg.sudo.enabled:
         step.notes.append(_("sudo is disabled in the config: skipped"))
         return step
-    from datakeeper.features.sudo_policy import sudo_resources
+    from datakeeper.features.setup.sudo import sudo_resources
 
     step.resources = sudo_resources(cfg, manifest_of(cfg))
     return step

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Outcome, Resource
+from datakeeper.engine.session import change_session
 from datakeeper.errors import InvalidInputError
-from datakeeper.features.shells import resolve_shell
-from datakeeper.features.user_add import check_groups, registry_records
-from datakeeper.features.usernames import check_username_syntax
+from datakeeper.features.users.add import check_groups, registry_records
+from datakeeper.features.users.names import check_username_syntax
+from datakeeper.features.users.shells import resolve_shell
 from datakeeper.i18n import _
 from datakeeper.registry import open_registry, read_document
 from datakeeper.resources import UserAccount
-from datakeeper.runtime import change_session
 from datakeeper.system import accounts, logindefs
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _account_change(cfg: SiteConfig, request: SetRequest, user) -> list[Resource
 def _key_changes(request: SetRequest, user) -> list[Resource]:
     if not request.add_keys and not request.remove_keys:
         return []
-    from datakeeper.features.ssh_keys import validate_public_keys
+    from datakeeper.features.users.keys import validate_public_keys
     from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys
 
     primary = accounts.group_by_gid(user.gid)

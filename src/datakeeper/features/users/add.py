@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Resource
+from datakeeper.engine.session import change_session
 from datakeeper.errors import ConflictError, InvalidInputError
-from datakeeper.features.dotfiles import hpcrc, rc_files
-from datakeeper.features.envfiles import condarc
-from datakeeper.features.setup_steps import HOME_ROOT
-from datakeeper.features.shells import resolve_shell
-from datakeeper.features.user_ids import choose_uid
-from datakeeper.features.usernames import check_new_username
+from datakeeper.features.setup.envfiles import condarc
+from datakeeper.features.users.dotfiles import hpcrc, rc_files
+from datakeeper.features.users.ids import choose_uid
+from datakeeper.features.users.names import check_new_username
+from datakeeper.features.users.shells import resolve_shell
 from datakeeper.i18n import _
+from datakeeper.paths import HOME_ROOT
 from datakeeper.registry import RegistryDocument, load_or_empty
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Group, GroupMembership, Symlink, UserAccount
@@ -25,7 +26,6 @@ from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.password import TemporaryPassword
 from datakeeper.resources.registered import Registered, RegisteredGroup
 from datakeeper.resources.seed import SeedFile
-from datakeeper.runtime import change_session
 from datakeeper.system import accounts, logindefs
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def add_user(
     guard passed), and its private half is kept only when the account converged.
     """
     existing = _check_request(cfg, request)
-    from datakeeper.features import ssh_keys
+    from datakeeper.features.users import keys as ssh_keys
 
     keys = ssh_keys.validate_public_keys(request.public_keys) if request.public_keys else []
     uid = (
@@ -217,7 +217,7 @@ def _gid(group: str) -> int:
 
 
 def _generate(request: AddRequest, cfg: SiteConfig):
-    from datakeeper.features import ssh_keys
+    from datakeeper.features.users import keys as ssh_keys
 
     comment = f"{request.name}@datakeeper"
     return ssh_keys.generate_key_pair(request.generate_key, comment, cfg.state_dir)
@@ -228,7 +228,7 @@ def _discard(generated) -> None:
 
 
 def _hand_over_key(cfg: SiteConfig, request: AddRequest, generated, result: AddResult) -> None:
-    from datakeeper.features import ssh_keys
+    from datakeeper.features.users import keys as ssh_keys
 
     result.fingerprints.append(generated.fingerprint)
     if request.print_private_key:

@@ -1,6 +1,6 @@
 """Removing entries from caches other users can write, as root, never following a link.
 
-Standard library only: the sudo helper (``datakeeper.sudo_helper``) is installed
+Standard library only: the sudo helper (``datakeeper.helper.main``) is installed
 as one file with this module's code inlined into it, and the CLI uses the same
 code in-process. Every directory is opened with O_NOFOLLOW relative to its
 parent's descriptor, entries are examined with lstat, and names are unlinked

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from datakeeper.engine import Change, Resource
 from datakeeper.errors import ActionFailedError, ConflictError, DatakeeperError, RefusedError
-from datakeeper.features.user_remove_steps import Step
+from datakeeper.features.users.remove.account import Step
 from datakeeper.i18n import _
 from datakeeper.resources import Directory
 from datakeeper.resources.ownership import Ownership

@@ -9,7 +9,7 @@ from datakeeper.i18n import _
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
-    from datakeeper.features.user_add import AddResult
+    from datakeeper.features.users.add import AddResult
 
 
 def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import posixpath
 import re
 import stat
 
-from datakeeper.features.cache_walk import (
+from datakeeper.helper.walk import (
     DAY,
     FILE_FLAGS,
     MAX_DEPTH,

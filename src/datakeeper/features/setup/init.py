@@ -8,10 +8,10 @@ from typing import Protocol
 
 from datakeeper.config import SiteConfig
 from datakeeper.engine import Change, Resource
+from datakeeper.engine.session import change_session
 from datakeeper.errors import DatakeeperError, InvalidInputError
-from datakeeper.features.setup_steps import SetupContext, Step, build_steps
+from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
-from datakeeper.runtime import change_session
 from datakeeper.storage import ensure_persistent
 from datakeeper.system import accounts
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import InvalidInputError
-from datakeeper.features.sudo_policy import shared_cache_dirs
+from datakeeper.features.setup.sudo import shared_cache_dirs
 from datakeeper.i18n import _
 
 if TYPE_CHECKING:

@@ -105,7 +105,7 @@ def change_session(
     variable ``DATAKEEPER_LOCK_TIMEOUT``, read now, else 60.
 
     Once the lock is held, password changes made with ``passwd`` are saved in the
-    registry (best effort, see ``features.password_sync``), unless
+    registry (best effort, see ``features.users.passwords``), unless
     ``sync_passwords=False`` (recovery: it is about to set the recorded hashes).
     """
     if dry_run:
@@ -141,7 +141,7 @@ def lock_timeout() -> float:
 
 
 def _sync_passwords(cfg: SiteConfig, log: ActionLog) -> None:
-    from datakeeper.features.password_sync import sync_best_effort
+    from datakeeper.features.users.passwords import sync_best_effort
 
     sync_best_effort(cfg, log)
 

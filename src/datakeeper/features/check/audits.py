@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.check import FAIL, PASS, SKIP, CheckResult, account_matches
+from datakeeper.features.check.run import FAIL, PASS, SKIP, CheckResult, account_matches
 from datakeeper.i18n import _
+from datakeeper.paths import INSTALLED_TOOL
 from datakeeper.registry import read_document
 from datakeeper.system import accounts, visudo
 from datakeeper.trust import audit_trusted_file
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
-
-INSTALLED_TOOL = "apps/datakeeper/current/bin/datakeeper"
 
 
 def check_sudo_policy(cfg: SiteConfig) -> list[CheckResult]:

@@ -5,8 +5,8 @@ Installed by datakeeper as a single file (root:root 0755, by default
 standard library only, isolated from PYTHONPATH, the user's site-packages and
 its own directory. Everything it needs is baked into ``POLICY`` at install
 time, so it reads no file another user could write, not even the site config.
-The ``datakeeper`` modules it imports (``features.cache_walk``,
-``features.cache_hf_native``, ``sizes``) are standard-library only too and
+The ``datakeeper`` modules it imports (``helper.walk``,
+``helper.hf_cache``, ``sizes``) are standard-library only too and
 are inlined into that one file when it is rendered.
 
 Commands (anything else is refused with exit code 2):
@@ -37,8 +37,8 @@ import subprocess
 import sys
 import time
 
-from datakeeper.features.cache_hf_native import HF_REPO, PARTIAL_MIN_AGE, HfRepo
-from datakeeper.features.cache_walk import (
+from datakeeper.helper.hf_cache import HF_REPO, PARTIAL_MIN_AGE, HfRepo
+from datakeeper.helper.walk import (
     DAY,
     EXIT_BUSY,
     EXIT_FAILED,
@@ -57,7 +57,7 @@ from datakeeper.features.cache_walk import (
 )
 from datakeeper.sizes import human_size
 
-# The site's values, baked in at install time by datakeeper.features.sudo_policy
+# The site's values, baked in at install time by datakeeper.features.setup.sudo
 # (in the datakeeper package itself this is empty and allows nothing).
 POLICY = {
     "allow": [],

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.errors import CommandError, NotRootError
-from datakeeper.features.disk_scan import Scan, ScanListener, ScanRequest, scan_trees
+from datakeeper.features.disk.scan import Scan, ScanListener, ScanRequest, scan_trees
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
 from datakeeper.system import accounts

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import ExitCode, InvalidInputError
-from datakeeper.features.cache_kinds import FLAGS, CacheLocation, Usage, locations, measure
-from datakeeper.features.cache_methods import (
+from datakeeper.features.caches.kinds import FLAGS, CacheLocation, Usage, locations, measure
+from datakeeper.features.caches.methods import (
     BuiltIn,
     CacheMethod,
     CondaClean,
@@ -30,8 +30,8 @@ from datakeeper.features.cache_methods import (
     ToolClean,
     Unavailable,
 )
+from datakeeper.helper.main import OLDER_THAN
 from datakeeper.i18n import _
-from datakeeper.sudo_helper import OLDER_THAN
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig

@@ -141,9 +141,9 @@ def enable_schedule(
     on_change=None,
 ) -> Outcome:
     """Write the flag and the schedule's files (and start the timer under systemd)."""
+    from datakeeper.engine.session import converge
     from datakeeper.resources import ManagedFile
     from datakeeper.resources.ownership import Ownership
-    from datakeeper.runtime import converge
 
     manifest = ManagedFiles(cfg.managed_files_path)
     flag = ManagedFile(flag_path(cfg), FLAG_TEXT, Ownership("root", "root", 0o600), manifest)
@@ -155,7 +155,7 @@ def disable_schedule(
     cfg: SiteConfig, *, dry_run: bool, schedule: Schedule | None = None, on_change=None
 ) -> Outcome:
     """Stop the timer and remove the flag and every file ``enable_schedule`` wrote."""
-    from datakeeper.runtime import converge
+    from datakeeper.engine.session import converge
 
     schedule = schedule or Schedule.for_this_system()
     manifest = ManagedFiles(cfg.managed_files_path)

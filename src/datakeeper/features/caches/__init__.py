@@ -1,0 +1,1 @@
+"""Package and model caches: where they are, how each is cleaned."""

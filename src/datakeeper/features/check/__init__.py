@@ -1,0 +1,1 @@
+"""``datakeeper check``: the configuration test."""

@@ -1,0 +1,1 @@
+"""Disk usage, the usage scanner, the disk alert and its schedule."""

@@ -1,0 +1,1 @@
+"""Researchers' accounts: add, inspect, change, keys, passwords, sessions."""

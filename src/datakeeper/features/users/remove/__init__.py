@@ -1,0 +1,1 @@
+"""Offboarding: the account side, the home's data, the whole removal."""

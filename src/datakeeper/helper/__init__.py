@@ -1,0 +1,1 @@
+"""The sudo helper: standard library only, importing nothing from features."""

@@ -1,0 +1,27 @@
+"""Fixed places on the server that several capabilities share, defined once.
+
+Everything else comes from the site config; these are the few paths the
+system itself fixes (where logins look for homes, what tmpfs marks a finished
+recovery) or that the installer and the boot path must agree on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Where login homes live on the SSD: the home link (or, in the hybrid layout,
+# the SSD home) of every managed account.
+HOME_ROOT = Path("/home")
+
+# tmpfs marker written when recovery has finished: logins wait for it, and a
+# reboot removes it by itself.
+DONE_MARKER = Path("/run/datakeeper/recovery-done")
+
+# The persistent install of datakeeper (install.sh), relative to the data
+# root; it survives a wipe, so boot units and hooks run this one.
+INSTALLED_TOOL = "apps/datakeeper/current/bin/datakeeper"
+
+# Under the state directory: the last recovery's result, and the flag that
+# says boot recovery is enabled.
+LAST_RECOVERY_NAME = "last-recovery.json"
+RECOVERY_FLAG_NAME = "recovery-enabled"
