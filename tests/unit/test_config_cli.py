@@ -124,3 +124,40 @@ def test_help_does_not_import_pydantic() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_help_imports_no_feature_engine_or_rich_module() -> None:
+    """The commands import them inside their functions, so ``--help`` starts fast."""
+    heavy = ("datakeeper.features", "datakeeper.engine", "datakeeper.resources", "rich")
+    code = (
+        "import sys, datakeeper.cli.app; "
+        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_log_show_prints_what_an_applied_change_found(tmp_path: Path) -> None:
+    """A merge or cleanup records its result in ``details``; ``log show`` shows it."""
+    data = tmp_path / "data"
+    config = tmp_path / "site.toml"
+    config.write_text(f'group = "lab"\nadmin = "alice"\n[storage]\ndata_root = "{data}"\n')
+    state = data / "config" / "datakeeper"
+    state.mkdir(parents=True)
+    entry = {
+        "time": "2026-12-04T10:00:00+0000",
+        "actor": "root",
+        "resource": "home /home/alice",
+        "change": "move the content of /home/alice into /data/users/alice",
+        "outcome": "applied",
+        "details": {"result": "1 conflict kept under rescued-20261204T100000"},
+    }
+    (state / "actions.log").write_text(json.dumps(entry) + "\n")
+    (state / "actions.log").chmod(0o600)
+    done = run("--config", str(config), "log", "show")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "home /home/alice: move the content of /home/alice" in lines[0]
+    assert lines[1].strip() == "1 conflict kept under rescued-20261204T100000"

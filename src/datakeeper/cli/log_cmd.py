@@ -31,5 +31,8 @@ def show(
                 f"{e.get('change')} ({e.get('outcome')})",
                 markup=False,
             )
+            result = (e.get("details") or {}).get("result")
+            if result:  # what an applied change found and did (a merge, a cleanup)
+                console.print(f"    {result}", markup=False)
 
     emit(entries, json_output=global_options(ctx).json_output, render=render)

@@ -6,6 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from datakeeper.engine.effects import Effect
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an applied change did beyond its summary (e.g. what a merge rescued and
+    skipped), for the output and the action log; never a secret."""
+
+    detail: str
+
 
 @dataclass(frozen=True)
 class Change:
@@ -13,20 +23,28 @@ class Change:
 
     ``summary`` is what a person reads in a plan or a log; it must never hold a
     secret. ``before``/``after`` are the (secret-free) values that differ, for
-    ``--json`` diffs. ``action`` performs exactly this change and nothing else.
+    ``--json`` diffs. ``action`` performs exactly this change and nothing else;
+    it may return a ``Result``, which the executor keeps as ``result``.
+    ``effects`` is the state the change leaves behind, so that a dry run plans
+    the resources after it against that state.
     """
 
     resource: str
     summary: str
-    action: Callable[[], None] = field(compare=False, repr=False)
+    action: Callable[[], Result | None] = field(compare=False, repr=False)
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    effects: tuple[Effect, ...] = field(default=(), compare=False, repr=False)
+    result: str | None = None  # set on the applied copy: what the action reported
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able description (no action)."""
-        return {
+        found = {
             "resource": self.resource,
             "change": self.summary,
             "before": self.before,
             "after": self.after,
         }
+        if self.result is not None:
+            found["result"] = self.result
+        return found

@@ -5,18 +5,21 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from datakeeper.engine.change import Change
+from datakeeper.engine.change import Change, Result
+from datakeeper.engine.planned import PlannedState
 from datakeeper.engine.resource import Resource
+from datakeeper.engine.state import planning_against
 from datakeeper.errors import ActionFailedError, DatakeeperError
 from datakeeper.i18n import _
 
 
 class ChangeRecorder(Protocol):
-    """Where applied (or failed) changes are recorded: the action log."""
+    """Where applied (or failed) changes are recorded: the action log. An applied
+    change carries what its action reported in ``change.result``."""
 
     def __call__(self, change: Change, outcome: str) -> None: ...
 
@@ -59,7 +62,11 @@ class Executor:
 
     Each resource is planned just before it is applied, so it sees what the
     resources before it did (a directory's parent, a user's group). A dry run
-    plans every resource against the current state and changes nothing.
+    changes nothing, and plans each resource against the state the changes
+    planned before it would leave: their declared effects are recorded in
+    ``planned`` and the read layer (``engine.state``) answers from them first.
+    One ``PlannedState`` may be shared by the executors of one session, so a
+    step sees what the steps before it would have done.
     The guard runs once, before anything is planned for real, over every path
     any resource may write: a refused run writes nothing at all.
 
@@ -74,6 +81,7 @@ class Executor:
     record: ChangeRecorder | None = None
     on_change: Callable[[Change, str], None] | None = None
     on_unchanged: Callable[[Resource], None] | None = None
+    planned: PlannedState = field(default_factory=PlannedState)
 
     def plan(self, resources: Iterable[Resource]) -> list[Change]:
         """Every change the resources would make now; changes nothing."""
@@ -94,21 +102,28 @@ class Executor:
         return outcome
 
     def _converge_one(self, resource: Resource, outcome: Outcome) -> None:
-        changes = resource.plan()
+        changes = self._plan(resource)
         if not changes and self.on_unchanged is not None:
             self.on_unchanged(resource)
         for change in changes:
             outcome.planned.append(change)
             if self.dry_run:
+                self.planned.record(change.effects)
                 self._notify(change, "planned")
                 continue
-            self._apply(change)
-            outcome.applied.append(change)
+            outcome.applied.append(self._apply(change))
 
-    def _apply(self, change: Change) -> None:
+    def _plan(self, resource: Resource) -> list[Change]:
+        if not self.dry_run:
+            return resource.plan()
+        with planning_against(self.planned):
+            return resource.plan()
+
+    def _apply(self, change: Change) -> Change:
+        """Run the change's action; the applied change, with what the action reported."""
         _maybe_inject_fault()
         try:
-            change.action()
+            returned = change.action()
         except OSError as error:
             self._notify(change, "failed")
             raise ActionFailedError(
@@ -117,7 +132,10 @@ class Executor:
         except BaseException:
             self._notify(change, "failed")
             raise
+        if isinstance(returned, Result):
+            change = replace(change, result=returned.detail)
         self._notify(change, "applied")
+        return change
 
     def _notify(self, change: Change, outcome: str) -> None:
         if self.record is not None and outcome != "planned":

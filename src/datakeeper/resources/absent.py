@@ -6,12 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
+from datakeeper.engine.effects import AbsentAt
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
-from datakeeper.managed import ManagedFiles
-from datakeeper.system.fs import read_nofollow
+from datakeeper.managed import OwnedFilesManifest
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Absent(Resource):
     since) is a conflict: removed only by a person."""
 
     path: Path
-    manifest: ManagedFiles
+    manifest: OwnedFilesManifest
 
     @property
     def id(self) -> str:
@@ -30,17 +31,16 @@ class Absent(Resource):
         return (self.path, self.manifest.path)
 
     def plan(self) -> list[Change]:
-        from datakeeper.resources.file import sha256
-
-        content = read_nofollow(self.path)
-        if content is None:
+        digest = state.file_digest(self.path)
+        if digest is None:
             return []
-        if self.manifest.digest_of(self.path) != sha256(content):
+        if self.manifest.digest_of(self.path) != digest:
             raise ConflictError(
                 _("{path} was not written by datakeeper (or was edited since); remove it "
                   "yourself if it should go").format(path=self.path)
             )  # fmt: skip
-        return [Change(self.id, _("remove {path}").format(path=self.path), self._remove)]
+        summary = _("remove {path}").format(path=self.path)
+        return [Change(self.id, summary, self._remove, effects=(AbsentAt(self.path),))]
 
     def _remove(self) -> None:
         os.unlink(self.path)

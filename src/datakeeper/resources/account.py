@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
+from datakeeper.engine.effects import UserAt
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
@@ -36,7 +38,7 @@ class UserAccount(Resource):
         return f"account {self.name}"
 
     def plan(self) -> list[Change]:
-        current = accounts.user_by_name(self.name)
+        current = state.user_by_name(self.name)
         if current is None:
             return [self._create()]
         self._check_identity(current)
@@ -46,7 +48,7 @@ class UserAccount(Resource):
 
     def _create(self) -> Change:
         if self.uid is not None:
-            holder = accounts.user_by_uid(self.uid)
+            holder = state.user_by_uid(self.uid)
             if holder is not None:
                 raise ConflictError(
                     _(
@@ -68,7 +70,10 @@ class UserAccount(Resource):
             group=self.group,
             shell=self.shell,
         )
-        return Change(self.id, summary, self._add, None, after)
+        effect = UserAt(
+            self.name, self.uid, self.group, self.groups, self.home, self.shell, self.gecos
+        )
+        return Change(self.id, summary, self._add, None, after, (effect,))
 
     def _add(self) -> None:
         accounts.add_user(
@@ -91,7 +96,7 @@ class UserAccount(Resource):
                     "to uid {uid}; resolve by hand, datakeeper will not guess"
                 ).format(name=self.name, actual=current.uid, uid=self.uid)
             )
-        wanted_group = accounts.group_by_name(self.group)
+        wanted_group = state.group_by_name(self.group)
         if wanted_group is None or wanted_group.gid != current.gid:
             raise ConflictError(
                 _(
@@ -101,9 +106,7 @@ class UserAccount(Resource):
             )
 
     def _field_changes(self, current: accounts.UserInfo) -> list[Change]:
-        actual_groups = tuple(
-            g for g in accounts.supplementary_groups(self.name) if g != self.group
-        )
+        actual_groups = tuple(g for g in state.supplementary_groups(self.name) if g != self.group)
         differences = {}
         if actual_groups != tuple(sorted(self.groups)):
             differences["groups"] = (list(actual_groups), sorted(self.groups))
@@ -119,7 +122,20 @@ class UserAccount(Resource):
         )
         before = {k: a for k, (a, _b) in differences.items()}
         after = {k: b for k, (_a, b) in differences.items()}
-        return [Change(self.id, summary, lambda: self._modify(after), before, after)]
+        action = lambda: self._modify(after)  # noqa: E731
+        return [Change(self.id, summary, action, before, after, (self._modified(current),))]
+
+    def _modified(self, current: accounts.UserInfo) -> UserAt:
+        """The account as ``usermod`` leaves it: the wanted fields, the others as they are."""
+        return UserAt(
+            self.name,
+            current.uid,
+            self.group,
+            tuple(sorted(self.groups)),
+            self.home or current.home,
+            self.shell or current.shell,
+            self.gecos or current.gecos,
+        )
 
     def _modify(self, after: dict) -> None:
         groups = after.get("groups")
@@ -134,7 +150,7 @@ class UserAccount(Resource):
     def _password_change(self) -> Change | None:
         if self.password_hash is None:
             return None
-        if accounts.password_hash(self.name) == self.password_hash:
+        if state.password_hash(self.name) == self.password_hash:
             return None
         summary = _("set the recorded password of {name}").format(name=self.name)
         action = lambda: accounts.set_password_hash(self.name, self.password_hash)  # noqa: E731

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError, InvalidInputError
@@ -47,7 +48,7 @@ class _KeysFileBase(Resource):
 
     def canonical_home(self) -> Path:
         """The home as sshd checks it (``/home/u`` -> ``/data/users/u``)."""
-        return Path(os.path.realpath(self.home))
+        return state.realpath(self.home)
 
     def file_ownership(self) -> Ownership:
         return Ownership(self.user, self.group, 0o600)
@@ -70,7 +71,8 @@ class _KeysFileBase(Resource):
                     path=path
                 )
             )
-        return read_user_file(path) or ""
+        found = state.on_disk(path)  # in a dry run: maybe still in the home to be merged
+        return (read_user_file(found) if found is not None else None) or ""
 
     @contextlib.contextmanager
     def pinned_ssh_dir(self) -> Iterator[int]:
@@ -83,7 +85,7 @@ class _KeysFileBase(Resource):
     def _check_home_owner(self, info: os.stat_result) -> None:
         """Write only into a home the user owns (a planted link may point elsewhere)."""
         uid = self.file_ownership().uid()
-        if uid is not None and info.st_uid != uid:
+        if uid is not None and not state.is_planned_id(uid) and info.st_uid != uid:
             raise ConflictError(
                 _(
                     "{home} belongs to uid {owner}, not to {user}; keys are written only into "
@@ -180,7 +182,8 @@ class AuthorizedKeys(_KeysFileBase):
         wanted = self.dir_ownership()
         if info is None:
             summary = _("create {path} ({how})").format(path=path, how=wanted.describe())
-            return [Change(self.id, summary, self._create_ssh_dir, None, wanted.as_dict())]
+            effects = (wanted.directory_at(path),)
+            return [Change(self.id, summary, self._create_ssh_dir, None, wanted.as_dict(), effects)]
         if not stat.S_ISDIR(info.st_mode):
             raise ConflictError(
                 _("{path} is a symlink or not a directory; move it away and run again").format(

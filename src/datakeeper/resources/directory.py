@@ -59,6 +59,7 @@ class Directory(Resource):
                 self._fix,
                 before=actual_ownership(info),
                 after=self.ownership.as_dict(),
+                effects=(self.ownership.directory_at(self.path),),
             )
         ]
 
@@ -71,6 +72,7 @@ class Directory(Resource):
             self._make,
             before=None,
             after=self.ownership.as_dict(),
+            effects=(self.ownership.directory_at(self.path),),
         )
 
     def _make(self) -> None:

@@ -9,11 +9,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
+from datakeeper.engine.effects import FileAt
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 from datakeeper.resources.ownership import Ownership, actual_ownership, lstat_or_none
 from datakeeper.system.fs import atomic_write
 
@@ -35,7 +37,7 @@ class ManagedFile(Resource):
     path: Path
     content: bytes
     ownership: Ownership
-    manifest: ManagedFiles
+    manifest: OwnedFilesManifest
     secret: bool = False
     replace_unmanaged: bool = False
 
@@ -48,27 +50,33 @@ class ManagedFile(Resource):
 
     def plan(self) -> list[Change]:
         info = lstat_or_none(self.path)
-        wanted = {**self.ownership.as_dict(), "sha256": sha256(self.content)}
+        digest = sha256(self.content)
+        wanted = {**self.ownership.as_dict(), "sha256": digest}
         if info is None:
             summary = _("create {path} ({how})").format(
                 path=self.path, how=self.ownership.describe()
             )
-            return [Change(self.id, summary, self._write, None, wanted)]
+            return [Change(self.id, summary, self._write, None, wanted, self._effects())]
         self._refuse_special(info)
-        current = self._read()
-        actual = {**actual_ownership(info), "sha256": sha256(current)}
-        if current != self.content:
+        current = state.file_digest(self.path)
+        actual = {**actual_ownership(info), "sha256": current}
+        if current != digest:
             return [self._rewrite(current, actual, wanted)]
         differences = self.ownership.differences(info)
         if not differences:
             return []
         summary = _("fix {path}: {what}").format(path=self.path, what=", ".join(differences))
-        return [Change(self.id, summary, self._write, actual, wanted)]
+        return [Change(self.id, summary, self._write, actual, wanted, self._effects())]
 
-    def _rewrite(self, current: bytes, actual: dict, wanted: dict) -> Change:
-        if self.manifest.digest_of(self.path) == sha256(current):
+    def _effects(self) -> tuple[FileAt]:
+        """What every change of this file leaves: the wanted content, owner and mode."""
+        own = self.ownership
+        return (FileAt(self.path, own.owner, own.group, own.mode, sha256(self.content)),)
+
+    def _rewrite(self, current: str | None, actual: dict, wanted: dict) -> Change:
+        if current is not None and self.manifest.digest_of(self.path) == current:
             summary = _("update {path} (content differs)").format(path=self.path)
-            return Change(self.id, summary, self._write, actual, wanted)
+            return Change(self.id, summary, self._write, actual, wanted, self._effects())
         if not self.replace_unmanaged:
             raise ConflictError(
                 _(
@@ -79,7 +87,7 @@ class ManagedFile(Resource):
         summary = _("replace {path}; the old file is kept as {aside}").format(
             path=self.path, aside=self._aside_name()
         )
-        return Change(self.id, summary, self._move_aside_and_write, actual, wanted)
+        return Change(self.id, summary, self._move_aside_and_write, actual, wanted, self._effects())
 
     def _refuse_special(self, info: os.stat_result) -> None:
         if not stat.S_ISREG(info.st_mode):
@@ -89,11 +97,6 @@ class ManagedFile(Resource):
                     "refusing to write through it"
                 ).format(path=self.path)
             )
-
-    def _read(self) -> bytes:
-        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read()
 
     def _aside_name(self) -> Path:
         stamp = time.strftime("%Y%m%dT%H%M%S")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
+from datakeeper.engine.effects import GroupAt, MemberOf
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
@@ -28,12 +30,12 @@ class Group(Resource):
         return f"group {self.name}"
 
     def plan(self) -> list[Change]:
-        current = accounts.group_by_name(self.name)
+        current = state.group_by_name(self.name)
         if current is not None:
             self._check_gid(current.gid)
             return []
         if self.gid is not None:
-            holder = accounts.group_by_gid(self.gid)
+            holder = state.group_by_gid(self.gid)
             if holder is not None:
                 raise ConflictError(
                     _(
@@ -43,9 +45,8 @@ class Group(Resource):
         how = _("gid {gid}").format(gid=self.gid) if self.gid is not None else _("next free gid")
         summary = _("create group {name} ({how})").format(name=self.name, how=how)
         after = {"name": self.name, "gid": self.gid}
-        return [
-            Change(self.id, summary, lambda: accounts.add_group(self.name, self.gid), None, after)
-        ]
+        action = lambda: accounts.add_group(self.name, self.gid)  # noqa: E731
+        return [Change(self.id, summary, action, None, after, (GroupAt(self.name, self.gid),))]
 
     def _check_gid(self, actual: int) -> None:
         if self.gid is not None and actual != self.gid:
@@ -69,8 +70,9 @@ class GroupMembership(Resource):
         return f"membership {self.user} in {self.group}"
 
     def plan(self) -> list[Change]:
-        if self.group in accounts.supplementary_groups(self.user):
+        if self.group in state.supplementary_groups(self.user):
             return []
         summary = _("add {user} to group {group}").format(user=self.user, group=self.group)
         action = lambda: accounts.add_to_group(self.user, self.group)  # noqa: E731
-        return [Change(self.id, summary, action, {"member": False}, {"member": True})]
+        effects = (MemberOf(self.user, self.group),)
+        return [Change(self.id, summary, action, {"member": False}, {"member": True}, effects)]

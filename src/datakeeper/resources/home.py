@@ -8,13 +8,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from datakeeper.engine.change import Change
+from datakeeper.engine.change import Change, Result
+from datakeeper.engine.effects import AbsentAt, MergedInto
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
 from datakeeper.resources.directory import Directory
 from datakeeper.resources.ownership import Ownership, lstat_or_none
-from datakeeper.system.treemerge import count_entries, merge_tree
+from datakeeper.system.treemerge import MergeReport, merge_tree, preview_merge
+
+SAMPLES = 3  # entries named in a sentence; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class HomeMigration(Resource):
     persistent home), then move the SSD directory aside as
     ``.NAME.datakeeper-migrated-TIMESTAMP`` next to it, so the link can take its
     place. Nothing is deleted. A ``Symlink`` resource after this one makes the link.
+    The plan says what a read-only scan expects the merge to copy, rescue and skip
+    (sockets, FIFOs, devices); the applied change reports what it did.
     """
 
     link: Path
@@ -47,18 +52,54 @@ class HomeMigration(Resource):
                     path=self.link
                 )
             )
-        files, size = count_entries(str(self.link))
-        summary = _(
-            "move the content of {src} ({files} files, {mb:.1f} MB) into {dst}, "
-            "conflicts kept under rescued-…"
-        ).format(src=self.link, files=files, mb=size / 1e6, dst=self.persistent)
-        return [Change(self.id, summary, self._migrate, {"directory": True}, {"directory": False})]
+        expected = preview_merge(str(self.link), str(self.persistent))
+        summary = _("move the content of {src} into {dst}: {merge}").format(
+            src=self.link, dst=self.persistent, merge=self._describe(expected, "rescued-…")
+        )
+        effects = (MergedInto(self.link, self.persistent), AbsentAt(self.link))
+        before, after = {"directory": True}, {"directory": False}
+        return [Change(self.id, summary, self._migrate, before, after, effects)]
 
-    def _migrate(self) -> None:
+    def _migrate(self) -> Result:
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        merge_tree(str(self.link), str(self.persistent), rescue_name=f"rescued-{stamp}")
+        rescue = f"rescued-{stamp}"
+        done = merge_tree(str(self.link), str(self.persistent), rescue_name=rescue)
         aside = self.link.with_name(f".{self.link.name}.datakeeper-migrated-{stamp}")
         os.rename(self.link, aside)
+        detail = _("{merge}; {src} moved aside to {aside}").format(
+            merge=self._describe(done, rescue), src=self.link, aside=aside
+        )
+        return Result(detail)
+
+    def _describe(self, report: MergeReport, rescue: str) -> str:
+        """Copied, already there, rescued (where) and skipped, in one sentence."""
+        parts = [
+            _("{n} entries copied ({mb:.1f} MB), {same} already there").format(
+                n=report.copied, mb=report.bytes_copied / 1e6, same=report.identical
+            )
+        ]
+        if report.rescued:
+            parts.append(
+                _("conflicting entries kept under {dir}/: {n} ({names})").format(
+                    dir=self.persistent / rescue,
+                    n=len(report.rescued),
+                    names=_sample(report.rescued),
+                )
+            )
+        else:
+            parts.append(_("no conflicts"))
+        if report.skipped:
+            parts.append(
+                _("skipped (sockets, FIFOs, devices): {n} ({names})").format(
+                    n=len(report.skipped), names=_sample(report.skipped)
+                )
+            )
+        return "; ".join(parts)
+
+
+def _sample(paths: list[str]) -> str:
+    shown = ", ".join(paths[:SAMPLES])
+    return shown + (", …" if len(paths) > SAMPLES else "")
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from pathlib import Path
 
+from datakeeper.engine import state
+from datakeeper.engine.effects import DirectoryAt
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
-from datakeeper.system import accounts
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,10 @@ class Ownership:
     mode: int
 
     def uid(self) -> int | None:
-        return _resolve(self.owner, accounts.user_by_name, "uid")
+        return _resolve(self.owner, state.user_by_name, "uid")
 
     def gid(self) -> int | None:
-        return _resolve(self.group, accounts.group_by_name, "gid")
+        return _resolve(self.group, state.group_by_name, "gid")
 
     def describe(self) -> str:
         return f"{self.owner}:{self.group} {self.mode:04o}"
@@ -54,6 +56,10 @@ class Ownership:
     def as_dict(self) -> dict:
         return {"owner": self.owner, "group": self.group, "mode": f"{self.mode:04o}"}
 
+    def directory_at(self, path: Path) -> DirectoryAt:
+        """The effect of making ``path`` a directory with this ownership."""
+        return DirectoryAt(path, self.owner, self.group, self.mode)
+
 
 def actual_ownership(info: os.stat_result) -> dict:
     """The ``as_dict`` form of what is on disk."""
@@ -72,18 +78,16 @@ def _resolve(name: str, lookup, attribute: str) -> int | None:
 
 
 def _owner_name(uid: int) -> str:
-    found = accounts.user_by_uid(uid)
+    found = state.user_by_uid(uid)
     return found.name if found else str(uid)
 
 
 def _group_name(gid: int) -> str:
-    found = accounts.group_by_gid(gid)
+    found = state.group_by_gid(gid)
     return found.name if found else str(gid)
 
 
 def lstat_or_none(path) -> os.stat_result | None:
-    """``lstat`` that answers None for a missing path (never follows a symlink)."""
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
+    """``lstat`` that answers None for a missing path (never follows a symlink);
+    in a dry run, of what the changes planned so far would leave there."""
+    return state.lstat(path)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.i18n import _
-from datakeeper.system import accounts, commands
+from datakeeper.system import commands
 
 LOCKED_PREFIXES = ("!", "*")
 
@@ -28,7 +29,7 @@ class TemporaryPassword(Resource):
         return f"password {self.name}"
 
     def plan(self) -> list[Change]:
-        current = accounts.password_hash(self.name) if accounts.user_by_name(self.name) else None
+        current = state.password_hash(self.name) if state.user_by_name(self.name) else None
         if current and not current.startswith(LOCKED_PREFIXES):
             return []
         summary = _("set a temporary password for {name}, to be changed at first login").format(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
@@ -34,7 +35,8 @@ class Registered(Resource):
         return (self.registry,)
 
     def plan(self) -> list[Change]:
-        if accounts.user_by_name(self.name) is None:  # planned before the account exists
+        if state.user_by_name(self.name) is None or state.is_planned_user(self.name):
+            # planned before the account exists: describe() reads the live account
             summary = _("record {name} in the registry once the account exists").format(
                 name=self.name
             )
@@ -76,8 +78,8 @@ class RegisteredGroup(Resource):
         return (self.registry,)
 
     def plan(self) -> list[Change]:
-        live = accounts.group_by_name(self.name)
-        gid = live.gid if live is not None else None
+        live = state.group_by_name(self.name)
+        gid = live.gid if live is not None and not state.is_planned_id(live.gid) else None
         recorded = recorded_group_gid(self.registry, self.name)
         if gid is not None and recorded == gid:
             return []

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datakeeper.engine.change import Change
+from datakeeper.engine.effects import FileAt
 from datakeeper.engine.resource import Resource
 from datakeeper.i18n import _
+from datakeeper.resources.file import sha256
 from datakeeper.resources.ownership import Ownership, lstat_or_none
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -39,7 +41,9 @@ class SeedFile(Resource):
         if lstat_or_none(self.path) is not None:
             return []
         summary = _("create {path} ({how})").format(path=self.path, how=self.ownership.describe())
-        return [Change(self.id, summary, self._create, None, self.ownership.as_dict())]
+        own = self.ownership
+        effect = FileAt(self.path, own.owner, own.group, own.mode, sha256(self.content))
+        return [Change(self.id, summary, self._create, None, own.as_dict(), (effect,))]
 
     def _create(self) -> None:
         parent = os.open(self.path.parent, DIR_FLAGS)

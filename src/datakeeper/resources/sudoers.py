@@ -17,7 +17,7 @@ from pathlib import Path
 
 from datakeeper.errors import CommandError, InvalidInputError
 from datakeeper.i18n import _
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 from datakeeper.resources.file import ManagedFile, sha256
 from datakeeper.resources.ownership import Ownership
 from datakeeper.system import visudo
@@ -50,7 +50,7 @@ class SudoersDropIn(ManagedFile):
 
     @classmethod
     def named(
-        cls, name: str, content: bytes, manifest: ManagedFiles, directory: Path = SUDOERS_DIR
+        cls, name: str, content: bytes, manifest: OwnedFilesManifest, directory: Path = SUDOERS_DIR
     ) -> SudoersDropIn:
         """The drop-in called ``name`` (refused if sudo would silently ignore it)."""
         return cls(sudoers_path(name, directory), content, SUDOERS_OWNERSHIP, manifest)

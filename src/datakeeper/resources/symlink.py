@@ -7,7 +7,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from datakeeper.engine import state
 from datakeeper.engine.change import Change
+from datakeeper.engine.effects import SymlinkAt
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
@@ -37,9 +39,10 @@ class Symlink(Resource):
     def plan(self) -> list[Change]:
         info = lstat_or_none(self.path)
         after = {"target": str(self.target)}
+        effects = (SymlinkAt(self.path, str(self.target)),)
         if info is None:
             summary = _("link {path} -> {target}").format(path=self.path, target=self.target)
-            return [Change(self.id, summary, self._link, None, after)]
+            return [Change(self.id, summary, self._link, None, after, effects)]
         if not stat.S_ISLNK(info.st_mode):
             raise ConflictError(
                 _(
@@ -47,13 +50,13 @@ class Symlink(Resource):
                     "(move its content away and run again)"
                 ).format(path=self.path)
             )
-        current = os.readlink(self.path)
+        current = state.readlink(self.path)
         if current == str(self.target):
             return []
         summary = _("relink {path}: {old} -> {new}").format(
             path=self.path, old=current, new=self.target
         )
-        return [Change(self.id, summary, self._link, {"target": current}, after)]
+        return [Change(self.id, summary, self._link, {"target": current}, after, effects)]
 
     def _link(self) -> None:
         temporary = self.path.with_name(f".{self.path.name}.datakeeper-link")

@@ -203,12 +203,57 @@ def _finish(fd: int, info: os.stat_result) -> None:
     os.utime(fd, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
-def count_entries(path: str) -> tuple[int, int]:
-    """Files and bytes under ``path`` (no symlink followed), for the plan sentence."""
-    files = size = 0
-    for _root, _dirs, names, root_fd in os.fwalk(path, follow_symlinks=False):
-        for name in names:
-            info = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
-            files += 1
-            size += info.st_size if stat.S_ISREG(info.st_mode) else 0
-    return files, size
+def preview_merge(src: str, dst: str) -> MergeReport:
+    """What ``merge_tree(src, dst)`` would report if run now, reading only (for a plan).
+
+    ``dst`` may not exist yet: then everything is copied. Entries that differ are
+    compared as the merge compares them (size, then SHA-256).
+    """
+    src_fd = os.open(src, DIR_FLAGS)
+    try:
+        try:
+            dst_fd: int | None = os.open(dst, DIR_FLAGS)
+        except FileNotFoundError:
+            dst_fd = None
+        try:
+            preview = _Preview()
+            preview.walk(src_fd, dst_fd, "")
+            return preview.report
+        finally:
+            if dst_fd is not None:
+                os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+@dataclass
+class _Preview:
+    """``_Merge``'s decisions without its writes."""
+
+    report: MergeReport = field(default_factory=MergeReport)
+
+    def walk(self, src_fd: int, dst_fd: int | None, rel: str) -> None:
+        for entry in sorted(os.scandir(src_fd), key=lambda e: e.name):
+            path = f"{rel}{entry.name}"
+            info = entry.stat(follow_symlinks=False)
+            existing = _lstat_at(entry.name, dst_fd) if dst_fd is not None else None
+            if existing is None:
+                self._copy(entry.name, info, src_fd, path)
+            elif stat.S_ISDIR(info.st_mode) and stat.S_ISDIR(existing.st_mode):
+                with _opened(entry.name, src_fd) as sub_src, _opened(entry.name, dst_fd) as sub_dst:
+                    self.walk(sub_src, sub_dst, path + "/")
+            elif _same(entry.name, info, existing, src_fd, dst_fd):
+                self.report.identical += 1
+            else:
+                self._copy(entry.name, info, src_fd, path)
+                self.report.rescued.append(path)
+
+    def _copy(self, name: str, info: os.stat_result, src_fd: int, path: str) -> None:
+        if stat.S_ISDIR(info.st_mode):
+            with _opened(name, src_fd) as sub_src:
+                self.walk(sub_src, None, path + "/")
+        elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+            self.report.copied += 1
+            self.report.bytes_copied += info.st_size if stat.S_ISREG(info.st_mode) else 0
+        else:
+            self.report.skipped.append(path)
