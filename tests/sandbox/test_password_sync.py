@@ -6,17 +6,17 @@ import json
 
 import pytest
 
-from tests.sandbox.test_init import _init, _prepare
-
 pytestmark = pytest.mark.sandbox
 
 REGISTRY = "/data/config/datakeeper/registry.json"
+ACTIONS = "/data/config/datakeeper/actions.log"
+SAVED = "save admin's new password hash in the registry"
 
 
 @pytest.fixture
-def site(server):
-    _prepare(server)
-    _init(server)
+def site(site):
+    """The initialized site; admin's password was set once and recorded."""
+    server = site
     server.run(["chpasswd"], input="admin:first-Secret-1\n")
     server.datakeeper("recovery", "sync-passwords")
     return server
@@ -28,6 +28,10 @@ def _shadow_hash(server, name: str) -> str:
 
 def _recorded(server, name: str) -> str:
     return json.loads(server.path(REGISTRY).read_text())["users"][name]["password_hash"]
+
+
+def _log(server) -> list[dict]:
+    return [json.loads(line) for line in server.path(ACTIONS).read_text().splitlines()]
 
 
 def _sync(server) -> dict:
@@ -76,8 +80,22 @@ def test_any_datakeeper_run_records_the_change_and_logs_it(site):
     assert _recorded(site, "admin") == _shadow_hash(site, "admin")
     log = site.path("/data/config/datakeeper/actions.log").read_text().splitlines()
     synced = [json.loads(line) for line in log if '"registry admin"' in line]
-    assert synced and "saved the changed password of admin" in synced[-1]["change"]
+    assert synced and synced[-1]["change"] == SAVED
     assert _shadow_hash(site, "admin") not in "\n".join(log)
+
+
+def test_a_session_saves_a_passwd_change_with_one_log_record(site):
+    _passwd_as_user(site, "admin", "first-Secret-1", "second-Secret-2")
+    new = _shadow_hash(site, "admin")
+    before = _log(site)
+    site.datakeeper("--dry-run", "recovery", "enable")  # a dry run saves nothing
+    assert _recorded(site, "admin") != new
+    assert _log(site) == before
+    site.datakeeper("recovery", "enable")  # the first real session saves it
+    assert _recorded(site, "admin") == new
+    records = [e for e in _log(site)[len(before) :] if e["resource"] == "registry admin"]
+    assert [(e["change"], e["outcome"]) for e in records] == [(SAVED, "applied")]
+    assert new not in site.path(ACTIONS).read_text()
 
 
 def test_after_a_wipe_nothing_is_overwritten(site):
@@ -93,6 +111,9 @@ def test_after_a_wipe_nothing_is_overwritten(site):
 def test_dry_run_changes_nothing(site):
     site.run(["chpasswd"], input="admin:fourth-Secret-4\n")
     recorded = _recorded(site, "admin")
+    before = _log(site)
     found = json.loads(site.datakeeper("--json", "--dry-run", "recovery", "sync-passwords").stdout)
     assert found == {"dry_run": True, "updated": ["admin"], "held_back": {}}
     assert _recorded(site, "admin") == recorded
+    assert _log(site) == before
+    assert _sync(site)["updated"] == found["updated"]  # the real run does what it showed

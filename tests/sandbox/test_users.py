@@ -8,16 +8,7 @@ import stat
 
 import pytest
 
-from tests.sandbox.test_init import _init, _prepare
-
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture
-def site(server):
-    _prepare(server)
-    _init(server)
-    return server
 
 
 def _add(server, name, *args, check=True):
@@ -43,6 +34,27 @@ def test_generated_key_logs_in_through_sshd_into_the_persistent_home(site):
     assert lines[2] == "/data/models/huggingface"
     assert "gpu-users" in lines[3].split()
     assert "/data/cache/conda/pkgs" in out.stdout
+
+
+def test_generated_key_is_kept_through_the_plan_and_logged_without_the_key(site):
+    keys = "/data/config/datakeeper/keys"
+    before = site.snapshot()
+    args = ("user", "add", "erin", "--generate-key", "ed25519")
+    dry = json.loads(site.datakeeper("--json", "--dry-run", *args).stdout)
+    [planned] = [c for c in dry["planned"] if c.startswith("generate an ed25519 key pair")]
+    assert f"{keys}/erin_ed25519 (0600, root only)" in planned
+    assert site.snapshot() == before  # the dry run made no key and wrote nothing
+    sheet = _add(site, "erin", "--generate-key", "ed25519")
+    [fingerprint] = sheet["key_fingerprints"]
+    assert sheet["private_key_path"] == f"{keys}/erin_ed25519"
+    stored = os.lstat(site.path(sheet["private_key_path"]))
+    assert (stored.st_uid, stat.S_IMODE(stored.st_mode)) == (0, 0o600)
+    log = site.path("/data/config/datakeeper/actions.log").read_text()
+    [entry] = [json.loads(line) for line in log.splitlines() if '"private key erin"' in line]
+    assert f"{keys}/erin_ed25519" in entry["change"] and fingerprint in entry["change"]
+    secret = site.path(sheet["private_key_path"]).read_text().splitlines()[1]
+    assert secret not in log
+    assert not list(site.path("/data/config/datakeeper").glob(".datakeeper-key-*"))
 
 
 def test_pasted_public_key_logs_in(site):

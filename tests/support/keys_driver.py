@@ -3,6 +3,7 @@
 Used by sandbox tests as ``python -m tests.support.keys_driver MODE ARGS…``:
 
 - ``generate KIND COMMENT WORK_DIR KEYS_DIR USER``: a key pair, private half stored
+  (``StoredPrivateKey``)
 - ``plan|apply HOME USER GROUP``: the public keys on stdin, validated, then converged
 - ``remove HOME USER GROUP FINGERPRINT…``: converge ``RemovedKeys``
 
@@ -16,19 +17,19 @@ import sys
 from pathlib import Path
 
 from datakeeper.engine import Executor
-from datakeeper.features.users.keys import (
-    generate_key_pair,
-    store_private_key,
-    validate_public_keys,
-)
+from datakeeper.features.users.keys import generate_key_pair, validate_public_keys
 from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys
+from datakeeper.resources.private_key import StoredPrivateKey
 from tests.support.driver import report
 
 
 def _generate(kind: str, comment: str, work_dir: str, keys_dir: str, user: str) -> dict:
     key = generate_key_pair(kind, comment, Path(work_dir))
-    stored = store_private_key(key, Path(keys_dir), user)
-    return {"private_key": str(stored), "public_key": key.public_key, "fp": key.fingerprint}
+    resource = StoredPrivateKey(user, kind, Path(keys_dir), key.private_key_path, key.fingerprint)
+    [change] = Executor().converge([resource]).applied
+    key.discard()
+    stored = change.after["path"]
+    return {"private_key": stored, "public_key": key.public_key, "fp": key.fingerprint}
 
 
 def _converge(mode: str, resource) -> dict:

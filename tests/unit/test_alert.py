@@ -14,15 +14,18 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from datakeeper.actionlog import read_actions
+from datakeeper.actionlog import current_actor, read_actions
 from datakeeper.cli import app as app_module
 from datakeeper.cli import disk_cmd
 from datakeeper.config import parse_config
+from datakeeper.engine import session
+from datakeeper.errors import StorageNotPersistentError
 from datakeeper.features.disk import alert
 from datakeeper.features.disk import schedule as alert_schedule
 from datakeeper.features.disk.alert import AlertCheck, run_alert
 from datakeeper.features.disk.schedule import Schedule, schedule_files
 from datakeeper.features.disk.usage import RootUsage
+from datakeeper.system.lock import exclusive_lock
 
 
 def site(root: Path, extra: str = ""):
@@ -87,6 +90,7 @@ def hook(tmp_path, monkeypatch) -> tuple[Path, Path]:
 def logged(monkeypatch):
     """The action log is written wherever state_dir is (as if the disk were persistent)."""
     monkeypatch.setattr(alert, "_why_no_log_file", lambda cfg: None)
+    monkeypatch.setattr(session, "StorageGuard", lambda roots: lambda paths: None)
 
 
 def test_below_the_threshold_nothing_happens(tmp_path, fake_disk, hook, logged):
@@ -114,6 +118,35 @@ def test_over_the_threshold_logs_and_runs_the_hook(tmp_path, fake_disk, hook, lo
         "DATAKEEPER_ALERT_TOTAL_BYTES=20000",
         "DATAKEEPER_ALERT_USED_BYTES=9000",
     ]
+
+
+def test_the_alert_logs_while_an_admin_run_holds_the_lock(tmp_path, fake_disk, logged, monkeypatch):
+    """An hourly timer must never wait behind an admin's long run: no admin lock."""
+    fake_disk["percent"] = 90.0
+    monkeypatch.setenv("DATAKEEPER_LOCK_TIMEOUT", "0")
+    cfg = site(tmp_path)
+    cfg.state_dir.mkdir(parents=True, mode=0o700)
+    with exclusive_lock(cfg.state_dir / "run.lock", timeout=0, what="admin"):
+        outcome = run_alert(cfg)
+    assert outcome.problems == []
+    [entry] = read_actions(cfg.action_log_path)
+    assert (entry["resource"], entry["outcome"]) == (f"disk {tmp_path}", "alert")
+
+
+def test_events_are_logged_like_changes_masked_with_the_actor(tmp_path, logged):
+    cfg = site(tmp_path)
+    session.record_event(
+        cfg, resource="disk /data", event="token s3cret seen", outcome="alert", secrets=["s3cret"]
+    )
+    [entry] = read_actions(cfg.action_log_path)
+    assert entry["change"] == "token *** seen"
+    assert entry["actor"] == current_actor()
+
+
+def test_events_are_refused_off_the_persistent_disk(tmp_path):
+    with pytest.raises(StorageNotPersistentError):
+        session.record_event(site(tmp_path), resource="disk", event="full", outcome="alert")
+    assert not site(tmp_path).action_log_path.exists()
 
 
 def test_threshold_option_overrides_the_config(tmp_path, fake_disk, logged):
@@ -260,11 +293,11 @@ def test_enable_status_disable_with_cron(tmp_path, monkeypatch):
     assert not schedule.cron_path.exists()
     assert alert_schedule.enable_schedule(cfg, config, dry_run=False, schedule=schedule).applied
     assert stat.S_IMODE(schedule.cron_path.stat().st_mode) == 0o644
-    assert alert_schedule.schedule_status(cfg, config, schedule)["enabled"] is True
+    assert alert_schedule.schedule_status(cfg, config, schedule).enabled is True
     assert not alert_schedule.enable_schedule(cfg, config, dry_run=False, schedule=schedule).planned
     assert alert_schedule.disable_schedule(cfg, dry_run=False, schedule=schedule).applied
     assert not schedule.cron_path.exists()
-    assert alert_schedule.schedule_status(cfg, config, schedule)["enabled"] is False
+    assert alert_schedule.schedule_status(cfg, config, schedule).enabled is False
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the schedule files are root's")

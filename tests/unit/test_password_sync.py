@@ -1,4 +1,5 @@
-"""Password sync: live shadow hashes into the registry, only for the very same accounts."""
+"""Password sync: live shadow hashes into the registry, only for the very same accounts,
+through the ``RecordedPasswords`` resource and a change session."""
 
 from __future__ import annotations
 
@@ -8,16 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from datakeeper.actionlog import ActionLog, read_actions
+from datakeeper.actionlog import read_actions
 from datakeeper.config import parse_config
+from datakeeper.engine import Executor
 from datakeeper.engine import session as runtime
 from datakeeper.features.users import passwords as password_sync
 from datakeeper.registry import RegistryEntry, open_registry, read_document
+from datakeeper.resources.password_record import RecordedPasswords
 from datakeeper.system import accounts
 from datakeeper.system.accounts import UserInfo
 
 OLD = "$y$j9T$old$0123456789abcdef"
 NEW = "$y$j9T$new$fedcba9876543210"
+SAVED = "save {}'s new password hash in the registry"
+
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the password sync is root's")
 
 
 def _user(name: str, uid: int, gid: int | None = None) -> UserInfo:
@@ -25,7 +31,9 @@ def _user(name: str, uid: int, gid: int | None = None) -> UserInfo:
 
 
 @pytest.fixture
-def cfg(tmp_path: Path):
+def cfg(tmp_path: Path, monkeypatch):
+    """A site in tmp; the storage guard accepts it (as if it were the persistent disk)."""
+    monkeypatch.setattr(runtime, "StorageGuard", lambda roots: lambda paths: None)
     config = parse_config(f'[storage]\ndata_root = "{tmp_path}/data"\n', "test")
     config.state_dir.mkdir(parents=True, mode=0o700)
     return config
@@ -63,25 +71,68 @@ def _recorded(cfg) -> dict[str, str]:
     return {n: e.password_hash for n, e in read_document(cfg.registry_path).users.items()}
 
 
-def test_a_changed_password_is_recorded(cfg, live, shadow):
+def _sync(cfg, shadow: Path, *, dry_run: bool = False) -> password_sync.SyncResult:
+    return password_sync.sync_passwords(cfg, dry_run=dry_run, shadow=shadow)
+
+
+# -- the resource's plan -------------------------------------------------------------------
+
+
+def test_the_plan_says_which_hash_is_saved_never_the_hash(cfg, live, shadow):
+    _register(cfg, ("alice", 1001, OLD), ("bob", 1002, OLD))
+    live.update(alice=_user("alice", 1001), bob=_user("bob", 1002))
+    resource = RecordedPasswords(cfg.registry_path, shadow(alice=NEW, bob=OLD))
+    [change] = resource.plan()
+    assert (change.resource, change.summary) == ("registry alice", SAVED.format("alice"))
+    assert NEW not in json.dumps(change.as_dict()) and OLD not in json.dumps(change.as_dict())
+    assert resource.touches() == (cfg.registry_path,)
+    assert _recorded(cfg) == {"alice": OLD, "bob": OLD}  # planning only reads
+
+
+def test_applied_once_then_nothing_is_planned(cfg, live, shadow):
+    _register(cfg, ("alice", 1001, OLD))
+    live.update(alice=_user("alice", 1001))
+    resource = RecordedPasswords(cfg.registry_path, shadow(alice=NEW))
+    assert len(Executor().converge([resource]).applied) == 1
+    assert _recorded(cfg) == {"alice": NEW}
+    assert resource.plan() == []
+
+
+def test_a_change_saved_since_the_plan_is_not_written_again(cfg, live, shadow):
+    _register(cfg, ("alice", 1001, OLD))
+    live.update(alice=_user("alice", 1001))
+    [change] = RecordedPasswords(cfg.registry_path, shadow(alice=NEW)).plan()
+    _register(cfg, ("alice", 1001, NEW))  # another run saved it meanwhile
+    inode = os.stat(cfg.registry_path).st_ino
+    change.action()
+    assert os.stat(cfg.registry_path).st_ino == inode
+
+
+# -- datakeeper recovery sync-passwords ----------------------------------------------------
+
+
+def test_a_changed_password_is_recorded_with_one_log_line(cfg, live, shadow):
     _register(cfg, ("alice", 1001, OLD), ("bob", 1002, OLD))
     live.update(alice=_user("alice", 1001), bob=_user("bob", 1002))
     before = read_document(cfg.registry_path).users["alice"]
-    names = password_sync.sync_passwords(cfg, shadow=shadow(alice=NEW, bob=OLD))
-    assert names == ["alice"]
+    assert _sync(cfg, shadow(alice=NEW, bob=OLD)).updated == ["alice"]
     assert _recorded(cfg) == {"alice": NEW, "bob": OLD}
     after = read_document(cfg.registry_path).users["alice"]
     assert after.model_dump(exclude={"password_hash", "updated_at"}) == before.model_dump(
         exclude={"password_hash", "updated_at"}
     )
+    [entry] = read_actions(cfg.action_log_path)
+    assert (entry["resource"], entry["change"]) == ("registry alice", SAVED.format("alice"))
+    assert NEW not in json.dumps(entry)
 
 
 def test_nothing_changed_writes_nothing(cfg, live, shadow):
     _register(cfg, ("alice", 1001, OLD))
     live.update(alice=_user("alice", 1001))
     inode = os.stat(cfg.registry_path).st_ino
-    assert password_sync.sync_passwords(cfg, shadow=shadow(alice=OLD)) == []
+    assert _sync(cfg, shadow(alice=OLD)).updated == []
     assert os.stat(cfg.registry_path).st_ino == inode
+    assert read_actions(cfg.action_log_path) == []
 
 
 @pytest.mark.parametrize(
@@ -93,23 +144,23 @@ def test_an_account_that_is_not_the_recorded_one_is_never_read(cfg, live, shadow
     _register(cfg, ("alice", 1001, OLD))
     if account is not None:
         live["alice"] = account
-    assert password_sync.sync_passwords(cfg, shadow=shadow(alice=NEW)) == []
+    assert _sync(cfg, shadow(alice=NEW)).updated == []
     assert _recorded(cfg) == {"alice": OLD}
 
 
 def test_an_account_missing_from_shadow_is_skipped(cfg, live, shadow):
     _register(cfg, ("alice", 1001, OLD))
     live.update(alice=_user("alice", 1001))
-    assert password_sync.sync_passwords(cfg, shadow=shadow()) == []
+    assert _sync(cfg, shadow()).updated == []
 
 
 def test_a_bare_lock_never_replaces_a_recorded_password(cfg, live, shadow):
     """useradd leaves "!" until recovery sets the recorded hash: an interrupted recovery."""
     _register(cfg, ("alice", 1001, OLD))
     live.update(alice=_user("alice", 1001))
-    plan = password_sync.sync(cfg, shadow=shadow(alice="!"))
-    assert plan.updates == {}
-    assert "alice" in plan.held_back
+    result = _sync(cfg, shadow(alice="!"))
+    assert result.updated == []
+    assert "alice" in result.held_back
     assert _recorded(cfg) == {"alice": OLD}
 
 
@@ -121,34 +172,33 @@ def test_a_bare_lock_never_replaces_a_recorded_password(cfg, live, shadow):
 def test_other_changes_are_recorded(cfg, live, shadow, recorded, live_hash):
     _register(cfg, ("alice", 1001, recorded))
     live.update(alice=_user("alice", 1001))
-    assert password_sync.sync_passwords(cfg, shadow=shadow(alice=live_hash)) == ["alice"]
+    assert _sync(cfg, shadow(alice=live_hash)).updated == ["alice"]
     assert _recorded(cfg) == {"alice": live_hash}
 
 
-def test_dry_run_reports_without_writing(cfg, live, shadow):
+def test_dry_run_reports_the_same_changes_without_writing(cfg, live, shadow):
     _register(cfg, ("alice", 1001, OLD))
     live.update(alice=_user("alice", 1001))
-    assert password_sync.sync_passwords(cfg, dry_run=True, shadow=shadow(alice=NEW)) == ["alice"]
+    result = _sync(cfg, shadow(alice=NEW), dry_run=True)
+    assert result.as_dict() == {"dry_run": True, "updated": ["alice"], "held_back": {}}
     assert _recorded(cfg) == {"alice": OLD}
+    assert not cfg.action_log_path.exists()
 
 
 def test_no_registry_no_work(cfg, live):
-    assert password_sync.sync_passwords(cfg, shadow=Path("/nonexistent")) == []
+    assert _sync(cfg, Path("/nonexistent")).updated == []
     assert not cfg.registry_path.exists()
 
 
-# -- the sync every datakeeper run does --------------------------------------------------
+# -- the sync every change session does first -----------------------------------------------
 
 
-def test_best_effort_sync_logs_names_never_hashes(cfg, live, shadow, monkeypatch):
+@pytest.fixture
+def passwd_changed(cfg, live, shadow, monkeypatch):
+    """alice is registered with OLD; /etc/shadow (as the session reads it) says NEW."""
     _register(cfg, ("alice", 1001, OLD))
     live.update(alice=_user("alice", 1001))
-    monkeypatch.setattr(password_sync.accounts, "password_hash", _reader(shadow(alice=NEW)))
-    log = ActionLog(cfg.action_log_path)
-    assert password_sync.sync_best_effort(cfg, log) == ["alice"]
-    (entry,) = read_actions(cfg.action_log_path)
-    assert entry["resource"] == "registry alice"
-    assert NEW not in json.dumps(entry)
+    monkeypatch.setattr(accounts, "password_hash", _reader(shadow(alice=NEW)))
 
 
 def _reader(path: Path):
@@ -156,48 +206,47 @@ def _reader(path: Path):
     return lambda user, shadow=None: real(user, path)
 
 
-def test_best_effort_sync_only_warns_when_it_fails(cfg, live, capsys):
-    cfg.registry_path.write_text("{not json")
-    cfg.registry_path.chmod(0o600)
-    assert password_sync.sync_best_effort(cfg, None) == []
-    assert "warning: could not save changed passwords" in capsys.readouterr().err
-
-
-def test_best_effort_sync_warns_about_held_back_accounts(cfg, live, shadow, monkeypatch, capsys):
-    _register(cfg, ("alice", 1001, OLD))
-    live.update(alice=_user("alice", 1001))
-    monkeypatch.setattr(password_sync.accounts, "password_hash", _reader(shadow(alice="!")))
-    assert password_sync.sync_best_effort(cfg, None) == []
-    assert "alice has no password here but one is recorded" in capsys.readouterr().err
-
-
-def test_best_effort_sync_needs_root(cfg, monkeypatch):
-    monkeypatch.setattr(password_sync.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(password_sync, "sync", lambda cfg: pytest.fail("must not sync"))
-    assert password_sync.sync_best_effort(cfg, None) == []
-
-
-# -- wiring into runtime.change_session ----------------------------------------------------
-
-
-@pytest.fixture
-def sync_calls(monkeypatch) -> list[str]:
-    calls: list[str] = []
-    monkeypatch.setattr(runtime, "StorageGuard", lambda roots: lambda paths: None)
-    monkeypatch.setattr(
-        password_sync, "sync_best_effort", lambda cfg, log: calls.append(str(log.path))
-    )
-    return calls
-
-
-def test_every_change_session_syncs_first(cfg, sync_calls):
+@as_root
+def test_every_change_session_saves_changed_passwords_first(cfg, passwd_changed):
     with runtime.change_session(cfg, dry_run=False):
-        assert sync_calls == [str(cfg.action_log_path)]
+        assert _recorded(cfg) == {"alice": NEW}
+    [entry] = read_actions(cfg.action_log_path)
+    assert (entry["resource"], entry["change"]) == ("registry alice", SAVED.format("alice"))
+    assert entry["outcome"] == "applied"
+    assert NEW not in json.dumps(entry)
 
 
-def test_recovery_and_dry_runs_do_not_sync(cfg, sync_calls):
+@as_root
+def test_recovery_and_dry_runs_do_not_sync(cfg, passwd_changed):
     with runtime.change_session(cfg, dry_run=False, sync_passwords=False):
         pass
     with runtime.change_session(cfg, dry_run=True):
         pass
-    assert sync_calls == []
+    assert _recorded(cfg) == {"alice": OLD}
+    assert read_actions(cfg.action_log_path) == []
+
+
+@as_root
+def test_a_failed_sync_only_warns(cfg, live, caplog):
+    cfg.registry_path.write_text("{not json")
+    cfg.registry_path.chmod(0o600)
+    with runtime.change_session(cfg, dry_run=False) as session:
+        assert session.log is not None  # the run the admin asked for goes on
+    assert "warning: could not save changed passwords" in caplog.text
+
+
+@as_root
+def test_a_held_back_account_is_a_warning(cfg, live, shadow, monkeypatch, caplog):
+    _register(cfg, ("alice", 1001, OLD))
+    live.update(alice=_user("alice", 1001))
+    monkeypatch.setattr(accounts, "password_hash", _reader(shadow(alice="!")))
+    with runtime.change_session(cfg, dry_run=False):
+        pass
+    assert "alice has no password here but one is recorded" in caplog.text
+    assert _recorded(cfg) == {"alice": OLD}
+
+
+def test_only_root_syncs(cfg, monkeypatch):
+    monkeypatch.setattr(runtime.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(runtime, "RecordedPasswords", lambda path: pytest.fail("must not sync"))
+    runtime._sync_passwords(runtime.Session(cfg, False, None))

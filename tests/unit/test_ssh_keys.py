@@ -17,12 +17,13 @@ import pytest
 from datakeeper.engine import Executor
 from datakeeper.errors import ConflictError, InvalidInputError
 from datakeeper.features.users.keys import (
+    GeneratedKey,
     generate_key_pair,
     read_key_source,
-    store_private_key,
     validate_public_keys,
 )
 from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys, remove_keys
+from datakeeper.resources.private_key import StoredPrivateKey
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
@@ -342,6 +343,18 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
+def _key_file(key: GeneratedKey, keys_dir: Path, user: str) -> StoredPrivateKey:
+    return StoredPrivateKey(user, key.kind, keys_dir, key.private_key_path, key.fingerprint)
+
+
+def store_private_key(key: GeneratedKey, keys_dir: Path, user: str) -> Path:
+    """Keep the private key through its resource, as ``user add`` does."""
+    [change] = Executor().converge([_key_file(key, keys_dir, user)]).applied
+    assert not key.private_key_path.exists()  # moved, not copied
+    key.discard()
+    return Path(change.after["path"])
+
+
 @pytest.mark.parametrize(
     ("kind", "key_type", "bits"),
     [
@@ -385,6 +398,32 @@ def test_store_refuses_a_symlinked_keys_dir_and_odd_names(tmp_path):
     with pytest.raises(InvalidInputError, match="cannot name a key file"):
         store_private_key(key, tmp_path / "k2", "../bob")
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_the_stored_key_plan_names_path_and_fingerprint_never_the_key(tmp_path):
+    key = generate_key_pair("ed25519", "a", tmp_path)
+    resource = _key_file(key, tmp_path / "keys", "carol")
+    [change] = Executor().plan([resource])
+    path = tmp_path / "keys" / "carol_ed25519"
+    assert change.summary == (
+        f"keep carol's new ed25519 private key ({key.fingerprint}) in {path} "
+        "(0600, root only) until it is handed over"
+    )
+    assert change.after == {"path": str(path), "mode": "0600", "fingerprint": key.fingerprint}
+    secret = key.private_key_text().splitlines()[1]
+    assert secret not in repr(change.as_dict())
+    Executor().converge([resource])
+    assert Executor().plan([resource]) == []  # stored: a converged key plans nothing
+    assert fingerprint_of(path) == key.fingerprint
+
+
+def test_a_dry_run_plans_the_key_and_writes_nothing(tmp_path):
+    resource = StoredPrivateKey("dave", "rsa", tmp_path / "keys")  # no pair made in a dry run
+    outcome = Executor(dry_run=True).converge([resource])
+    [change] = outcome.planned
+    assert change.summary.startswith("generate an rsa key pair for dave and keep the private key")
+    assert change.after["path"] == str(tmp_path / "keys" / "dave_rsa")
+    assert outcome.applied == [] and list(tmp_path.iterdir()) == []
 
 
 def test_generate_refuses_unknown_kinds_and_multiline_comments(tmp_path):

@@ -2,22 +2,27 @@
 
 Features call ``converge(cfg, resources, dry_run=…)``, or open one
 ``change_session`` for several steps, and never build an executor themselves,
-so every change goes through the same checks.
+so every change goes through the same checks. An event that is not a change
+(a disk alert) is logged with ``record_event``: the one other way into the
+action log, with the same masking, actor and syslog line.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from datakeeper.actionlog import ActionLog
 from datakeeper.engine import Change, Executor, Outcome, Resource
+from datakeeper.engine.planned import PlannedState
 from datakeeper.errors import InvalidInputError, NotRootError
 from datakeeper.i18n import _
+from datakeeper.resources.password_record import RecordedPasswords
 from datakeeper.storage import StorageGuard
 from datakeeper.system.lock import exclusive_lock
 from datakeeper.system.masking import mask_secrets
@@ -28,6 +33,9 @@ if TYPE_CHECKING:
 ChangeListener = Callable[[Change, str], None]
 LOCK_TIMEOUT_ENV = "DATAKEEPER_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 60.0
+# Warnings of the best-effort password sync; with no logging configured (the CLI),
+# Python prints them on stderr as they are.
+logger = logging.getLogger("datakeeper")
 
 
 def require_root(action: str) -> None:
@@ -59,11 +67,16 @@ def converge(
 
 @dataclass
 class Session:
-    """A run allowed to change the system: storage checked, lock held, log open."""
+    """A run allowed to change the system: storage checked, lock held, log open.
+
+    In a dry run, ``planned`` collects what the changes planned so far would
+    leave, so each converge plans against the state the ones before it made.
+    """
 
     cfg: SiteConfig
     dry_run: bool
     log: ActionLog | None
+    planned: PlannedState = field(default_factory=PlannedState)
 
     def converge(
         self,
@@ -81,13 +94,12 @@ class Session:
             on_change=on_change,
             on_unchanged=on_unchanged,
             keep_going=keep_going,
+            planned=self.planned,
         )
         if self.log is not None:
             log = self.log
-            executor.record = lambda change, outcome: log.record(
-                resource=change.resource,
-                change=mask_secrets(change.summary, secrets),
-                outcome=outcome,
+            executor.record = lambda change, outcome: _write(
+                log, change.resource, change.summary, outcome, secrets, _result(change, secrets)
             )
         return executor.converge(resources)
 
@@ -105,7 +117,7 @@ def change_session(
     variable ``DATAKEEPER_LOCK_TIMEOUT``, read now, else 60.
 
     Once the lock is held, password changes made with ``passwd`` are saved in the
-    registry (best effort, see ``features.users.passwords``), unless
+    registry (``RecordedPasswords``, best effort: a failure is a warning), unless
     ``sync_passwords=False`` (recovery: it is about to set the recorded hashes).
     """
     if dry_run:
@@ -116,10 +128,53 @@ def change_session(
     _ensure_state_dir(cfg.state_dir)
     lock = cfg.state_dir / "run.lock"
     with exclusive_lock(lock, timeout=wait, what=_("datakeeper (another admin's run)")):
-        log = ActionLog(cfg.action_log_path)
+        session = Session(cfg, False, ActionLog(cfg.action_log_path))
         if sync_passwords:
-            _sync_passwords(cfg, log)
-        yield Session(cfg, False, log)
+            _sync_passwords(session)
+        yield session
+
+
+def record_event(
+    cfg: SiteConfig,
+    *,
+    resource: str,
+    event: str,
+    outcome: str,
+    details: dict[str, Any] | None = None,
+    secrets: Sequence[str] = (),
+) -> None:
+    """Log ``event``, something that happened rather than a planned change (a disk
+    alert), in the action log and syslog, masked and with the actor as for changes.
+
+    It takes no lock, so a timer's run never waits behind an admin's; the log
+    appends whole lines under its own brief lock. The data root must pass the
+    storage guard (``StorageNotPersistentError`` otherwise), so a failed mount
+    never leaves a log on the SSD.
+    """
+    StorageGuard(cfg.storage_roots)([cfg.action_log_path])
+    _ensure_state_dir(cfg.state_dir)
+    _write(ActionLog(cfg.action_log_path), resource, event, outcome, secrets, details)
+
+
+def _write(
+    log: ActionLog,
+    resource: str,
+    change: str,
+    outcome: str,
+    secrets: Sequence[str],
+    details: dict[str, Any] | None = None,
+) -> None:
+    log.record(
+        resource=mask_secrets(resource, secrets),
+        change=mask_secrets(change, secrets),
+        outcome=outcome,
+        details=details,
+    )
+
+
+def _result(change: Change, secrets: Sequence[str]) -> dict[str, Any] | None:
+    """What an applied change reported (a merge's rescued and skipped entries), masked."""
+    return {"result": mask_secrets(change.result, secrets)} if change.result else None
 
 
 def lock_timeout() -> float:
@@ -140,10 +195,29 @@ def lock_timeout() -> float:
     return value
 
 
-def _sync_passwords(cfg: SiteConfig, log: ActionLog) -> None:
-    from datakeeper.features.users.passwords import sync_best_effort
+def _sync_passwords(session: Session) -> None:
+    """Save hashes changed with ``passwd`` in the registry, logged like any change.
 
-    sync_best_effort(cfg, log)
+    Best effort by design: a failure, or an account held back, is a warning and
+    never stops the command the admin asked for.
+    """
+    if os.geteuid() != 0:
+        return  # /etc/shadow and the registry are root's
+    resource = RecordedPasswords(session.cfg.registry_path)
+    try:
+        held_back = resource.review().held_back
+        outcome = session.converge([resource], keep_going=True)
+        problems = [str(error) for _name, error in outcome.failed]
+    except Exception as error:  # best effort: anything at all only warns
+        held_back, problems = {}, [str(error)]
+    for why in problems:
+        _warn(_("could not save changed passwords in the registry: {why}").format(why=why))
+    for reason in held_back.values():
+        _warn(reason)
+
+
+def _warn(message: str) -> None:
+    logger.warning(_("datakeeper: warning: {message}").format(message=message))
 
 
 def _ensure_state_dir(state_dir: Path) -> None:

@@ -6,7 +6,10 @@ action log (only when the data root is the persistent disk, so a failed
 mount never leaves a log on the SSD) and in syslog/the journal, then the
 admin's hook from the config with the figures in its environment. The caller
 exits 1 so cron and systemd notice. A dry run only says what it would do.
-Scheduling it (a systemd timer, or cron) lives in ``alert_schedule``.
+
+The line goes through the session layer's ``record_event``, without the admin
+lock: the alert runs from a timer and must never wait behind an admin's long
+run. Scheduling it (a systemd timer, or cron) lives in ``disk.schedule``.
 """
 
 from __future__ import annotations
@@ -15,15 +18,25 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from datakeeper.engine.session import record_event
 from datakeeper.errors import DatakeeperError
 from datakeeper.features.disk.usage import RootUsage, root_usage
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
+from datakeeper.storage import inspect
+from datakeeper.trust import audit_trusted_file
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
+
+syslog: ModuleType | None
+try:
+    import syslog
+except ImportError:  # not every platform has it
+    syslog = None
 
 HOOK_TIMEOUT_SECONDS = 120
 ENV_PREFIX = "DATAKEEPER_ALERT_"
@@ -135,8 +148,6 @@ def _record(cfg: SiteConfig, check: AlertCheck, outcome: AlertOutcome) -> None:
 
 
 def _why_no_log_file(cfg: SiteConfig) -> str | None:
-    from datakeeper.storage import inspect
-
     if os.geteuid() != 0:
         return _("only root writes the action log")
     if not inspect(cfg.storage.data_root).persistent:
@@ -145,12 +156,10 @@ def _why_no_log_file(cfg: SiteConfig) -> str | None:
 
 
 def _log_file(cfg: SiteConfig, check: AlertCheck) -> None:
-    from datakeeper.actionlog import ActionLog
-
-    cfg.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    ActionLog(cfg.action_log_path).record(  # also sends the line to syslog
+    record_event(  # also sends the line to syslog
+        cfg,
         resource=f"disk {check.usage.root}",
-        change=check.sentence(),
+        event=check.sentence(),
         outcome="alert",
         details=check.as_dict(),
     )
@@ -158,9 +167,7 @@ def _log_file(cfg: SiteConfig, check: AlertCheck) -> None:
 
 def send_to_syslog(message: str) -> None:
     """A warning in syslog/the journal (ident ``datakeeper``), best effort."""
-    try:
-        import syslog
-    except ImportError:
+    if syslog is None:
         return
     try:
         syslog.openlog("datakeeper", syslog.LOG_PID, syslog.LOG_USER)
@@ -205,8 +212,6 @@ def _untrusted_hook(hook: Path) -> str | None:
     """Root runs the hook: it must be a file only root can change (see trust.py)."""
     if os.geteuid() != 0:
         return None  # a user's own run can only hurt the user
-    from datakeeper.trust import audit_trusted_file
-
     problems = audit_trusted_file(hook)
     if not problems:
         return None

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datakeeper.engine import Change, Resource
+from datakeeper.engine import Change, Outcome, Resource
 from datakeeper.engine.session import change_session
 from datakeeper.errors import ConflictError, InvalidInputError
 from datakeeper.features.setup.envfiles import condarc
+from datakeeper.features.users import keys as ssh_keys
 from datakeeper.features.users.dotfiles import hpcrc, rc_files
 from datakeeper.features.users.ids import choose_uid
 from datakeeper.features.users.names import check_new_username
@@ -21,9 +22,11 @@ from datakeeper.paths import HOME_ROOT
 from datakeeper.registry import RegistryDocument, load_or_empty
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Group, GroupMembership, Symlink, UserAccount
+from datakeeper.resources.authorized_keys import AuthorizedKeys
 from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.password import TemporaryPassword
+from datakeeper.resources.private_key import StoredPrivateKey, private_key_id
 from datakeeper.resources.registered import Registered, RegisteredGroup
 from datakeeper.resources.seed import SeedFile
 from datakeeper.system import accounts, logindefs
@@ -79,11 +82,11 @@ def add_user(
     """Validate everything first, then converge; nothing is written when validation fails.
 
     A generated key pair is made only once the session is open (the storage
-    guard passed), and its private half is kept only when the account converged.
+    guard passed); its private half is kept by the last resource of the plan
+    (``StoredPrivateKey``), so only when the account converged, and a dry run
+    shows it and generates nothing.
     """
     existing = _check_request(cfg, request)
-    from datakeeper.features.users import keys as ssh_keys
-
     keys = ssh_keys.validate_public_keys(request.public_keys) if request.public_keys else []
     uid = (
         existing.uid
@@ -105,15 +108,16 @@ def add_user(
             plan = replace(plan, keys=(*plan.keys, generated.public_key))
         try:
             resources = user_resources(cfg, request, plan, existing is not None)
+            resources += _private_key(cfg, request, generated)
             outcome = session.converge(resources, on_change=on_change, secrets=_secrets(plan))
         except BaseException:
             if generated is not None:
-                _discard(generated)
+                generated.discard()
             raise
     result.changes = [c.summary for c in outcome.planned]
     result.temp_password = plan.password if not dry_run else None
     if generated is not None:
-        _hand_over_key(cfg, request, generated, result)
+        _hand_over_key(request, generated, outcome, result)
     return result
 
 
@@ -129,6 +133,8 @@ def _check_request(cfg: SiteConfig, request: AddRequest) -> accounts.UserInfo | 
         )
     if request.public_keys and request.generate_key:
         raise InvalidInputError(_("ssh key: give --ssh-key or --generate-key, not both"))
+    if request.generate_key:
+        ssh_keys.check_key_kind(request.generate_key)
     if ":" in request.gecos or "\n" in request.gecos:
         raise InvalidInputError(_('full name: must not contain ":" or a newline'))
     return existing
@@ -198,8 +204,6 @@ def _dotfiles(cfg: SiteConfig, name: str, home: Path, shell: str) -> list[Resour
 def _keys(name: str, home: Path, keys: tuple[str, ...]) -> list[Resource]:
     if not keys:
         return []
-    from datakeeper.resources.authorized_keys import AuthorizedKeys
-
     return [AuthorizedKeys(home, name, _private_group(name), keys)]
 
 
@@ -216,24 +220,38 @@ def _gid(group: str) -> int:
     return info.gid if info else 0
 
 
-def _generate(request: AddRequest, cfg: SiteConfig):
-    from datakeeper.features.users import keys as ssh_keys
-
+def _generate(request: AddRequest, cfg: SiteConfig) -> ssh_keys.GeneratedKey:
     comment = f"{request.name}@datakeeper"
     return ssh_keys.generate_key_pair(request.generate_key, comment, cfg.state_dir)
 
 
-def _discard(generated) -> None:
-    generated.discard()
+def _private_key(
+    cfg: SiteConfig, request: AddRequest, generated: ssh_keys.GeneratedKey | None
+) -> list[Resource]:
+    """The generated private key kept for the admin to hand over (unless printed)."""
+    if not request.generate_key or request.print_private_key:
+        return []
+    keys_dir = cfg.state_dir / "keys"
+    if generated is None:  # a dry run: no key pair is made
+        return [StoredPrivateKey(request.name, request.generate_key, keys_dir)]
+    return [
+        StoredPrivateKey(
+            request.name,
+            generated.kind,
+            keys_dir,
+            generated.private_key_path,
+            generated.fingerprint,
+        )
+    ]
 
 
-def _hand_over_key(cfg: SiteConfig, request: AddRequest, generated, result: AddResult) -> None:
-    from datakeeper.features.users import keys as ssh_keys
-
+def _hand_over_key(
+    request: AddRequest, generated: ssh_keys.GeneratedKey, outcome: Outcome, result: AddResult
+) -> None:
     result.fingerprints.append(generated.fingerprint)
     if request.print_private_key:
         result.private_key = generated.private_key_text()
-        generated.discard()
-        return
-    stored = ssh_keys.store_private_key(generated, cfg.state_dir / "keys", request.name)
-    result.private_key_path = str(stored)
+    stored = [c for c in outcome.applied if c.resource == private_key_id(request.name)]
+    if stored and stored[0].after is not None:
+        result.private_key_path = stored[0].after["path"]
+    generated.discard()

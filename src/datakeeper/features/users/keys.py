@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +36,6 @@ MAX_SOURCE = 64 * 1024
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 LOOSE_TYPE = re.compile(r"[a-z0-9][a-z0-9@._+]*-[a-z0-9@._+-]+")
-KEY_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 PRIVATE_MARKERS = ("-----BEGIN OPENSSH PRIVATE KEY-----", "PRIVATE KEY-----")
 GENERATE_ARGS = {
     "ed25519": ("-t", "ed25519"),
@@ -60,7 +58,8 @@ class PublicKey:
 
 @dataclass(frozen=True)
 class GeneratedKey:
-    """A fresh key pair in a root-only temp dir; store or discard the private half."""
+    """A fresh key pair in a root-only temp dir; the private half is kept by the
+    ``StoredPrivateKey`` resource or printed, then the temp dir is discarded."""
 
     kind: str
     private_key_path: Path
@@ -261,14 +260,19 @@ def read_key_source(value: str) -> str:
 # -- generation -----------------------------------------------------------------
 
 
-def generate_key_pair(kind: str, comment: str, directory: Path) -> GeneratedKey:
-    """A new key pair (ed25519, rsa 4096, ecdsa 521) in a root-only temp dir under ``directory``."""
+def check_key_kind(kind: str) -> None:
+    """Raise ``InvalidInputError`` unless ``generate_key_pair`` can make a ``kind`` key."""
     if kind not in GENERATE_ARGS:
         raise InvalidInputError(
             _("key kind '{kind}': use one of {allowed}").format(
                 kind=kind[:32], allowed=", ".join(GENERATE_ARGS)
             )
         )
+
+
+def generate_key_pair(kind: str, comment: str, directory: Path) -> GeneratedKey:
+    """A new key pair (ed25519, rsa 4096, ecdsa 521) in a root-only temp dir under ``directory``."""
+    check_key_kind(kind)
     if CONTROL.search(comment) or len(comment) > 200:
         raise InvalidInputError(_("key comment: one line of at most 200 characters"))
     workdir = Path(tempfile.mkdtemp(prefix=".datakeeper-key-", dir=directory))
@@ -286,22 +290,3 @@ def _generate_in(workdir: Path, kind: str, comment: str) -> GeneratedKey:
     os.chmod(private, 0o600)
     key = validate_public_keys(private.with_suffix(".pub").read_text())[0]
     return GeneratedKey(kind, private, key.line, key.fingerprint, workdir)
-
-
-def store_private_key(key: GeneratedKey, keys_dir: Path, user: str) -> Path:
-    """Move the private key into the root-only ``keys_dir`` as ``<user>_<kind>`` (0600).
-
-    An existing file is never overwritten: the new one gets a timestamp. The
-    temp dir of ``key`` is removed afterwards.
-    """
-    if not KEY_NAME.fullmatch(user):
-        raise InvalidInputError(
-            _("user name '{user}' cannot name a key file").format(user=user[:40])
-        )
-    secret = key.private_key_path.read_bytes()
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    base = f"{user}_{key.kind}"
-    names = [base, f"{base}_{stamp}", *(f"{base}_{stamp}_{n}" for n in range(2, 100))]
-    name = sshkeys.store_secret(keys_dir, names, secret)
-    key.discard()
-    return keys_dir / name
