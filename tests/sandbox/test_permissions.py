@@ -8,18 +8,18 @@ import sys
 
 import pytest
 
-from tests.sandbox.test_init import _init, _prepare
+from tests.support.admin_lock import NO_WAIT, hold_admin_lock, release_admin_lock
 
 pytestmark = pytest.mark.sandbox
 
+ACTIONS = "/data/config/datakeeper/actions.log"
 SHARED = ("/data/models/huggingface/hub", "/data/cache/conda/pkgs", "/data/dataset", "/data/code")
 
 
 @pytest.fixture
-def site(server):
-    """An initialized site; alice and bob are members; bob keeps a private file on /data."""
-    _prepare(server)
-    _init(server)
+def site(site):
+    """The initialized site; alice and bob are members; bob keeps a private file on /data."""
+    server = site
     for name in ("alice", "bob"):
         server.run(["useradd", "--create-home", "--groups", "gpu-users", name])
     server.run(["install", "-d", "-o", "bob", "-g", "bob", "-m", "0700", "/data/users/bob"])
@@ -140,3 +140,52 @@ def test_it_needs_root_and_one_target(site):
     unknown = site.datakeeper("fix-permissions", "--user", "nosuch", check=False)
     assert unknown.returncode == 2
     assert "does not exist" in unknown.stderr
+
+
+def _records(server) -> list[dict]:
+    lines = server.path(ACTIONS).read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["resource"].startswith("permissions ")]
+
+
+def _repair_waits_for_the_lock_then_does_what_the_dry_run_said(server, *target: str) -> list:
+    """The dry run changes nothing; with the admin lock held the repair exits 4 having
+    changed nothing; then it applies exactly the dry run's changes, one record each."""
+    snapshot = server.snapshot()
+    dry = json.loads(server.datakeeper("--json", "fix-permissions", *target, "--dry-run").stdout)
+    planned = [change["change"] for change in dry["changes"]]
+    assert planned and server.snapshot() == snapshot
+    holder = hold_admin_lock(server)
+    try:
+        snapshot = server.snapshot()  # with the holder's mark
+        busy = server.datakeeper("fix-permissions", *target, env=NO_WAIT, check=False)
+        assert busy.returncode == 4, busy.stdout + busy.stderr
+        assert "locked by another process" in busy.stderr
+        assert server.snapshot() == snapshot
+    finally:
+        release_admin_lock(server, holder)
+    done = json.loads(server.datakeeper("--json", "fix-permissions", *target, env=NO_WAIT).stdout)
+    assert [change["change"] for change in done["changes"]] == planned
+    records = _records(server)
+    assert [(r["change"], r["outcome"]) for r in records] == [(p, "applied") for p in planned]
+    return records
+
+
+def test_shared_repair_takes_the_lock_and_logs_one_record_per_tree(site):
+    _private_files(site)
+    records = _repair_waits_for_the_lock_then_does_what_the_dry_run_said(site, "--shared")
+    by_tree = {r["resource"]: r for r in records}
+    dataset = by_tree["permissions /data/dataset"]
+    assert dataset["change"] == "fix 4 entries under /data/dataset (mode)"  # setgid: group ok
+    assert dataset["details"]["result"] == "fixed 4 entries (owner 0, group 0, mode 4)"
+
+
+def test_user_repair_takes_the_lock_and_logs_one_record(site):
+    home = "/data/users/alice"
+    site.run(["sh", "-c", f"install -d -o root -g root -m 2777 {home} && ln -s /etc {home}/e"])
+    [record] = _repair_waits_for_the_lock_then_does_what_the_dry_run_said(site, "--user", "alice")
+    assert record["resource"] == f"permissions {home}"
+    assert record["change"] == f"fix 1 entries under {home} (owner, group, mode)"
+    assert record["details"]["result"] == (
+        "fixed 1 entries (owner 1, group 1, mode 1); left alone: 1 symlinks"
+    )
+    assert _mode_group(site, home) == "750 alice alice"

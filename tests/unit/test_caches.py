@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from datakeeper.config import parse_config
-from datakeeper.errors import ExitCode, InvalidInputError
+from datakeeper.errors import (
+    ExitCode,
+    InvalidInputError,
+    LockBusyError,
+    RefusedError,
+    StorageNotPersistentError,
+)
 from datakeeper.features.caches import clean as caches
 from datakeeper.features.caches import kinds as cache_kinds
 from datakeeper.features.caches import methods as cache_methods
@@ -20,17 +29,23 @@ from datakeeper.features.caches.methods import (
     BuiltIn,
     CondaClean,
     Delegate,
-    Done,
     HubClean,
     ToolClean,
     Unavailable,
     shared_cache_lock,
 )
+from datakeeper.features.caches.report import CleanRun, KindReport
 from datakeeper.features.setup.sudo import render_helper_script, sudoers_commands
 from datakeeper.helper import main as helper
+from datakeeper.storage import write_marker
 
 DAY = 86400
 OLD = time.time() - 100 * DAY
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (storage marker, lock)")
+HOLD = (
+    "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+    "print('ready', flush=True); time.sleep(30)"
+)
 
 
 def _config(tmp_path: Path, extra: str = ""):
@@ -52,6 +67,31 @@ def cfg(tmp_path):
     for sub in ("cache/conda/pkgs", "models/huggingface/hub", "models/torch/hub"):
         (tmp_path / "data" / sub).mkdir(parents=True)
     return cfg
+
+
+@pytest.fixture
+def marked(cfg, tmp_path):
+    """The site with its data root marked persistent (the storage guard lets it pass)."""
+    write_marker(tmp_path / "data", role="data")
+    return cfg
+
+
+@contextmanager
+def held(lock: Path) -> Iterator[None]:
+    """Another process holds ``lock`` (flock) for the block; it is ended by its pid."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE) as p:
+        try:
+            assert p.stdout.readline().strip() == b"ready"
+            yield
+        finally:
+            p.kill()
+
+
+def _records(cfg) -> list[dict]:
+    if not cfg.action_log_path.exists():
+        return []
+    return [json.loads(line) for line in cfg.action_log_path.read_text().splitlines()]
 
 
 # -- where caches are, and how big ------------------------------------------------
@@ -126,7 +166,8 @@ def test_members_get_nothing_when_the_site_allows_no_cleanup(tmp_path):
     location = next(loc for loc in cache_kinds.locations(cfg, tmp_path) if loc.kind == "torch")
     method = caches.choose_method(cfg, location, None, root=False)
     assert isinstance(method, Unavailable)
-    assert method.clean().status == "refused"
+    with pytest.raises(RefusedError, match="does not let members"):
+        method.scan()
 
 
 def test_a_missing_tool_refuses_its_kind(cfg, tmp_path, monkeypatch):
@@ -146,49 +187,116 @@ def test_a_kind_the_site_does_not_clean_is_invalid(tmp_path):
 # -- cleaning as root, in process ------------------------------------------------------
 
 
-def test_plan_then_clean_torch_and_conda(cfg, tmp_path):
+@needs_root
+def test_plan_then_clean_torch_and_conda(marked, tmp_path):
     data = tmp_path / "data"
     _file(data / "models/torch/hub/checkpoints/resnet.pth", b"w" * 100, when=OLD)
     _file(data / "models/torch/hub/checkpoints/vit.pth")
     _file(data / "models/torch/hub/org_repo_main/hubconf.py", when=OLD)
     os.utime(data / "models/torch/hub/org_repo_main", (OLD, OLD))
     _file(data / "cache/conda/pkgs/numpy.conda", when=OLD)
-    plans = caches.plan_clean(cfg, ["torch", "conda"], None, home=tmp_path)
-    assert [(p.location.kind, p.age_days, p.preview.files) for p in plans] == [
+    plan = caches.plan_clean(marked, ["torch", "conda"], None, home=tmp_path)
+    assert [(k.location.kind, k.resource.age_days, k.scan.files) for k in plan.kinds] == [
         ("conda", None, 1),
         ("torch", 30, 2),
     ]
     assert (data / "models/torch/hub/checkpoints/resnet.pth").exists()  # only planned
-    caches.clean(plans)
-    assert [p.done.status for p in plans] == ["done", "done"]
-    assert caches.exit_code(plans) == ExitCode.OK
+    done = caches.clean(plan)
+    assert [k.status for k in done.kinds] == ["done", "done"]
+    assert done.exit_code() == ExitCode.OK
     hub = data / "models/torch/hub"
     assert sorted(os.listdir(hub)) == ["checkpoints"]
     assert os.listdir(hub / "checkpoints") == ["vit.pth"]
-    assert plans[1].done.removed == 2
+    assert done.kinds[1].removed == 2
 
 
-def test_a_held_cache_lock_makes_the_kind_busy(cfg, tmp_path, monkeypatch):
-    monkeypatch.setattr(cache_methods, "LOCK_TIMEOUT", 0.2)
-    cfg.state_dir.mkdir(parents=True)
-    _file(tmp_path / "data/cache/conda/pkgs/numpy.conda")
-    plans = caches.plan_clean(cfg, ["conda"], 0, home=tmp_path)
-    holder = [
-        sys.executable,
-        "-c",
-        "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); "
-        "print('ready', flush=True); time.sleep(30)",
-        str(cfg.state_dir / "cache-conda.lock"),
+@needs_root
+def test_root_leaves_one_action_log_record_per_cache_cleaned(marked, tmp_path):
+    data = tmp_path / "data"
+    _file(data / "cache/conda/pkgs/numpy.conda", b"n" * 5000, when=OLD)
+    _file(data / "cache/conda/pkgs/scipy.tar.bz2", b"s" * 3000, when=OLD)
+    plan = caches.plan_clean(marked, ["conda", "torch"], 0, home=tmp_path)
+    done = caches.clean(plan)
+    [record] = _records(marked)  # torch had nothing to remove: no record
+    pkgs = data / "cache/conda/pkgs"
+    assert record["resource"] == f"cache conda {pkgs}"
+    assert record["change"] == f"remove 2 entries (7.8 KiB) from {pkgs}"
+    assert (record["outcome"], record["details"]) == (
+        "applied",
+        {"result": "removed 2 entries, freed 7.8 KiB"},
+    )
+    assert done.as_dict()["caches"][0]["result"] == "removed 2 entries, freed 7.8 KiB"
+    assert [k.status for k in done.kinds] == ["done", "nothing"]
+
+
+@needs_root
+def test_the_dry_run_changes_nothing_and_plans_what_the_real_run_applies(marked, tmp_path):
+    data = tmp_path / "data"
+    _file(data / "models/torch/hub/checkpoints/old.pth", b"o" * 2000, when=OLD)
+    _file(data / "cache/conda/pkgs/numpy.conda", when=OLD)
+    plan = caches.plan_clean(marked, ["conda", "torch"], None, home=tmp_path)
+    assert (data / "models/torch/hub/checkpoints/old.pth").exists()
+    assert (data / "cache/conda/pkgs/numpy.conda").exists()
+    assert not marked.action_log_path.exists() and not (marked.state_dir / "run.lock").exists()
+    planned = [k.as_dict()["change"] for k in plan.kinds]
+    assert (
+        planned[1] == f"remove 1 entries (2.0 KiB) unused for 30 days from {data}/models/torch/hub"
+    )
+    done = caches.clean(plan)
+    assert [k.as_dict()["change"] for k in done.kinds] == planned
+    assert [r["change"] for r in _records(marked)] == planned
+
+
+@needs_root
+def test_roots_cleanup_waits_for_the_admin_lock_then_gives_up(marked, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAKEEPER_LOCK_TIMEOUT", "0")
+    old = _file(tmp_path / "data/cache/conda/pkgs/numpy.conda", when=OLD)
+    plan = caches.plan_clean(marked, ["conda"], None, home=tmp_path)  # a dry run: no lock
+    assert plan.kinds[0].scan.files == 1
+    with held(marked.state_dir / "run.lock"), pytest.raises(LockBusyError):
+        caches.clean(plan)
+    assert old.exists()
+    assert _records(marked) == []
+
+
+def test_an_unmarked_data_disk_refuses_even_the_plan(cfg, tmp_path):
+    _file(tmp_path / "data/cache/conda/pkgs/numpy.conda", when=OLD)
+    with pytest.raises(StorageNotPersistentError):
+        caches.plan_clean(cfg, ["conda"], None, home=tmp_path)
+
+
+def test_a_member_cleans_a_personal_cache_with_no_admin_lock_and_no_log(cfg, tmp_path, monkeypatch):
+    cache = tmp_path / "home/.cache/pip"
+    _file(cache / "http/a", b"x" * 5000)
+    tool = _file(tmp_path / "fake-pip", f"#!/bin/sh\nrm -rf {cache}/http\n".encode())
+    tool.chmod(0o755)
+    monkeypatch.setattr(caches.shutil, "which", lambda name: str(tool) if "pip" in name else None)
+    monkeypatch.setattr(caches, "running_as_root", lambda: False)
+    plan = caches.plan_clean(cfg, ["pip"], None, home=tmp_path / "home")
+    assert [(k.resource.method.name, k.scan.files) for k in plan.kinds] == [
+        ("fake-pip cache purge", 1)
     ]
-    with subprocess.Popen(holder, stdout=subprocess.PIPE, text=True) as process:
-        try:
-            assert process.stdout.readline().strip() == "ready"
-            caches.clean(plans)
-        finally:
-            process.kill()
-    assert plans[0].done.status == "busy"
-    assert caches.exit_code(plans) == ExitCode.BUSY
+    assert (cache / "http/a").exists()
+    with held(cfg.state_dir / "run.lock"):  # an admin's run does not hold a member back
+        done = caches.clean(plan)
+    assert (done.kinds[0].status, done.kinds[0].removed) == ("done", 1)
+    assert not (cache / "http").exists()
+    assert _records(cfg) == []
+
+
+@needs_root
+def test_a_held_cache_lock_makes_the_kind_busy(marked, tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_methods, "LOCK_TIMEOUT", 0.2)
+    marked.state_dir.mkdir(parents=True)
+    _file(tmp_path / "data/cache/conda/pkgs/numpy.conda")
+    plan = caches.plan_clean(marked, ["conda"], 0, home=tmp_path)
+    with held(marked.state_dir / "cache-conda.lock"):
+        done = caches.clean(plan)
+    assert done.kinds[0].status == "busy"
+    assert done.exit_code() == ExitCode.BUSY
     assert (tmp_path / "data/cache/conda/pkgs/numpy.conda").exists()
+    [record] = _records(marked)
+    assert record["outcome"] == "failed"
 
 
 def test_the_cli_and_the_helper_share_one_lock_file(cfg, tmp_path):
@@ -214,22 +322,23 @@ def test_a_tool_cleans_a_personal_cache(tmp_path):
     tool = _file(tmp_path / "fake-pip", f"#!/bin/sh\nrm -rf {cache}/http\n".encode())
     tool.chmod(0o755)
     method = ToolClean("pip", cache, [str(tool), "cache", "purge"])
-    assert method.preview().files == 1
+    assert method.scan().files == 1
     done = method.clean()
-    assert (done.status, done.removed) == ("done", 1)
+    assert (done.removed, done.failures) == (1, ())
     assert done.freed > 0
     assert not (cache / "http").exists()
     failing = ToolClean("pip", cache, ["/bin/false"])
-    assert failing.clean().status == "failed"
+    assert failing.clean().failures == ("/bin/false: exit code 1",)
 
 
 def test_exit_codes():
-    def plan(status):
-        return caches.KindPlan(None, None, None, None, Done(status))  # type: ignore[arg-type]
+    def run(*statuses):
+        kinds = [KindReport(None, None, status=s) for s in statuses]  # type: ignore[arg-type]
+        return CleanRun(None, False, kinds)  # type: ignore[arg-type]
 
-    assert caches.exit_code([plan("done"), plan("nothing")]) == ExitCode.OK
-    assert caches.exit_code([plan("done"), plan("busy")]) == ExitCode.BUSY
-    assert caches.exit_code([plan("busy"), plan("refused")]) == ExitCode.FAILURE
+    assert run("done", "nothing").exit_code() == ExitCode.OK
+    assert run("done", "busy").exit_code() == ExitCode.BUSY
+    assert run("busy", "refused").exit_code() == ExitCode.FAILURE
 
 
 # -- the helper: torch and conda ages, the rendered program ------------------------------
@@ -315,14 +424,17 @@ def test_sudoers_allow_each_shared_kind_alone_or_with_a_fixed_age(tmp_path):
     assert len(aged) == 3 * len(helper.OLDER_THAN)
 
 
-def test_a_cache_root_that_is_a_symlink_is_refused_not_followed(cfg, tmp_path):
+@needs_root
+def test_a_cache_root_that_is_a_symlink_is_refused_not_followed(marked, tmp_path):
     outside = tmp_path / "outside"
     _file(outside / "checkpoints/old.pth", when=OLD)
     hub = tmp_path / "data/models/torch/hub"
     hub.rmdir()
     hub.symlink_to(outside)
-    plans = caches.clean(caches.plan_clean(cfg, ["torch"], 30, home=tmp_path))
-    assert plans[0].done.status == "refused"
-    assert "symlink" in plans[0].done.message
-    assert caches.exit_code(plans) == ExitCode.FAILURE
+    plan = caches.plan_clean(marked, ["torch"], 30, home=tmp_path)
+    assert "symlink" in plan.kinds[0].problem
+    done = caches.clean(plan)
+    assert done.kinds[0].status == "refused"
+    assert "symlink" in done.kinds[0].message
+    assert done.exit_code() == ExitCode.FAILURE
     assert (outside / "checkpoints/old.pth").exists()

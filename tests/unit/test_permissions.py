@@ -6,12 +6,19 @@ import json
 import os
 import pwd
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from datakeeper.config import parse_config
-from datakeeper.errors import InvalidInputError, RefusedError, StorageNotPersistentError
+from datakeeper.errors import (
+    InvalidInputError,
+    LockBusyError,
+    RefusedError,
+    StorageNotPersistentError,
+)
 from datakeeper.features import permissions
 from datakeeper.storage import write_marker
 from datakeeper.system import accounts
@@ -132,3 +139,67 @@ def test_hard_links_get_a_note(site, tmp_path):
     assert report.totals["hard_links"] == 1
     assert any("hard links were left alone" in note for note in report.notes)
     assert stat.S_IMODE(os.lstat(outside).st_mode) == 0o600
+
+
+def _private_tree(data: Path) -> Path:
+    private = data / "models/huggingface/hub/mine"
+    private.mkdir(mode=0o700)
+    (private / "w.bin").write_bytes(b"w")
+    (private / "w.bin").chmod(0o600)
+    return private
+
+
+def _records(cfg) -> list[dict]:
+    if not cfg.action_log_path.exists():
+        return []
+    return [json.loads(line) for line in cfg.action_log_path.read_text().splitlines()]
+
+
+@needs_root
+def test_one_record_per_tree_repaired_saying_what_was_planned_and_done(site, tmp_path):
+    data = tmp_path / "data"
+    write_marker(data, role="data")
+    _private_tree(data)
+    (data / "code/link").symlink_to("/etc")
+    dry = permissions.fix_permissions(site, dry_run=True)
+    planned = [change.summary for change in dry.changes]
+    report = permissions.fix_permissions(site, dry_run=False)
+    assert [change.summary for change in report.changes] == planned
+    records = _records(site)
+    assert [r["change"] for r in records] == planned  # trees with nothing to fix: none
+    by_tree = {r["resource"]: r for r in records}
+    models = by_tree[f"permissions {data}/models"]
+    counts = dict(dry.trees)[f"{data}/models"].counts
+    assert models["change"] == f"fix {counts['changed']} entries under {data}/models (group, mode)"
+    assert models["outcome"] == "applied"
+    assert models["details"]["result"] == (
+        f"fixed {counts['changed']} entries (owner 0, group {counts['group_changed']}, "
+        f"mode {counts['mode_changed']})"
+    )
+    code = by_tree[f"permissions {data}/code"]
+    assert code["details"]["result"].endswith("; left alone: 1 symlinks")
+    first = dry.as_dict()["changes"][0]["before"]["first"]  # the first entries it would fix
+    assert first[0] == f"{data}/models"
+
+
+@needs_root
+def test_a_held_admin_lock_stops_the_repair_before_anything_changes(site, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    write_marker(data, role="data")
+    private = _private_tree(data)
+    site.state_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("DATAKEEPER_LOCK_TIMEOUT", "0")
+    hold = (
+        "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('ready', flush=True); time.sleep(30)"
+    )
+    argv = [sys.executable, "-c", hold, str(site.state_dir / "run.lock")]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout.readline().strip() == b"ready"
+            with pytest.raises(LockBusyError):
+                permissions.fix_permissions(site, dry_run=False)
+        finally:
+            holder.kill()
+    assert stat.S_IMODE(os.lstat(private).st_mode) == 0o700
+    assert _records(site) == []

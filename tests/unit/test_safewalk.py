@@ -17,7 +17,7 @@ import pytest
 from datakeeper.errors import RefusedError
 from datakeeper.features.permissions import SharedRules, UserRules
 from datakeeper.system import safewalk
-from datakeeper.system.safewalk import TreeFixer, open_directory
+from datakeeper.system.safewalk import fix_tree, open_directory, survey_tree
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changing groups needs root")
 GID = 4321  # a group id nobody in the tests' trees has
@@ -63,22 +63,25 @@ def victim(tmp_path) -> Path:
 
 @needs_root
 def test_shared_rules_make_a_private_tree_group_writable(tree):
-    report = TreeFixer(dry_run=False).fix(tree, _shared())
+    report = fix_tree(tree, _shared())
     assert _state(tree)[::2] == (0o2770, GID)
     assert _state(tree / "sub/deeper")[::2] == (0o2770, GID)
     assert _state(tree / "a.bin")[::2] == (0o660, GID)
     assert _state(tree / "run.sh")[::2] == (0o770, GID)
     assert report.counts["changed"] == 6
-    assert TreeFixer(dry_run=False).fix(tree, _shared()).counts["changed"] == 0
+    assert fix_tree(tree, _shared()).counts["changed"] == 0
 
 
 @needs_root
 def test_dry_run_counts_and_changes_nothing(tree):
     before = {p: _state(p) for p in tree.rglob("*")}
-    report = TreeFixer(dry_run=True).fix(tree, _shared())
+    report = survey_tree(tree, _shared())
     assert report.counts["changed"] == 6
     assert report.counts["group_changed"] == 6
     assert {p: _state(p) for p in tree.rglob("*")} == before
+    fixed = fix_tree(tree, _shared())
+    assert (fixed.counts, fixed.samples) == (report.counts, report.samples)
+    assert len(report.samples) == 5 and report.samples[0] == str(tree)
 
 
 @needs_root
@@ -87,7 +90,7 @@ def test_symlinks_inside_the_tree_are_left_alone(tree, victim):
     (tree / "shadow").symlink_to(victim / "secret")
     (tree / "sub/up").symlink_to("../..")
     before = _state(victim), _state(victim / "secret")
-    report = TreeFixer(dry_run=False).fix(tree, _shared())
+    report = fix_tree(tree, _shared())
     assert (_state(victim), _state(victim / "secret")) == before
     assert (victim / "secret").read_bytes() == b"precious"
     assert report.counts["symlinks"] == 3
@@ -102,7 +105,7 @@ def test_a_directory_swapped_for_a_symlink_mid_walk_is_not_entered(tree, victim)
             os.symlink(str(victim), name, dir_fd=dir_fd)
 
     before = _state(victim), _state(victim / "secret")
-    report = TreeFixer(dry_run=False, hook=swap).fix(tree, _shared())
+    report = fix_tree(tree, _shared(), swap)
     assert (_state(victim), _state(victim / "secret")) == before
     assert report.counts["changed_during_walk"] == 1
     assert _state(tree / "sub.moved/deeper/b.bin")[0] == 0o600  # not reached this time
@@ -119,7 +122,7 @@ def test_a_file_swapped_for_a_symlink_or_another_inode_is_not_changed(tree, vict
             os.link(victim / "secret", name, dst_dir_fd=dir_fd)
 
     before = _state(victim / "secret")
-    report = TreeFixer(dry_run=False, hook=swap).fix(tree, _shared())
+    report = fix_tree(tree, _shared(), swap)
     assert _state(victim / "secret") == before
     assert report.counts["changed_during_walk"] == 2
 
@@ -128,7 +131,7 @@ def test_a_file_swapped_for_a_symlink_or_another_inode_is_not_changed(tree, vict
 def test_files_with_several_hard_links_are_skipped(tree, victim):
     os.link(victim / "secret", tree / "linked")
     before = _state(victim / "secret")
-    report = TreeFixer(dry_run=False).fix(tree, _shared())
+    report = fix_tree(tree, _shared())
     assert _state(victim / "secret") == before
     assert report.counts["hard_links"] == 1
     assert any("linked: several hard links" in p for p in report.problems)
@@ -139,7 +142,7 @@ def test_fifos_and_sockets_are_skipped_without_hanging(tree):
     os.mkfifo(tree / "pipe", 0o600)
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tree / "sock"))
-        report = TreeFixer(dry_run=False).fix(tree, _shared())
+        report = fix_tree(tree, _shared())
     assert report.counts["special_files"] == 2
     assert _state(tree / "pipe")[::2] == (0o600, os.getgid())
 
@@ -149,7 +152,7 @@ def test_a_symlinked_top_or_ancestor_is_refused(tree, tmp_path):
     (tmp_path / "parent").symlink_to(tmp_path)
     for top in (tmp_path / "link", tmp_path / "parent/cache"):
         with pytest.raises(RefusedError, match="symlink"):
-            TreeFixer(dry_run=True).fix(top, _shared())
+            survey_tree(top, _shared())
     with pytest.raises(FileNotFoundError):
         open_directory(tmp_path / "absent")
 
@@ -157,7 +160,7 @@ def test_a_symlinked_top_or_ancestor_is_refused(tree, tmp_path):
 @needs_root
 def test_trees_deeper_than_the_limit_are_cut_off(tree, monkeypatch):
     monkeypatch.setattr(safewalk, "MAX_DEPTH", 1)
-    report = TreeFixer(dry_run=False).fix(tree, _shared())
+    report = fix_tree(tree, _shared())
     assert report.counts["too_deep"] == 1
     assert _state(tree / "sub")[0] == 0o2770
     assert _state(tree / "sub/deeper/b.bin")[0] == 0o600
@@ -172,7 +175,7 @@ def test_set_id_bits_go_from_files_and_sticky_comes_on_configured_folders(tmp_pa
     (top / "hub").chmod(0o755)
     (top / "private").mkdir(mode=0o700)
     rules = _shared("models", sticky={"models", "models/hub"}, excluded={"models/private"})
-    report = TreeFixer(dry_run=False).fix(top, rules)
+    report = fix_tree(top, rules)
     assert _state(top)[0] == 0o3775
     assert _state(top / "tool")[0] == 0o775
     assert _state(top / "hub")[0] == 0o3775
@@ -192,7 +195,7 @@ def test_user_rules_fix_owner_group_modes_and_ssh(tmp_path):
     (home / ".ssh").chmod(0o755)
     _make(home / "bin/tool", 0o6755)
     rules = UserRules(1234, 1234, frozenset({1234, 500}), 0o750)
-    TreeFixer(dry_run=False).fix(home, rules)
+    fix_tree(home, rules)
     assert _state(home) == (0o750, 1234, 1234)
     assert _state(home / "notes.txt") == (0o644, 1234, 1234)
     assert _state(home / "shared.txt") == (0o644, 1234, 500)  # a group alice belongs to

@@ -51,7 +51,7 @@ def clean(
     """
     from datakeeper.errors import InvalidInputError
     from datakeeper.features.caches.clean import clean as run_clean
-    from datakeeper.features.caches.clean import exit_code, plan_clean
+    from datakeeper.features.caches.clean import plan_clean
     from datakeeper.features.caches.kinds import FLAGS, parse_age
     from datakeeper.i18n import _
 
@@ -69,75 +69,63 @@ def clean(
             _("cache clean deletes files and there is no terminal to ask: pass --yes or --dry-run")
         )
     age = parse_age(older_than) if older_than is not None else None
-    plans = plan_clean(cfg, kinds, age)
+    plan = plan_clean(cfg, kinds, age)
     if not options.json_output:
-        _render_plans(plans)
+        _render_plan(plan)
     if dry_run:
-        _finish(plans, options.json_output, dry_run=True)
+        _finish(plan, options.json_output)
         return
-    frees = any(p.preview.files for p in plans)
-    if ask and frees and not typer.confirm(_("Remove them?"), default=False):
+    if ask and plan.frees and not typer.confirm(_("Remove them?"), default=False):
         raise typer.Exit(1)
-    _finish(run_clean(plans), options.json_output, dry_run=False)
-    code = exit_code(plans)
+    done = run_clean(plan)
+    _finish(done, options.json_output)
+    code = done.exit_code()
     if code:
         raise typer.Exit(int(code))
 
 
-def _finish(plans, json_output: bool, *, dry_run: bool) -> None:
+def _finish(run, json_output: bool) -> None:
     from datakeeper.cli.output import emit
 
-    data = {"dry_run": dry_run, "caches": [p.as_dict() for p in plans]}
-    emit(data, json_output=json_output, render=lambda c: _render_outcome(c, plans, dry_run))
+    emit(run.as_dict(), json_output=json_output, render=lambda c: _render_outcome(c, run))
 
 
-def _render_plans(plans) -> None:
+def _render_plan(plan) -> None:
     from datakeeper.cli.output import stdout_console
     from datakeeper.i18n import _
     from datakeeper.sizes import human_size
 
     console = stdout_console()
-    for plan in plans:
-        age = _(", unused for {n} days").format(n=plan.age_days) if plan.age_days else ""
+    for kind in plan.kinds:
+        days = kind.resource.age_days
+        age = _(", unused for {n} days").format(n=days) if days else ""
         line = _("{label} ({path}, {method}{age}): {files} entries, {size} would be freed")
         console.print(
             line.format(
-                label=plan.location.label,
-                path=plan.location.path,
-                method=plan.method.name,
+                label=kind.location.label,
+                path=kind.location.path,
+                method=kind.resource.method.name,
                 age=age,
-                files=plan.preview.files,
-                size=human_size(plan.preview.size),
+                files=kind.scan.files,
+                size=human_size(kind.scan.size),
             ),
             markup=False,
         )
-        for item in plan.preview.sample:
+        for item in kind.scan.sample:
             console.print(f"    {item}", markup=False)
-        for note in [*plan.preview.notes, plan.preview.problem]:
+        for note in [*kind.scan.notes, *kind.notes, kind.problem]:
             if note:
                 console.print(f"  ! {note}", markup=False)
 
 
-def _render_outcome(console, plans, dry_run: bool) -> None:
+def _render_outcome(console, run) -> None:
     from datakeeper.i18n import _
-    from datakeeper.sizes import human_size
 
-    if dry_run:
+    if run.dry_run:
         console.print(_("Nothing was removed."))
         return
-    words = {
-        "done": _("removed {n} entries, freed {size}"),
-        "nothing": _("nothing to clean"),
-        "failed": _("FAILED after removing {n} entries: {message}"),
-        "busy": _("skipped, another cleanup is running: {message}"),
-        "refused": _("not cleaned: {message}"),
-    }
-    for plan in plans:
-        done = plan.done
-        text = words[done.status].format(
-            n=done.removed, size=human_size(done.freed), message=done.message
-        )
-        console.print(f"{plan.location.label}: {text}", markup=False)
+    for kind in run.kinds:
+        console.print(f"{kind.location.label}: {kind.outcome_text()}", markup=False)
 
 
 def _location(location) -> dict:

@@ -43,6 +43,7 @@ def fix_permissions(
     Never follows a symlink; leaves hard-linked and special files alone.
     Exit code 1 when an entry could not be changed.
     """
+    from datakeeper.cli.common import change_printer
     from datakeeper.cli.output import emit
     from datakeeper.engine.session import require_root
     from datakeeper.errors import InvalidInputError
@@ -54,8 +55,11 @@ def fix_permissions(
         raise InvalidInputError(_("pass exactly one of --user NAME and --shared"))
     require_root("fix-permissions")
     cfg = site_config(ctx)
-    report = run(cfg, user=user, dry_run=dry_run or options.dry_run)
+    printer = change_printer(options.json_output)
+    report = run(cfg, user=user, dry_run=dry_run or options.dry_run, on_change=printer)
     emit(report.as_dict(), json_output=options.json_output, render=lambda c: _render(c, report))
+    if report.failed:  # e.g. 3 when a tree's top was refused, 1 when entries were not changed
+        raise typer.Exit(int(report.failed[0][1].exit_code))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -74,6 +78,8 @@ def _render(console, report) -> None:
         console.print(table)
         for problem in tree.problems:
             console.print(f"  ! {problem}", markup=False)
+    for _resource, error in report.failed:
+        console.print(f"  ! {error}", markup=False)
     for note in report.notes:
         console.print(note, markup=False)
     line = summary_line(report.totals)

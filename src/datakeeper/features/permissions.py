@@ -20,7 +20,9 @@ only owner bits (directories 0700): sshd and ssh refuse keys others can read.
 
 Both walk with ``datakeeper.system.safewalk`` (fd-relative, never following
 a link): symlinks, hard-linked files, special files and other filesystems
-are left alone and counted. A dry run counts what would change.
+are left alone and counted. Each tree is one ``TreePermissions`` resource that
+the executor converges in a change session (storage guard, admin lock, one
+action-log record per tree repaired); a dry run plans them and changes nothing.
 """
 
 from __future__ import annotations
@@ -28,23 +30,17 @@ from __future__ import annotations
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datakeeper.errors import InvalidInputError, RefusedError
+from datakeeper.engine import Change, Outcome
+from datakeeper.engine.session import ChangeListener, change_session
+from datakeeper.errors import DatakeeperError, InvalidInputError, RefusedError
 from datakeeper.i18n import _
-from datakeeper.storage import StorageGuard
+from datakeeper.resources.tree_permissions import TreePermissions
 from datakeeper.system import accounts
-from datakeeper.system.safewalk import (
-    KEEP,
-    Hook,
-    Target,
-    TreeFixer,
-    WalkReport,
-    protected_hardlinks,
-)
+from datakeeper.system.safewalk import KEEP, Hook, Target, WalkReport, protected_hardlinks
 
 if TYPE_CHECKING:
     from datakeeper.config import FolderSpec, SiteConfig
@@ -118,11 +114,14 @@ class UserRules:
 
 @dataclass
 class PermissionsReport:
-    """The trees walked, each with its counts, and notes for the person running it."""
+    """The trees walked, each with its counts, the changes planned or applied, the
+    trees that failed, and notes for the person running it."""
 
     dry_run: bool
     trees: list[tuple[str, WalkReport]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    failed: list[tuple[str, DatakeeperError]] = field(default_factory=list)
 
     @property
     def totals(self) -> Counter:
@@ -135,7 +134,7 @@ class PermissionsReport:
     @property
     def ok(self) -> bool:
         """True when nothing failed (skipped entries are not failures)."""
-        return not self.totals["errors"]
+        return not self.totals["errors"] and not self.failed
 
     def as_dict(self) -> dict:
         """JSON-able report."""
@@ -143,7 +142,12 @@ class PermissionsReport:
             "dry_run": self.dry_run,
             "ok": self.ok,
             "totals": dict(self.totals),
-            "trees": [{"path": path, **report.as_dict()} for path, report in self.trees],
+            "trees": [
+                {"path": path, "dry_run": self.dry_run, **report.as_dict()}
+                for path, report in self.trees
+            ],
+            "changes": [change.as_dict() for change in self.changes],
+            "failed": [{"resource": r, "error": str(e)} for r, e in self.failed],
             "notes": self.notes,
         }
 
@@ -178,54 +182,39 @@ def user_tree(cfg: SiteConfig, name: str) -> tuple[Path, UserRules]:
     return home, UserRules(user.uid, user.gid, groups, cfg.home.mode)
 
 
-def fix_trees(
-    cfg: SiteConfig,
-    trees: Iterable[tuple[Path, object]],
-    *,
-    dry_run: bool,
-    hook: Hook | None = None,
-) -> PermissionsReport:
-    """Walk each tree with its rules; the storage guard runs first (read-only)."""
-    trees = list(trees)
-    StorageGuard(cfg.storage_roots)([path for path, _rules in trees])
-    report = PermissionsReport(dry_run)
-    for path, rules in trees:
-        fixer = TreeFixer(dry_run=dry_run, hook=hook)
-        try:
-            report.trees.append((str(path), fixer.fix(path, rules)))  # type: ignore[arg-type]
-        except FileNotFoundError:
-            report.notes.append(_("{path} does not exist: skipped").format(path=path))
-    if report.totals["hard_links"]:
-        report.notes.append(_hard_link_note(protected_hardlinks()))
-    return report
-
-
 def fix_permissions(
     cfg: SiteConfig,
     *,
     user: str | None = None,
     dry_run: bool,
+    on_change: ChangeListener | None = None,
     hook: Hook | None = None,
 ) -> PermissionsReport:
-    """``--user NAME`` (``user``) or ``--shared`` (``user`` None): walk, log, report.
+    """``--user NAME`` (``user``) or ``--shared`` (``user`` None): plan, repair, report.
 
-    A real run holds the one-admin lock and writes one action-log record per tree.
+    The trees are converged in one change session: the storage guard first (a dry
+    run too), then, in a real run, the admin lock and one action-log record per
+    tree repaired. A tree that fails does not stop the others. ``on_change`` hears
+    each change as it is planned (dry run), applied or failed.
     """
-    from datakeeper.engine.session import change_session
-
     trees = [user_tree(cfg, user)] if user is not None else shared_trees(cfg)
-    if dry_run:
-        return fix_trees(cfg, trees, dry_run=True, hook=hook)
-    with change_session(cfg, dry_run=False) as session:
-        report = fix_trees(cfg, trees, dry_run=False, hook=hook)
-        for path, tree in report.trees:
-            if session.log is not None and tree.counts["changed"]:
-                session.log.record(
-                    resource=f"permissions {path}",
-                    change=summary_line(tree.counts),
-                    outcome="failed" if tree.counts["errors"] else "applied",
-                    details=dict(tree.counts),
-                )
+    resources = [TreePermissions(path, rules, hook) for path, rules in trees]
+    with change_session(cfg, dry_run=dry_run) as session:
+        outcome = session.converge(resources, on_change=on_change, keep_going=True)
+    return _report(resources, outcome)
+
+
+def _report(resources: list[TreePermissions], outcome: Outcome) -> PermissionsReport:
+    report = PermissionsReport(outcome.dry_run, failed=list(outcome.failed))
+    report.changes = outcome.planned if outcome.dry_run else outcome.applied
+    failed = {resource_id for resource_id, _error in outcome.failed}
+    for resource in resources:
+        if resource.missing:
+            report.notes.append(_("{path} does not exist: skipped").format(path=resource.top))
+        elif resource.id not in failed or resource.report.counts:  # not refused unwalked
+            report.trees.append((str(resource.top), resource.report))
+    if report.totals["hard_links"]:
+        report.notes.append(_hard_link_note(protected_hardlinks()))
     return report
 
 

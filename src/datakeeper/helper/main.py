@@ -48,6 +48,7 @@ from datakeeper.helper.walk import (
     Cleaner,
     Refused,
     Subdir,
+    Survey,
     list_names,
     lock_held,
     lstat_at,
@@ -143,32 +144,42 @@ CLEANERS = {"conda": clean_conda, "huggingface": clean_huggingface, "torch": cle
 
 
 def clean_cache(
-    kind: str,
-    policy: dict,
-    now: float | None = None,
-    older_than_days: int | None = None,
-    dry_run: bool = False,
+    kind: str, policy: dict, now: float | None = None, older_than_days: int | None = None
 ) -> Cleaner:
     """Clean the shared cache ``kind`` as ``policy`` says; returns what was removed."""
-    root = policy["caches"][kind]
-    cleaner = Cleaner(root, time.time() if now is None else now, dry_run)
-    older_than = None if older_than_days is None else older_than_days * DAY
-    fd = open_root(root)
-    try:
-        with cache_lock(policy, kind, dry_run):
-            CLEANERS[kind](cleaner, fd, policy.get("min_age_days", 0) * DAY, older_than)
-    finally:
-        os.close(fd)
+    cleaner = Cleaner(policy["caches"][kind], time.time() if now is None else now)
+    _walk_cache(cleaner, kind, policy, older_than_days, locked=True)
     return cleaner
 
 
+def scan_cache(
+    kind: str, policy: dict, now: float | None = None, older_than_days: int | None = None
+) -> Survey:
+    """What ``clean_cache`` would remove now, read only (no lock is taken)."""
+    survey = Survey(policy["caches"][kind], time.time() if now is None else now)
+    _walk_cache(survey, kind, policy, older_than_days, locked=False)
+    return survey
+
+
+def _walk_cache(
+    cleaner: Cleaner, kind: str, policy: dict, older_than_days: int | None, *, locked: bool
+) -> None:
+    older_than = None if older_than_days is None else older_than_days * DAY
+    fd = open_root(cleaner.root)
+    try:
+        with cache_lock(policy, kind) if locked else contextlib.nullcontext():
+            CLEANERS[kind](cleaner, fd, policy.get("min_age_days", 0) * DAY, older_than)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def cache_lock(policy: dict, kind: str, dry_run: bool = False):
+def cache_lock(policy: dict, kind: str):
     """Hold ``<lock_dir>/cache-KIND.lock`` (root's, no symlink) while cleaning ``kind``.
 
     No lock without a lock directory (not set up yet: nobody else can hold it).
     """
-    fd = None if dry_run else _open_lock(policy.get("lock_dir"), kind)
+    fd = _open_lock(policy.get("lock_dir"), kind)
     try:
         if fd is not None:
             _wait_for_lock(fd, kind)

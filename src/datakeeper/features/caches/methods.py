@@ -1,4 +1,7 @@
-"""How one cache is cleaned: each method previews what would go, then cleans.
+"""How one cache is cleaned: each method scans what would go (read only), and cleans.
+
+The ``CacheCleanup`` resource makes a method's scan its plan and its cleanup its
+change, so whether anything is removed is decided by the executor alone.
 
 - ``BuiltIn`` (root, shared caches): the sudo helper's cleaners in-process
   (``datakeeper.helper.main.clean_cache``: fd-relative, never following links).
@@ -8,7 +11,7 @@
 - ``HubClean`` (root, HuggingFace): ``huggingface_hub``'s cache scan for the
   revisions (``cache_hf``), the built-in cleaner for abandoned downloads.
 - ``Delegate`` (a member, shared caches): ``sudo -n <helper> cache-clean KIND
-  [--older-than AGE]``; the preview is the helper's code run read-only.
+  [--older-than AGE]``; the scan is the helper's code run read-only.
 - ``ToolClean`` (personal caches): ``pip cache purge`` / ``uv cache clean``.
 - ``Unavailable``: why this kind cannot be cleaned here.
 
@@ -23,67 +26,42 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, TypeVar
 
-from datakeeper.errors import LockBusyError
+from datakeeper.errors import LockBusyError, RefusedError
+from datakeeper.features.caches import hf as cache_hf
 from datakeeper.features.caches.kinds import measure
 from datakeeper.features.setup.sudo import helper_policy, shared_cache_dirs
 from datakeeper.helper import main as sudo_helper
 from datakeeper.helper.walk import DAY, Cleaner, Refused
 from datakeeper.i18n import _
+from datakeeper.resources.cache_cleanup import SAMPLE, CacheScan, Cleaned
 from datakeeper.system.lock import exclusive_lock
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
-SAMPLE = 20
 TOOL_TIMEOUT = 1800
 LOCK_TIMEOUT = 10.0
 HELPER_SUMMARY = re.compile(r"^\S+: removed (\d+) files, freed (\d+) bytes", re.MULTILINE)
+T = TypeVar("T")
 
 
-@dataclass
-class Preview:
-    """What a cleanup would remove: counts, a sample of names, and notes."""
-
-    files: int = 0
-    size: int = 0
-    sample: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    problem: str = ""  # why this cache cannot be cleaned at all (e.g. its root is a link)
-
-    @classmethod
-    def of(cls, cleaner: Cleaner) -> Preview:
-        """From a dry-run cleaner's record."""
-        names = [name for name, _size in cleaner.removed]
-        notes = [f"{why}: {where}" for where, why in cleaner.skipped]
-        size = sum(size for _name, size in cleaner.removed)
-        return cls(len(names), size, names[:SAMPLE], notes)
+def scan_of(cleaner: Cleaner) -> CacheScan:
+    """From what a helper's survey (or cleaner) recorded."""
+    names = [name for name, _size in cleaner.removed]
+    notes = [f"{why}: {where}" for where, why in cleaner.skipped]
+    size = sum(size for _name, size in cleaner.removed)
+    return CacheScan(len(names), size, names[:SAMPLE], notes)
 
 
-class CacheMethod(Protocol):
-    """What every method offers (``name`` is shown to people)."""
-
-    name: str
-
-    def preview(self) -> Preview:
-        """What would be removed; changes nothing."""
-
-    def clean(self) -> Done:
-        """Remove it; a busy lock or an unsafe root is a status, not an exception."""
-
-
-@dataclass
-class Done:
-    """How a cleanup ended: ``done``, ``nothing``, ``failed``, ``busy`` or ``refused``."""
-
-    status: str
-    removed: int = 0
-    freed: int = 0
-    message: str = ""
+def cleaned_of(cleaner: Cleaner) -> Cleaned:
+    """What a helper's cleaner removed, freed and failed to remove."""
+    freed = sum(size for _name, size in cleaner.removed)
+    return Cleaned(len(cleaner.removed), freed, tuple(cleaner.failed))
 
 
 @dataclass
@@ -94,32 +72,24 @@ class BuiltIn:
     kind: str
     age_days: int | None
     name: str = "built-in"
-    _last: Cleaner | None = field(default=None, init=False, repr=False)
 
-    def preview(self) -> Preview:
-        try:
-            return self._run(dry_run=True)
-        except Refused as refused:
-            return Preview(problem=str(refused))
+    def scan(self) -> CacheScan:
+        return _refusing(lambda: scan_of(self._walk(sudo_helper.scan_cache)))
 
-    def clean(self) -> Done:
-        return _guarded(self.kind, lambda: _done(self._run(dry_run=False), self._last))
+    def clean(self) -> Cleaned:
+        with shared_cache_lock(self.cfg, self.kind):
+            return _refusing(lambda: cleaned_of(self._walk(sudo_helper.clean_cache)))
 
-    def _run(self, *, dry_run: bool) -> Preview:
+    def _walk(self, walk: Callable[..., Cleaner]) -> Cleaner:
+        """The helper's ``scan_cache`` or ``clean_cache`` with the site's policy."""
         policy = {
             "caches": shared_cache_dirs(self.cfg),
             "min_age_days": self.cfg.cache.min_age_days,
         }
-        with contextlib.ExitStack() as stack:
-            if not dry_run:
-                stack.enter_context(shared_cache_lock(self.cfg, self.kind))
-            try:
-                self._last = sudo_helper.clean_cache(
-                    self.kind, policy, older_than_days=self.age_days, dry_run=dry_run
-                )
-            except FileNotFoundError:
-                self._last = Cleaner(policy["caches"][self.kind], time.time(), dry_run)
-        return Preview.of(self._last)
+        try:
+            return walk(self.kind, policy, older_than_days=self.age_days)
+        except FileNotFoundError:  # no cache yet: nothing to clean
+            return Cleaner(policy["caches"][self.kind], time.time())
 
 
 @dataclass
@@ -129,21 +99,20 @@ class CondaClean(BuiltIn):
     conda: str = "conda"
     name: str = "conda clean"
 
-    def clean(self) -> Done:
-        def run() -> Done:
-            before = self.preview()
+    def clean(self) -> Cleaned:
+        with shared_cache_lock(self.cfg, self.kind):
+            before = self.scan()
             path = shared_cache_dirs(self.cfg)[self.kind]
             env = {**os.environ, "CONDA_PKGS_DIRS": path}
-            argv = [self.conda, "clean", "--tarballs", "--yes"]
-            with shared_cache_lock(self.cfg, self.kind):
-                result = _run_tool(argv, env)
-            if result is not None:
-                return Done("failed", message=result)
-            self._run(dry_run=False)  # .trash and anything conda left
-            after = self.preview()
-            return Done("done", before.files - after.files, before.size - after.size)
+            problem = _run_tool([self.conda, "clean", "--tarballs", "--yes"], env)
+            failures = (problem,) if problem is not None else self._clean_rest()
+            after = self.scan()
+        removed, freed = before.files - after.files, before.size - after.size
+        return Cleaned(max(removed, 0), max(freed, 0), failures)
 
-        return _guarded(self.kind, run)
+    def _clean_rest(self) -> tuple[str, ...]:
+        """The built-in cleaner for ``.trash`` and anything conda left; what failed."""
+        return _refusing(lambda: cleaned_of(self._walk(sudo_helper.clean_cache))).failures
 
 
 @dataclass
@@ -156,43 +125,29 @@ class HubClean:
     age_days: int | None
     name: str = "huggingface_hub"
 
-    def preview(self) -> Preview:
-        partial = BuiltIn(self.cfg, self.kind, None).preview()
-        if partial.problem:
-            return partial
-        hub = self._plan()
+    def scan(self) -> CacheScan:
+        partial = BuiltIn(self.cfg, self.kind, None).scan()
+        hub = _refusing(self._plan)
         names = [f"{repo} {rev[:12]}" for repo, rev, _size in hub.revisions]
-        return Preview(
+        return CacheScan(
             len(hub.revisions) + partial.files,
             hub.freed + partial.size,
             (names + partial.sample)[:SAMPLE],
             hub.notes + partial.notes,
         )
 
-    def clean(self) -> Done:
-        from datakeeper.features.caches import hf as cache_hf
+    def clean(self) -> Cleaned:
+        with shared_cache_lock(self.cfg, self.kind):
+            hub = _refusing(self._plan)
+            cleaner = Cleaner(str(hub.root), time.time())
+            _refusing(lambda: cache_hf.execute(hub, cleaner))
+            rest = BuiltIn(self.cfg, self.kind, None)
+            partial = _refusing(lambda: cleaned_of(rest._walk(sudo_helper.clean_cache)))
+        removed = len(hub.revisions) + partial.removed
+        failures = tuple(cleaner.failed) + partial.failures
+        return Cleaned(removed, hub.freed + partial.freed, failures)
 
-        def run() -> Done:
-            with shared_cache_lock(self.cfg, self.kind):
-                hub = self._plan()
-                cleaner = Cleaner(str(hub.root), time.time())
-                cache_hf.execute(hub, cleaner)
-            partial = BuiltIn(self.cfg, self.kind, None)
-            rest = _done(partial._run(dry_run=False), partial._last)
-            failed = cleaner.failed + ([rest.message] if rest.status == "failed" else [])
-            removed = len(hub.revisions) + rest.removed
-            return Done(
-                "failed" if failed else "done",
-                removed,
-                hub.freed + rest.freed,
-                "; ".join(failed[:3]),
-            )
-
-        return _guarded(self.kind, run)
-
-    def _plan(self):
-        from datakeeper.features.caches import hf as cache_hf
-
+    def _plan(self) -> cache_hf.HfPlan:
         root = Path(shared_cache_dirs(self.cfg)[self.kind])
         cutoff = time.time() - max(self.age_days or 0, self.cfg.cache.min_age_days) * DAY
         if not root.is_dir():
@@ -209,18 +164,18 @@ class Delegate:
     age_days: int | None
     name: str = "sudo helper"
 
-    def preview(self) -> Preview:
+    def scan(self) -> CacheScan:
+        """The helper's own code, run read-only as the member."""
+        policy = helper_policy(self.cfg)
         try:
-            cleaner = sudo_helper.clean_cache(
-                self.kind, helper_policy(self.cfg), older_than_days=self.age_days, dry_run=True
-            )
+            survey = sudo_helper.scan_cache(self.kind, policy, older_than_days=self.age_days)
         except FileNotFoundError:
-            return Preview()
+            return CacheScan()
         except Refused as refused:
-            return Preview(problem=str(refused))
-        return Preview.of(cleaner)
+            raise RefusedError(str(refused)) from None
+        return scan_of(survey)
 
-    def clean(self) -> Done:
+    def clean(self) -> Cleaned:
         argv = ["sudo", "-n", str(self.cfg.sudo.helper_path), "cache-clean", self.kind]
         if self.age_days is not None:
             argv += ["--older-than", f"{self.age_days}d"]
@@ -229,15 +184,21 @@ class Delegate:
                 argv, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as error:
-            return Done("failed", message=str(error))
+            return Cleaned(failures=(str(error),))
         summary = HELPER_SUMMARY.search(result.stdout)
         removed, freed = (int(summary.group(1)), int(summary.group(2))) if summary else (0, 0)
         if result.returncode == 0:
-            return Done("done", removed, freed)
-        return Done(_HELPER_STATUS.get(result.returncode, "failed"), removed, freed, _why(result))
+            return Cleaned(removed, freed)
+        error = _HELPER_ERRORS.get(result.returncode)
+        if error is not None:
+            raise error(_why(result))
+        return Cleaned(removed, freed, (_why(result),))
 
 
-_HELPER_STATUS = {sudo_helper.EXIT_BUSY: "busy", sudo_helper.EXIT_UNSAFE: "refused"}
+_HELPER_ERRORS: dict[int, type[Exception]] = {
+    sudo_helper.EXIT_BUSY: LockBusyError,
+    sudo_helper.EXIT_UNSAFE: RefusedError,
+}
 
 
 def _why(result: subprocess.CompletedProcess) -> str:
@@ -262,21 +223,18 @@ class ToolClean:
     def name(self) -> str:
         return " ".join([os.path.basename(self.argv[0]), *self.argv[1:]])
 
-    def preview(self) -> Preview:
+    def scan(self) -> CacheScan:
         usage = measure(self.path)
-        return Preview(usage.files, usage.size, [str(self.path)] if usage.files else [])
+        return CacheScan(usage.files, usage.size, [str(self.path)] if usage.files else [])
 
-    def clean(self) -> Done:
-        def run() -> Done:
-            before = measure(self.path)
-            with personal_cache_lock(self.path, self.kind):
-                problem = _run_tool(self.argv, dict(os.environ))
-            after = measure(self.path)
-            freed = max(before.size - after.size, 0)
-            removed = max(before.files - after.files, 0)
-            return Done("failed" if problem else "done", removed, freed, problem or "")
-
-        return _guarded(self.kind, run)
+    def clean(self) -> Cleaned:
+        before = measure(self.path)
+        with personal_cache_lock(self.path, self.kind):
+            problem = _run_tool(self.argv, dict(os.environ))
+        after = measure(self.path)
+        freed = max(before.size - after.size, 0)
+        removed = max(before.files - after.files, 0)
+        return Cleaned(removed, freed, (problem,) if problem else ())
 
 
 @dataclass
@@ -287,11 +245,11 @@ class Unavailable:
     reason: str
     name: str = "-"
 
-    def preview(self) -> Preview:
-        return Preview(problem=self.reason)
+    def scan(self) -> CacheScan:
+        raise RefusedError(self.reason)
 
-    def clean(self) -> Done:
-        return Done("refused", message=self.reason)
+    def clean(self) -> Cleaned:
+        raise RefusedError(self.reason)
 
 
 @contextlib.contextmanager
@@ -316,19 +274,12 @@ def personal_cache_lock(path: Path, kind: str) -> Iterator[None]:
         yield
 
 
-def _guarded(kind: str, run) -> Done:
-    """Run a cleanup; a busy lock or an unsafe cache root becomes its status."""
+def _refusing(run: Callable[[], T]) -> T:
+    """Run a walk of a cache; the helper's refusal (a link for a root) becomes ours."""
     try:
         return run()
-    except LockBusyError as error:
-        return Done("busy", message=str(error))
     except Refused as refused:
-        return Done("refused", message=str(refused))
-
-
-def _done(preview: Preview, cleaner: Cleaner) -> Done:
-    status = "failed" if cleaner.failed else "done"
-    return Done(status, preview.files, preview.size, "; ".join(cleaner.failed[:3]))
+        raise RefusedError(str(refused)) from None
 
 
 def _run_tool(argv: list[str], env: dict[str, str]) -> str | None:

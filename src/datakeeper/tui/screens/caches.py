@@ -19,13 +19,6 @@ from datakeeper.tui.widgets.textpanel import TextPanel
 from datakeeper.tui.widgets.toggles import MarkedRadioButton
 
 AGES = ((None, _("default")), (7, _("unused 7d")), (30, _("unused 30d")), (90, _("unused 90d")))
-OUTCOME = {
-    "done": _("removed {n} entries, freed {size}"),
-    "nothing": _("nothing to clean"),
-    "failed": _("FAILED after removing {n} entries: {message}"),
-    "busy": _("skipped, another cleanup is running: {message}"),
-    "refused": _("not cleaned: {message}"),
-}
 
 
 def shared_warning(group: str) -> str:
@@ -112,33 +105,28 @@ class CachesScreen(FeatureScreen):
             then=self._confirm,
         )
 
-    def _confirm(self, plans: list) -> None:
+    def _confirm(self, plan) -> None:
         from datakeeper.tui.screens.confirm import ConfirmScreen
 
-        lines = [line for plan in plans for line in _preview_lines(plan)]
-        if not any(plan.preview.files for plan in plans):
+        lines = [line for kind in plan.kinds for line in _preview_lines(kind)]
+        if not plan.frees:
             self.query_one("#output", TextPanel).show(lines)
             self.status.done(_("Nothing to remove."))
             return
-        if any(plan.location.shared for plan in plans):
+        if any(kind.location.shared for kind in plan.kinds):
             lines += ["", shared_warning(self.cfg.group)]
-        question = _("Clean {what}?").format(what=", ".join(p.location.label for p in plans))
+        labels = ", ".join(kind.location.label for kind in plan.kinds)
+        question = _("Clean {what}?").format(what=labels)
         self.app.push_screen(
-            ConfirmScreen(question, lines, _("Clean")), lambda yes: self._clean(plans, yes)
+            ConfirmScreen(question, lines, _("Clean")), lambda yes: self._clean(plan, yes)
         )
 
-    def _clean(self, plans: list, yes: bool | None) -> None:
+    def _clean(self, plan, yes: bool | None) -> None:
         if yes:
-            self.call(_("cleaning"), self.features.clean_caches, plans, then=self._cleaned)
+            self.call(_("cleaning"), self.features.clean_caches, plan, then=self._cleaned)
 
-    def _cleaned(self, plans: list) -> None:
-        lines = []
-        for plan in plans:
-            done = plan.done
-            text = OUTCOME.get(done.status, done.status).format(
-                n=done.removed, size=human_size(done.freed), message=done.message
-            )
-            lines.append(f"{plan.location.label}: {text}")
+    def _cleaned(self, run) -> None:
+        lines = [f"{kind.location.label}: {kind.outcome_text()}" for kind in run.kinds]
         self.query_one("#output", TextPanel).show(lines)
         self.note = "; ".join(lines)
         self.action_reload()
@@ -149,20 +137,22 @@ def _tail(path: str, width: int = 33) -> str:
     return path if len(path) <= width else "…" + path[-(width - 1) :]
 
 
-def _preview_lines(plan) -> list[str]:
+def _preview_lines(kind) -> list[str]:
     """What one cleanup would remove, as ``cache clean`` prints it."""
-    age = _(", unused for {n} days").format(n=plan.age_days) if plan.age_days else ""
+    days = kind.resource.age_days
+    age = _(", unused for {n} days").format(n=days) if days else ""
     lines = [
         _("{label} ({method}{age}): {files} entries, {size} would be freed").format(
-            label=plan.location.label,
-            method=plan.method.name,
+            label=kind.location.label,
+            method=kind.resource.method.name,
             age=age,
-            files=plan.preview.files,
-            size=human_size(plan.preview.size),
+            files=kind.scan.files,
+            size=human_size(kind.scan.size),
         )
     ]
-    lines += [f"    {item}" for item in plan.preview.sample]
-    lines += [f"  ! {note}" for note in [*plan.preview.notes, plan.preview.problem] if note]
+    lines += [f"    {item}" for item in kind.scan.sample]
+    notes = [*kind.scan.notes, *kind.notes, kind.problem]
+    lines += [f"  ! {note}" for note in notes if note]
     return lines
 
 

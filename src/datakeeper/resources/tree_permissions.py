@@ -1,0 +1,119 @@
+"""Owners, groups and modes of a whole tree, repaired as one bulk change.
+
+The plan is a read-only survey (``system.safewalk.survey_tree``): how many
+entries differ from what the rules want, and the first few of them. The one
+change it returns walks the tree again and fixes it (``fix_tree``); its result
+says what was actually fixed and what was left alone, and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datakeeper.engine.change import Change, Result
+from datakeeper.engine.resource import Resource
+from datakeeper.errors import ActionFailedError
+from datakeeper.i18n import _
+from datakeeper.system.safewalk import Hook, Rules, WalkReport, fix_tree, survey_tree
+
+# Entries a walk leaves alone on purpose, in the order a result names them.
+LEFT_ALONE = (
+    "symlinks",
+    "hard_links",
+    "special_files",
+    "other_filesystems",
+    "excluded",
+    "changed_during_walk",
+    "too_deep",
+)
+
+
+class TreePermissions(Resource):
+    """Every entry of the tree at ``top`` as ``rules`` want it (see ``safewalk``).
+
+    ``report`` is what the last plan surveyed, or once the change ran, what it
+    did; ``missing`` is True when the last plan found no tree at ``top``.
+    """
+
+    def __init__(self, top: Path, rules: Rules, hook: Hook | None = None) -> None:
+        self.top = top
+        self.rules = rules
+        self.hook = hook  # tests: called just before an entry is opened for a change
+        self.report = WalkReport()
+        self.missing = False
+
+    @property
+    def id(self) -> str:
+        return f"permissions {self.top}"
+
+    def touches(self) -> tuple[Path, ...]:
+        return (self.top,)
+
+    def plan(self) -> list[Change]:
+        try:
+            self.report, self.missing = survey_tree(self.top, self.rules), False
+        except FileNotFoundError:
+            self.report, self.missing = WalkReport(), True
+            return []
+        counts = self.report.counts
+        if not counts["changed"]:
+            return []
+        before = {"entries_to_fix": counts["changed"], "first": self.report.samples}
+        return [Change(self.id, plan_sentence(self.top, counts), self._fix, before, {})]
+
+    def _fix(self) -> Result:
+        self.report = fix_tree(self.top, self.rules, self.hook)
+        done = result_sentence(self.report)
+        if self.report.counts["errors"]:
+            raise ActionFailedError(
+                _("{path}: {done}; first: {problem}").format(
+                    path=self.top, done=done, problem=self.report.problems[0]
+                )
+            )
+        return Result(done)
+
+
+def plan_sentence(top: Path, counts) -> str:
+    """``fix 57 entries under /data/users/alice (group, mode)``."""
+    kinds = [
+        word
+        for key, word in (
+            ("owner_changed", _("owner")),
+            ("group_changed", _("group")),
+            ("mode_changed", _("mode")),
+        )
+        if counts[key]
+    ]
+    return _("fix {n} entries under {path} ({what})").format(
+        n=counts["changed"], path=top, what=", ".join(kinds)
+    )
+
+
+def result_sentence(report: WalkReport) -> str:
+    """What a repair did: entries fixed (owner, group, mode), left alone, not changed."""
+    counts = report.counts
+    text = _("fixed {n} entries (owner {owner}, group {group}, mode {mode})").format(
+        n=max(counts["changed"] - counts["errors"], 0),
+        owner=counts["owner_changed"],
+        group=counts["group_changed"],
+        mode=counts["mode_changed"],
+    )
+    skipped = [f"{counts[key]} {_left_alone_word(key)}" for key in LEFT_ALONE if counts[key]]
+    if skipped:
+        text += _("; left alone: {what}").format(what=", ".join(skipped))
+    if counts["errors"]:
+        text += _("; {n} could not be changed").format(n=counts["errors"])
+    return text
+
+
+def _left_alone_word(key: str) -> str:
+    words = {
+        "symlinks": _("symlinks"),
+        "hard_links": _("files with several hard links"),
+        "special_files": _("FIFOs, sockets or devices"),
+        "other_filesystems": _("on other filesystems"),
+        "excluded": _("folders that are not shared"),
+        "changed_during_walk": _("changed while we looked"),
+        "too_deep": _("too deep"),
+    }
+    return words[key]
