@@ -18,7 +18,7 @@ from datakeeper.system.fs import atomic_write
 from datakeeper.system.lock import exclusive_lock
 
 
-class ManagedFiles:
+class OwnedFilesManifest:
     """Read and update the manifest at ``path``."""
 
     def __init__(self, path: Path) -> None:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.sandbox.test_init import NO_SOFTWARE, _init, _prepare
+from tests.support.site_setup import NO_SOFTWARE
 
 pytestmark = pytest.mark.sandbox
 
@@ -29,10 +29,9 @@ MARKER = "/run/datakeeper/recovery-done"
 
 
 @pytest.fixture
-def site(server):
-    _prepare(server, CONFIG)
-    _init(server)
-    return server
+def site_config() -> str:
+    """A login waits at most 2 s for recovery here (30 s by default), to keep tests short."""
+    return CONFIG
 
 
 @pytest.fixture
@@ -147,3 +146,17 @@ def test_no_wait_once_recovery_is_done_nor_for_scripts(enabled):
     enabled.run(["touch", MARKER])
     elapsed, out = _login(enabled, "bash -il -c true")
     assert elapsed < 1.5 and "datakeeper" not in out
+
+
+def test_the_marker_and_the_record_are_changes_of_the_plan(enabled):
+    server = enabled
+    record = "/data/config/datakeeper/last-recovery.json"
+    server.reboot()
+    server.datakeeper("--dry-run", "recover")
+    assert not os.path.exists(server.path(MARKER))
+    assert not os.path.exists(server.path(record))
+    server.datakeeper("recover")
+    assert os.path.isfile(server.path(MARKER)) and os.path.isfile(server.path(record))
+    log = server.path("/data/config/datakeeper/actions.log").read_text().splitlines()
+    logged = {json.loads(line)["resource"] for line in log}
+    assert {f"file {MARKER}", f"file {record}"} <= logged

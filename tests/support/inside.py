@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from datakeeper.engine import Executor
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 from datakeeper.resources import (
     Directory,
     Group,
@@ -42,7 +42,7 @@ def build(spec: dict):
         return Directory(Path(spec["path"]), _ownership(spec))
     if kind == "symlink":
         return Symlink(Path(spec["path"]), Path(spec["target"]))
-    manifest = ManagedFiles(Path(spec.get("manifest", MANIFEST)))
+    manifest = OwnedFilesManifest(Path(spec.get("manifest", MANIFEST)))
     content = spec["content"].encode()
     if kind == "file":
         return ManagedFile(

@@ -11,7 +11,7 @@ import sys
 
 from datakeeper.config import parse_config
 from datakeeper.features.setup.sudo import sudo_resources
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 from tests.support.driver import outcome, report
 
 
@@ -22,7 +22,7 @@ def main() -> int:
     def work() -> dict:
         cfg = parse_config(text, "test")
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        return outcome(mode, sudo_resources(cfg, ManagedFiles(cfg.managed_files_path)))
+        return outcome(mode, sudo_resources(cfg, OwnedFilesManifest(cfg.managed_files_path)))
 
     return report(work)
 

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from datakeeper.config import parse_config
+from datakeeper.features.check.run import check_step
+from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.recovery import boot
 from datakeeper.resources import ManagedFile
+from datakeeper.resources.systemd_unit import DaemonReload
+from datakeeper.system import systemd
+from datakeeper.system.systemd import UnitState
 
 INSTALL = "apps/datakeeper/current/bin/datakeeper"
 
@@ -131,7 +136,7 @@ def test_under_systemd_the_units_are_enabled_too(cfg, config_path, monkeypatch):
     boot.flag_path(cfg).parent.mkdir(parents=True)
     boot.flag_path(cfg).write_text("on\n")
     resources = boot.boot_resources(cfg, config_path)
-    assert resources[-1] == boot.BootUnits(enabled=True)
+    assert resources[-1] == boot.boot_units(enabled=True)
 
 
 # -- the systemd resources, with systemctl faked ---------------------------------------
@@ -140,24 +145,23 @@ def test_under_systemd_the_units_are_enabled_too(cfg, config_path, monkeypatch):
 @pytest.fixture
 def systemctl(monkeypatch):
     calls: list[list[str]] = []
-    monkeypatch.setattr(boot.commands, "run", lambda argv, **kw: calls.append(list(argv)))
-    monkeypatch.setattr(boot.systemd.commands, "run", lambda argv, **kw: calls.append(list(argv)))
+    monkeypatch.setattr(systemd.commands, "run", lambda argv, **kw: calls.append(list(argv)))
     return calls
 
 
 def _fake_state(monkeypatch, service: str, path: str, reload: str = "no") -> None:
     table = {boot.SERVICE: service.split(":"), boot.SYNC_PATH: path.split(":")}
 
-    def state(unit: str) -> dict[str, str]:
+    def state(unit: str) -> UnitState:
         enabled, active = table.get(unit, ["static", "inactive"])
-        return {"enabled": enabled, "active": active, "needs_reload": reload}
+        return UnitState(enabled, active, reload)
 
-    monkeypatch.setattr(boot.systemd, "unit_state", state)
+    monkeypatch.setattr(systemd, "unit_state", state)
 
 
 def test_units_are_reloaded_enabled_and_the_watch_started_but_not_recovery(monkeypatch, systemctl):
     _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
-    (change,) = boot.BootUnits(enabled=True).plan()
+    (change,) = boot.boot_units(enabled=True).plan()
     change.action()
     assert systemctl == [
         ["systemctl", "daemon-reload"],
@@ -168,27 +172,27 @@ def test_units_are_reloaded_enabled_and_the_watch_started_but_not_recovery(monke
 
 def test_enabled_units_plan_nothing_unless_files_changed(monkeypatch):
     _fake_state(monkeypatch, "enabled:inactive", "enabled:active")
-    assert boot.BootUnits(enabled=True).plan() == []
+    assert boot.boot_units(enabled=True).plan() == []
     _fake_state(monkeypatch, "enabled:active", "enabled:active", reload="yes")
-    assert len(boot.BootUnits(enabled=True).plan()) == 1
+    assert len(boot.boot_units(enabled=True).plan()) == 1
 
 
 def test_disabling_does_not_wait_for_the_recovery_service_to_stop(monkeypatch, systemctl):
     _fake_state(monkeypatch, "enabled:active", "enabled:active")
-    (change,) = boot.BootUnits(enabled=False).plan()
+    (change,) = boot.boot_units(enabled=False).plan()
     change.action()
     assert ["systemctl", "disable", "--now", boot.SYNC_PATH] in systemctl
     assert ["systemctl", "disable", boot.SERVICE] in systemctl
     assert ["systemctl", "stop", "--no-block", boot.SERVICE] in systemctl
     _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
-    assert boot.BootUnits(enabled=False).plan() == []
+    assert boot.boot_units(enabled=False).plan() == []
 
 
 def test_daemon_reload_only_when_a_unit_changed_on_disk(monkeypatch, systemctl):
     _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
-    assert boot.DaemonReload().plan() == []
+    assert DaemonReload(boot.UNITS).plan() == []
     _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive", reload="yes")
-    (change,) = boot.DaemonReload().plan()
+    (change,) = DaemonReload(boot.UNITS).plan()
     change.action()
     assert systemctl == [["systemctl", "daemon-reload"]]
 
@@ -197,7 +201,7 @@ def test_daemon_reload_only_when_a_unit_changed_on_disk(monkeypatch, systemctl):
 
 
 def test_status_of_a_site_that_never_enabled_recovery(cfg, config_path):
-    found = boot.status(cfg, config_path)
+    found = boot.status(cfg, config_path).as_dict()
     assert found["enabled"] is False
     assert found["systemd"] == "not running"
     assert found["units"] == {}
@@ -213,7 +217,7 @@ def test_status_reads_the_last_run_and_the_marker(cfg, config_path, tmp_path):
     (cfg.state_dir / "last-recovery.json").write_text(record)
     (tmp_path / "run").mkdir()
     (tmp_path / "run/recovery-done").write_text("done\n")
-    found = boot.status(cfg, config_path)
+    found = boot.status(cfg, config_path).as_dict()
     assert found["last_run"] == {
         "time": "2025-01-01T00:00:00+0000",
         "ok": True,
@@ -222,15 +226,33 @@ def test_status_reads_the_last_run_and_the_marker(cfg, config_path, tmp_path):
     assert found["done_marker"] is True
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the boot files are root's")
 def test_status_tells_a_current_file_from_an_edited_one(cfg, config_path):
     wanted = boot.boot_files(cfg, config_path)
     for path, text in wanted.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     boot.LOGIN_CHECK.write_text("# edited\n")
-    current = {f["path"]: f["current"] for f in boot.status(cfg, config_path)["files"]}
+    files = boot.status(cfg, config_path).as_dict()["files"]
+    current = {f["path"]: f["current"] for f in files}
     assert current.pop(str(boot.LOGIN_CHECK)) is False
     assert set(current.values()) == {True}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the boot files are root's")
+def test_check_plans_the_boot_files_and_names_the_change_enable_would_make(cfg, config_path):
+    assert enabled_steps(cfg, config_path) == []  # not enabled: nothing to check
+    boot.flag_path(cfg).parent.mkdir(parents=True)
+    boot.flag_path(cfg).write_text("on\n")
+    for path, text in boot.boot_files(cfg, config_path).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    [step] = enabled_steps(cfg, config_path)
+    assert {r.status for r in check_step(step)} == {"PASS"}
+    boot.LOGIN_CHECK.write_text("# edited\n")
+    [failed] = [r for r in check_step(step) if r.status == "FAIL"]
+    assert (failed.group, failed.subject) == ("BOOT", f"file {boot.LOGIN_CHECK}")
+    assert failed.detail.startswith(f"replace {boot.LOGIN_CHECK}; the old file is kept as ")
 
 
 # -- the login script ---------------------------------------------------------------------

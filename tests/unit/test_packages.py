@@ -14,16 +14,16 @@ from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, InvalidInputError
 from datakeeper.features import packages
 from datakeeper.features.packages import (
-    AptLists,
-    AptPackage,
-    PythonTool,
     catalogue,
     install_packages,
     package_resources,
     resolve,
     resources_for,
 )
-from datakeeper.resources import Directory, Symlink
+from datakeeper.features.recovery.recover import without_downloads
+from datakeeper.resources import Directory, Symlink, apt, software
+from datakeeper.resources.apt import AptLists, AptPackage
+from datakeeper.resources.software import PythonTool
 from datakeeper.storage import MARKER_NAME
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the record file is root's")
@@ -51,9 +51,10 @@ class FakeSystem:
 @pytest.fixture
 def system(monkeypatch) -> FakeSystem:
     fake = FakeSystem()
-    monkeypatch.setattr(packages, "run", fake.run)
-    monkeypatch.setattr(packages, "dpkg_installed", fake.dpkg_installed)
-    monkeypatch.setattr(packages, "lists_fresh", lambda: True)
+    monkeypatch.setattr(apt, "run", fake.run)
+    monkeypatch.setattr(software, "run", fake.run)
+    monkeypatch.setattr(apt, "dpkg_installed", fake.dpkg_installed)
+    monkeypatch.setattr(apt, "lists_fresh", lambda: True)
     return fake
 
 
@@ -103,23 +104,23 @@ def test_an_installed_os_package_plans_nothing_a_missing_one_apt_get_install(sys
 
 
 def test_package_lists_are_refreshed_only_when_stale_and_something_is_missing(system, monkeypatch):
-    monkeypatch.setattr(packages, "lists_fresh", lambda: False)
+    monkeypatch.setattr(apt, "lists_fresh", lambda: False)
     system.installed.add("fzf")
     assert AptLists(("fzf",)).plan() == []
     [change] = AptLists(("fzf", "bat")).plan()
     change.action()
     assert system.commands[-1][-2:] == ["apt-get", "update"]
-    monkeypatch.setattr(packages, "lists_fresh", lambda: True)
+    monkeypatch.setattr(apt, "lists_fresh", lambda: True)
     assert AptLists(("bat",)).plan() == []
 
 
 def test_lists_fresh_reads_the_age_of_the_package_lists(tmp_path):
-    assert not packages.lists_fresh(tmp_path / "missing")
-    assert not packages.lists_fresh(tmp_path)
+    assert not apt.lists_fresh(tmp_path / "missing")
+    assert not apt.lists_fresh(tmp_path)
     lists = tmp_path / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
     lists.write_text("")
-    assert packages.lists_fresh(tmp_path)
-    assert not packages.lists_fresh(tmp_path, now=lists.stat().st_mtime + 2 * 86400)
+    assert apt.lists_fresh(tmp_path)
+    assert not apt.lists_fresh(tmp_path, now=lists.stat().st_mtime + 2 * 86400)
 
 
 def test_with_the_shared_uv_ruff_goes_to_the_tools_dir_and_is_linked(tmp_path, monkeypatch):
@@ -145,9 +146,7 @@ def test_without_uv_ruff_gets_a_venv_of_its_own(tmp_path):
 
 
 def test_tool_install_commands(tmp_path, system, monkeypatch):
-    monkeypatch.setattr(
-        "datakeeper.features.setup.software.system_python", lambda: "/usr/bin/python3"
-    )
+    monkeypatch.setattr(software, "system_python", lambda: "/usr/bin/python3")
     uv = PythonTool("ruff", ("ruff",), tmp_path / "uv", tmp_path / "bin", Path("/x/bin/uv"))
     [change] = uv.plan()
     assert change.summary == f"install ruff with uv tool into {tmp_path / 'uv'}"
@@ -223,7 +222,7 @@ def test_package_resources_for_recovery(tmp_path, monkeypatch):
     assert resources[0] == AptLists(("bat", "fzf"))
     assert AptPackage("bat") in resources and AptPackage("fzf") in resources
     assert any(isinstance(r, PythonTool) for r in resources)
-    without_os = package_resources(cfg, os_packages=False)
+    without_os = without_downloads(package_resources(cfg))  # what recovery converges
     assert not [r for r in without_os if isinstance(r, AptPackage | AptLists)]
     assert any(isinstance(r, Symlink) for r in without_os)
 

@@ -21,13 +21,9 @@ from tests.support.software_driver import fake_installer, fake_installer_sha256
 
 from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, ConfigError, ConflictError, RefusedError
-from datakeeper.features.setup.software import (
-    MinicondaInstall,
-    UvInstall,
-    software_resources,
-    system_python,
-)
+from datakeeper.features.setup.software import software_resources
 from datakeeper.resources import Symlink
+from datakeeper.resources.software import MinicondaInstall, UvInstall, system_python
 
 PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 

@@ -21,7 +21,7 @@ from datakeeper.features.setup.sudo import (
     sudo_resources,
 )
 from datakeeper.helper import main as helper
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 
 OLD = time.time() - 3 * 86400
 
@@ -362,7 +362,7 @@ def test_helper_path_that_needs_escaping_is_refused():
 
 
 def test_sudo_resources_are_the_helper_then_the_drop_in(tmp_path):
-    manifest = ManagedFiles(tmp_path / "managed.json")
+    manifest = OwnedFilesManifest(tmp_path / "managed.json")
     helper_file, dropin = sudo_resources(parse_config("", "test"), manifest)
     assert isinstance(helper_file, HelperFile) and isinstance(dropin, GrantingDropIn)
     assert helper_file.ownership.describe() == "root:root 0755"
@@ -375,7 +375,7 @@ def test_helper_in_a_writable_directory_is_a_conflict(tmp_path):
     cfg = _config(tmp_path, f'[sudo]\nhelper_path = "{tmp_path}/sbin/datakeeper-helper"\n')
     (tmp_path / "sbin").mkdir()
     (tmp_path / "sbin").chmod(0o2775)
-    resources = sudo_resources(cfg, ManagedFiles(tmp_path / "managed.json"))
+    resources = sudo_resources(cfg, OwnedFilesManifest(tmp_path / "managed.json"))
     for resource in resources:
         with pytest.raises(ConflictError) as raised:
             resource.plan()

@@ -6,8 +6,14 @@ from typing import Annotated
 
 import typer
 
+from datakeeper.cli import setup_output
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
+from datakeeper.cli.output import emit
+
+# The config, the engine and the features are imported inside the command, when it
+# runs: importing them here would add pydantic and the engine to every start-up
+# (`datakeeper --help` takes ~0.15 s; they would add ~0.18 s).
 
 
 def check(
@@ -20,7 +26,6 @@ def check(
 
     Exit code 0 only when nothing failed.
     """
-    from datakeeper.cli.output import emit
     from datakeeper.config import resolve_config_path
     from datakeeper.features.check.run import run_checks
 
@@ -36,14 +41,13 @@ def check(
 
 
 def _fix(cfg, path, options) -> None:
-    from datakeeper.cli import setup_output
     from datakeeper.engine.session import require_root
-    from datakeeper.features.setup.init import run_setup
+    from datakeeper.features.check.fix import fix
     from datakeeper.features.setup.steps import SetupContext
 
     require_root("check --fix")
     reporter = setup_output.SetupPrinter(options.json_output)
-    run_setup(SetupContext(cfg, path), dry_run=options.dry_run, reporter=reporter)
+    fix(SetupContext(cfg, path), dry_run=options.dry_run, reporter=reporter)
 
 
 def _render(console, report) -> None:

@@ -8,8 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from datakeeper.cli.common import site_config
+from datakeeper.cli.common import change_printer, print_outcome_summary, site_config
 from datakeeper.cli.options import global_options
+from datakeeper.cli.output import emit
+from datakeeper.i18n import _
 
 # No help= here: the callbacks' docstrings are the help of "disk" and "disk alert".
 app = typer.Typer(invoke_without_command=True)
@@ -228,7 +230,7 @@ def _render_alert(console, outcome) -> None:
 def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Run the alert every hour (alert.interval): a systemd timer, or a cron entry
     (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
-    from datakeeper.cli.common import change_printer, print_outcome_summary
+    # Imported when the command runs: the config and the engine would slow every start-up.
     from datakeeper.config import resolve_config_path
     from datakeeper.engine.session import require_root
     from datakeeper.features.disk.schedule import enable_schedule
@@ -249,7 +251,7 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 @alert_app.command("disable")
 def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Stop the scheduled alert and remove the files ``enable`` wrote."""
-    from datakeeper.cli.common import change_printer, print_outcome_summary
+    # Imported when the command runs: the engine would slow every start-up.
     from datakeeper.engine.session import require_root
     from datakeeper.features.disk.schedule import disable_schedule
 
@@ -265,7 +267,7 @@ def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 @alert_app.command("status")
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Whether the alert is scheduled, how, and with which command."""
-    from datakeeper.cli.output import emit
+    # Imported when the command runs: the config and the features would slow every start-up.
     from datakeeper.config import resolve_config_path
     from datakeeper.features.disk.schedule import schedule_status
 
@@ -273,25 +275,30 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     cfg = site_config(ctx, missing_ok=True)
     path = resolve_config_path(options.config_path).resolve()
     found = schedule_status(cfg, path)
-    emit(found, json_output=json_output or options.json_output, render=lambda c: _status(c, found))
+    emit(
+        found.as_dict(),
+        json_output=json_output or options.json_output,
+        render=lambda c: _status(c, found),
+    )
 
 
 def _status(console, found) -> None:
-    from datakeeper.i18n import _
-
-    state = _("enabled") if found["enabled"] else _("not enabled")
+    state = _("enabled") if found.enabled else _("not enabled")
     console.print(
         _("Disk alert: {state} ({mechanism}, {interval}, threshold {threshold}%)").format(
-            state=state, **found
+            state=state,
+            mechanism=found.mechanism,
+            interval=found.interval,
+            threshold=found.threshold,
         ),
         markup=False,
     )
-    for f in found["files"]:
-        if f["present"]:
-            mark = "✓" if f["current"] else _("differs from what enable writes")
-            console.print(f"  {f['path']}  {mark}", markup=False)
-    if "timer" in found:
+    for f in found.files:
+        if f.present:
+            mark = "✓" if f.current else _("differs from what enable writes")
+            console.print(f"  {f.path}  {mark}", markup=False)
+    if found.timer is not None:
         console.print(
-            _("  timer: {enabled}, {active}").format(**found["timer"]),
+            _("  timer: {enabled}, {active}").format(**found.timer.as_dict()),
             markup=False,
         )

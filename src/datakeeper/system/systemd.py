@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from datakeeper.system import commands
@@ -23,27 +24,65 @@ def is_running(run_dir: Path = RUN_DIR) -> bool:
     return run_dir.is_dir()
 
 
-def unit_path(name: str, unit_dir: Path = UNIT_DIR) -> Path:
-    """Where the admin's unit ``name`` (e.g. ``x.timer``) lives."""
-    return unit_dir / name
-
-
 def daemon_reload() -> None:
     """Make systemd read the unit files again."""
     commands.run(["systemctl", "daemon-reload"])
 
 
-def enable_now(unit: str) -> None:
-    """Enable ``unit`` at boot and start it now."""
-    commands.run(["systemctl", "enable", "--now", unit])
+def enable(*units: str, now: bool = False) -> None:
+    """Enable ``units`` at boot (``now``: and start them at once)."""
+    commands.run(["systemctl", "enable", *_now(now), *units])
 
 
-def disable_now(unit: str) -> None:
-    """Disable ``unit`` and stop it now."""
-    commands.run(["systemctl", "disable", "--now", unit])
+def disable(*units: str, now: bool = False) -> None:
+    """Disable ``units`` at boot (``now``: and stop them, waiting for them to stop)."""
+    commands.run(["systemctl", "disable", *_now(now), *units])
 
 
-def unit_state(unit: str) -> dict[str, str]:
+def start(*units: str) -> None:
+    """Start ``units`` now."""
+    commands.run(["systemctl", "start", *units])
+
+
+def stop(*units: str, wait: bool = True) -> None:
+    """Stop ``units``; without ``wait`` the job is queued and this returns at once."""
+    commands.run(["systemctl", "stop", *([] if wait else ["--no-block"]), *units])
+
+
+def _now(now: bool) -> list[str]:
+    return ["--now"] if now else []
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """systemd's view of one unit: the words ``is-enabled`` and ``is-active`` print, and
+    ``needs_reload`` ("yes" when its file changed since systemd read it)."""
+
+    enabled: str
+    active: str
+    needs_reload: str
+
+    @property
+    def is_enabled(self) -> bool:
+        """Enabled at boot (for good, not only until the next boot)."""
+        return self.enabled == "enabled"
+
+    @property
+    def partly_on(self) -> bool:
+        """Enabled in any way, or running or starting."""
+        return self.enabled.startswith("enabled") or self.active in ("active", "activating")
+
+    @property
+    def stale(self) -> bool:
+        """Its file changed on disk since systemd last read it."""
+        return self.needs_reload == "yes"
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-able (the keys ``recovery status`` and ``disk alert status`` print)."""
+        return {"enabled": self.enabled, "active": self.active, "needs_reload": self.needs_reload}
+
+
+def unit_state(unit: str) -> UnitState:
     """``is-enabled``, ``is-active`` and whether files changed since systemd read them.
 
     The verbs exit non-zero for a unit that is disabled or inactive; the word
@@ -63,7 +102,7 @@ def unit_state(unit: str) -> dict[str, str]:
             state[key] = result.stdout.strip() or "unknown"
         except (OSError, subprocess.SubprocessError):
             state[key] = "unknown"
-    return state
+    return UnitState(**state)
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_@+=:,./-]+")

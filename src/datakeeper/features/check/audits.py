@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.check.run import FAIL, PASS, SKIP, CheckResult, account_matches
+from datakeeper.features.check.result import FAIL, PASS, SKIP, CheckResult
 from datakeeper.i18n import _
 from datakeeper.paths import INSTALLED_TOOL
 from datakeeper.registry import read_document
+from datakeeper.resources.sudoers import sudoers_path
 from datakeeper.system import accounts, visudo
 from datakeeper.trust import audit_trusted_file
 
@@ -30,8 +31,6 @@ def check_sudo_policy(cfg: SiteConfig) -> list[CheckResult]:
 
 def trusted_paths(cfg: SiteConfig, config_path: Path) -> list[tuple[Path, bool]]:
     """What root runs or trusts, and whether it sits on shared storage."""
-    from datakeeper.resources.sudoers import sudoers_path
-
     paths = [(config_path, True), (cfg.registry_path, True)]
     tool = cfg.storage.data_root / INSTALLED_TOOL
     if tool.exists():
@@ -82,3 +81,13 @@ def _registry_line(subject: str, problem: str | None) -> CheckResult:
     if problem:
         return CheckResult("REGISTRY", subject, FAIL, problem)
     return CheckResult("REGISTRY", subject, PASS)
+
+
+def account_matches(name: str, uid: int, gid: int) -> str | None:
+    """Why the live account ``name`` differs from the recorded ids, or None."""
+    user = accounts.user_by_name(name)
+    if user is None:
+        return _("account missing")
+    if (user.uid, user.gid) != (uid, gid):
+        return _("uid/gid {a}/{b}, recorded {c}/{d}").format(a=user.uid, b=user.gid, c=uid, d=gid)
+    return None

@@ -1,68 +1,35 @@
 """``datakeeper check``: the configuration test, as PASS / FAIL / SKIP lines.
 
-Everything ``init`` sets up is checked by planning the very same resources (a
-resource that plans changes has drifted), plus what no resource expresses:
-the storage guard, the whole sudo policy, trusted paths and the registry
-against the accounts on this machine.
+Everything ``init`` sets up, and what the admin enabled since (boot recovery,
+the disk alert schedule, packages: see ``features.enabled``), is checked by
+planning the very same resources those commands converge (a resource that
+plans changes has drifted; its FAIL line names the change), plus what no
+resource expresses (``audits``): the storage guard, the whole sudo policy,
+trusted paths and the registry against the accounts on this machine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
+from datakeeper.features.check.audits import check_registry, check_sudo_policy, check_trust
+from datakeeper.features.check.result import FAIL, PASS, SKIP, CheckReport, CheckResult
+from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
 from datakeeper.storage import inspect
-from datakeeper.system import accounts
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
-PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    group: str
-    subject: str
-    status: str
-    detail: str = ""
-
-    def as_dict(self) -> dict:
-        return vars(self)
-
-
-@dataclass
-class CheckReport:
-    results: list[CheckResult]
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return self.count(FAIL) == 0
-
-    def summary(self) -> str:
-        return _("{p} passed, {f} failed, {s} skipped").format(
-            p=self.count(PASS), f=self.count(FAIL), s=self.count(SKIP)
-        )
-
-    def as_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "passed": self.count(PASS),
-            "failed": self.count(FAIL),
-            "skipped": self.count(SKIP),
-            "results": [r.as_dict() for r in self.results],
-        }
+__all__ = ["FAIL", "PASS", "SKIP", "CheckReport", "CheckResult", "run_checks"]
 
 
 def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
-    """Every check, grouped: storage, the six setup steps, sudo, trust, registry."""
+    """Every check, grouped: storage, the six setup steps, what the admin enabled since
+    (boot recovery, the disk alert schedule, packages), sudo, trust, registry."""
     results = check_storage(cfg)
     if cfg.admin is None:
         results.append(
@@ -73,8 +40,8 @@ def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
         return CheckReport(results)
     for step in build_steps(SetupContext(cfg, config_path)):
         results += check_step(step)
-    from datakeeper.features.check.audits import check_registry, check_sudo_policy, check_trust
-
+    for step in enabled_steps(cfg, config_path):
+        results += check_step(step)
     results += check_sudo_policy(cfg)
     results += check_trust(cfg, config_path)
     results += check_registry(cfg)
@@ -111,13 +78,3 @@ def check_step(step: Step) -> list[CheckResult]:
         else:
             results.append(CheckResult(step.key, resource.id, PASS))
     return results
-
-
-def account_matches(name: str, uid: int, gid: int) -> str | None:
-    """Why the live account ``name`` differs from the recorded ids, or None."""
-    user = accounts.user_by_name(name)
-    if user is None:
-        return _("account missing")
-    if (user.uid, user.gid) != (uid, gid):
-        return _("uid/gid {a}/{b}, recorded {c}/{d}").format(a=user.uid, b=user.gid, c=uid, d=gid)
-    return None

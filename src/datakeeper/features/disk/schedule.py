@@ -1,34 +1,46 @@
 """Run ``datakeeper disk alert`` on a schedule: a systemd timer, or cron without systemd.
 
 ``enable`` also leaves a flag on persistent storage, so ``recover`` brings the
-schedule back after a wipe took ``/etc`` with it.
+schedule back after a wipe took ``/etc`` with it, and ``check`` plans the same
+resources to find drift.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import shlex
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datakeeper.engine import Change, Outcome, Resource
+from datakeeper.engine import Outcome, Resource
+from datakeeper.engine.session import converge
 from datakeeper.errors import RefusedError
+from datakeeper.features.drift import FileState, converged, file_states
 from datakeeper.i18n import _
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
+from datakeeper.paths import INSTALLED_TOOL
+from datakeeper.resources import ManagedFile
 from datakeeper.resources.absent import Absent
-from datakeeper.system.fs import read_nofollow
+from datakeeper.resources.ownership import Ownership
+from datakeeper.resources.systemd_unit import DaemonReload, SystemdUnits
+from datakeeper.system import systemd
+from datakeeper.system.systemd import UnitState
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
 
 UNIT_NAME = "datakeeper-disk-alert"
+TIMER = f"{UNIT_NAME}.timer"
 CRON_PATH = Path("/etc/cron.d/datakeeper-disk-alert")  # no dot: cron skips such names
 CRON_TIMES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
 FLAG_TEXT = b"datakeeper: the disk alert schedule is enabled\n"
 CRON_HEADER = (
     "# Managed by datakeeper (datakeeper disk alert enable); edits here are overwritten.\n"
 )
+ROOT_FILE = Ownership("root", "root", 0o644)  # cron and systemd ignore others' files
 
 
 @dataclass(frozen=True)
@@ -41,25 +53,25 @@ class Schedule:
 
     @classmethod
     def for_this_system(cls) -> Schedule:
-        from datakeeper.system import systemd
-
         return cls(systemd.is_running(), systemd.UNIT_DIR)
 
     @property
     def unit_paths(self) -> tuple[Path, Path]:
-        return self.unit_dir / f"{UNIT_NAME}.service", self.unit_dir / f"{UNIT_NAME}.timer"
+        return self.unit_dir / f"{UNIT_NAME}.service", self.unit_dir / TIMER
 
     @property
     def mechanism(self) -> str:
         return "systemd" if self.use_systemd else "cron"
 
+    def all_paths(self) -> list[Path]:
+        """Every file either mechanism writes."""
+        return [*self.unit_paths, self.cron_path]
+
 
 def alert_command(cfg: SiteConfig, config_path: Path) -> list[str]:
     """The command the schedule runs: the persistent install when there is one, so it
     still works after a wipe, else the datakeeper running now; always with this config."""
-    import sys
-
-    installed = cfg.storage.data_root / "apps/datakeeper/current/bin/datakeeper"
+    installed = cfg.storage.data_root / INSTALLED_TOOL
     running = Path(os.path.realpath(sys.argv[0]))
     if installed.exists():
         program = [str(installed)]
@@ -72,8 +84,6 @@ def alert_command(cfg: SiteConfig, config_path: Path) -> list[str]:
 
 def schedule_files(cfg: SiteConfig, config_path: Path, schedule: Schedule) -> dict[Path, bytes]:
     """The files ``enable`` writes: two units, or one cron file."""
-    from datakeeper.system import systemd
-
     argv = alert_command(cfg, config_path)
     if schedule.use_systemd:
         service, timer = schedule.unit_paths
@@ -91,8 +101,6 @@ def schedule_files(cfg: SiteConfig, config_path: Path, schedule: Schedule) -> di
 
 
 def _cron_command(argv: list[str]) -> str:
-    import shlex
-
     return shlex.join(argv).replace("%", "\\%")  # cron turns a bare % into a newline
 
 
@@ -105,28 +113,18 @@ def schedule_resources(
     cfg: SiteConfig, config_path: Path, schedule: Schedule | None = None
 ) -> list[Resource]:
     """The files (and timer state) of an enabled schedule."""
-    from datakeeper.resources import ManagedFile
-    from datakeeper.resources.ownership import Ownership
-
     schedule = schedule or Schedule.for_this_system()
-    manifest = ManagedFiles(cfg.managed_files_path)
+    manifest = OwnedFilesManifest(cfg.managed_files_path)
     wanted = schedule_files(cfg, config_path, schedule)
-    root_file = Ownership("root", "root", 0o644)  # cron and systemd ignore others' files
-    resources: list[Resource] = [ManagedFile(p, c, root_file, manifest) for p, c in wanted.items()]
-    resources += [Absent(p, manifest) for p in _all_paths(schedule) if p not in wanted]
+    resources: list[Resource] = [ManagedFile(p, c, ROOT_FILE, manifest) for p, c in wanted.items()]
+    resources += [Absent(p, manifest) for p in schedule.all_paths() if p not in wanted]
     if schedule.use_systemd:
-        resources.append(_TimerState(f"{UNIT_NAME}.timer", enabled=True))
-    elif not schedule.cron_path.parent.is_dir():
-        raise RefusedError(
-            _("there is neither systemd nor {dir}: install cron, then run again").format(
-                dir=schedule.cron_path.parent
-            )
-        )
+        resources.append(SystemdUnits(f"timer {TIMER}", (TIMER,), running=(TIMER,)))
     return resources
 
 
-def recovery_resources(cfg: SiteConfig, config_path: Path) -> list[Resource]:
-    """What ``recover`` recreates after a wipe: the schedule, if it was enabled."""
+def enabled_resources(cfg: SiteConfig, config_path: Path) -> list[Resource]:
+    """The schedule, if it was enabled: what ``recover`` recreates and ``check`` plans."""
     if not flag_path(cfg).exists():
         return []
     return schedule_resources(cfg, config_path)
@@ -141,11 +139,14 @@ def enable_schedule(
     on_change=None,
 ) -> Outcome:
     """Write the flag and the schedule's files (and start the timer under systemd)."""
-    from datakeeper.engine.session import converge
-    from datakeeper.resources import ManagedFile
-    from datakeeper.resources.ownership import Ownership
-
-    manifest = ManagedFiles(cfg.managed_files_path)
+    schedule = schedule or Schedule.for_this_system()
+    if not schedule.use_systemd and not schedule.cron_path.parent.is_dir():
+        raise RefusedError(
+            _("there is neither systemd nor {dir}: install cron, then run again").format(
+                dir=schedule.cron_path.parent
+            )
+        )
+    manifest = OwnedFilesManifest(cfg.managed_files_path)
     flag = ManagedFile(flag_path(cfg), FLAG_TEXT, Ownership("root", "root", 0o600), manifest)
     resources = [flag, *schedule_resources(cfg, config_path, schedule)]
     return converge(cfg, resources, dry_run=dry_run, on_change=on_change)
@@ -155,76 +156,58 @@ def disable_schedule(
     cfg: SiteConfig, *, dry_run: bool, schedule: Schedule | None = None, on_change=None
 ) -> Outcome:
     """Stop the timer and remove the flag and every file ``enable_schedule`` wrote."""
-    from datakeeper.engine.session import converge
-
     schedule = schedule or Schedule.for_this_system()
-    manifest = ManagedFiles(cfg.managed_files_path)
+    manifest = OwnedFilesManifest(cfg.managed_files_path)
     resources: list[Resource] = []
     if schedule.use_systemd:
-        resources.append(_TimerState(f"{UNIT_NAME}.timer", enabled=False))
-    resources += [Absent(p, manifest) for p in [*_all_paths(schedule), flag_path(cfg)]]
+        resources.append(SystemdUnits(f"timer {TIMER}", (TIMER,), (TIMER,), enabled=False))
+    resources += [Absent(p, manifest) for p in [*schedule.all_paths(), flag_path(cfg)]]
+    if schedule.use_systemd:
+        resources.append(DaemonReload((f"{UNIT_NAME}.service", TIMER)))
     return converge(cfg, resources, dry_run=dry_run, on_change=on_change)
+
+
+@dataclass(frozen=True)
+class ScheduleStatus:
+    """How the alert is scheduled, and whether it is in place as ``enable`` leaves it."""
+
+    mechanism: str
+    interval: str
+    threshold: int
+    command: list[str]
+    files: list[FileState]
+    enabled: bool
+    timer: UnitState | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able (the keys ``disk alert status --json`` prints)."""
+        found: dict[str, Any] = {
+            "mechanism": self.mechanism,
+            "interval": self.interval,
+            "threshold": self.threshold,
+            "command": self.command,
+            "files": [f.as_dict() for f in self.files],
+        }
+        if self.timer is not None:
+            found["timer"] = self.timer.as_dict()
+        found["enabled"] = self.enabled
+        return found
 
 
 def schedule_status(
     cfg: SiteConfig, config_path: Path, schedule: Schedule | None = None
-) -> dict[str, Any]:
-    """Whether the schedule is installed, current (as ``enable`` would write it) and running."""
-    from datakeeper.system import systemd
-
+) -> ScheduleStatus:
+    """Whether the schedule is in place: ``enable`` would plan nothing."""
     schedule = schedule or Schedule.for_this_system()
-    wanted = schedule_files(cfg, config_path, schedule)
-    files = []
-    for path in _all_paths(schedule):
-        content = read_nofollow(path)
-        current = path in wanted and content == wanted[path]
-        files.append({"path": str(path), "present": content is not None, "current": current})
-    status: dict[str, Any] = {
-        "mechanism": schedule.mechanism,
-        "interval": cfg.alert.interval,
-        "threshold": cfg.alert.threshold_percent,
-        "command": alert_command(cfg, config_path),
-        "files": files,
-    }
-    installed = all(f["current"] for f in files if Path(f["path"]) in wanted)
-    if schedule.use_systemd:
-        status["timer"] = systemd.unit_state(f"{UNIT_NAME}.timer")
-        installed = installed and status["timer"]["active"] == "active"
-    status["enabled"] = installed
-    return status
-
-
-def _all_paths(schedule: Schedule) -> list[Path]:
-    return [*schedule.unit_paths, schedule.cron_path]
-
-
-@dataclass(frozen=True)
-class _TimerState(Resource):
-    """A systemd timer enabled and running (after a daemon-reload), or stopped and disabled."""
-
-    unit: str
-    enabled: bool
-
-    @property
-    def id(self) -> str:
-        return f"timer {self.unit}"
-
-    def plan(self) -> list[Change]:
-        from datakeeper.system import systemd
-
-        state = systemd.unit_state(self.unit)
-        running = state["enabled"] == "enabled" and state["active"] == "active"
-        if self.enabled and (not running or state["needs_reload"] == "yes"):
-            summary = _("reload systemd, enable and start {unit}").format(unit=self.unit)
-            return [Change(self.id, summary, lambda: _start(self.unit))]
-        if not self.enabled and state["enabled"] in ("enabled", "enabled-runtime"):
-            summary = _("stop and disable {unit}").format(unit=self.unit)
-            return [Change(self.id, summary, lambda: systemd.disable_now(self.unit))]
-        return []
-
-
-def _start(unit: str) -> None:
-    from datakeeper.system import systemd
-
-    systemd.daemon_reload()
-    systemd.enable_now(unit)
+    resources = schedule_resources(cfg, config_path, schedule)
+    order = schedule.all_paths()
+    files = sorted(file_states(resources), key=lambda f: order.index(f.path))
+    return ScheduleStatus(
+        mechanism=schedule.mechanism,
+        interval=cfg.alert.interval,
+        threshold=cfg.alert.threshold_percent,
+        command=alert_command(cfg, config_path),
+        files=files,
+        enabled=all(converged(r) for r in resources),
+        timer=systemd.unit_state(TIMER) if schedule.use_systemd else None,
+    )

@@ -4,8 +4,10 @@ Everything comes from persistent storage: the site config and the registry.
 Accounts come back with the SAME uid, gid, groups, shell, gecos and password
 hash, because files on storage keep numeric owners. A user whose name or ids
 are taken by someone else is skipped and reported, never guessed about; the
-others are still recovered. Software is not downloaded at boot: Miniconda and
-uv live on storage already, only their links are recreated.
+others are still recovered. Nothing is downloaded at boot (every ``Downloader``
+is left out): Miniconda, uv and the Python tools live on storage already, only
+their links are recreated. The done marker and the record of the result are
+written by the plan too, so a dry run writes neither and the action log has both.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from typing import TYPE_CHECKING
 
 from datakeeper.engine import Resource
 from datakeeper.engine.session import change_session
+from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.setup.init import SetupReporter, StepResult, run_step
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
 from datakeeper.paths import DONE_MARKER, HOME_ROOT, LAST_RECOVERY_NAME
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.resources import Group, Symlink, UserAccount
+from datakeeper.resources.download import Downloader
 from datakeeper.resources.home import HomeDirectory, HomeMigration
-from datakeeper.system.fs import atomic_write
+from datakeeper.resources.state_file import StateFile
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
-
-SKIPPED_AT_BOOT = ("MinicondaInstall", "UvInstall")
 
 
 @dataclass
@@ -81,8 +83,7 @@ def recover(
             run_step(session, step, result, dry_run, reporter)
             reporter.step_finished(result)
             (report.users if step.key == "USER" else report.site).append(result)
-    if not dry_run:
-        mark_done(cfg, report)
+        session.converge(result_files(cfg, report), keep_going=True)
     return report
 
 
@@ -127,42 +128,41 @@ def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
 
 
 def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:
-    """The setup steps (groups already done), without downloads."""
+    """The setup steps (groups already done) and what the admin enabled since, without
+    downloads."""
     steps = [s for s in build_steps(SetupContext(cfg, config_path)) if s.key != "GROUP"]
+    steps += enabled_steps(cfg, config_path)
     for step in steps:
-        kept = [r for r in step.resources if type(r).__name__ not in SKIPPED_AT_BOOT]
+        kept = without_downloads(step.resources)
         if len(kept) != len(step.resources):
-            step.notes.append(
-                _(
-                    "software installs are not repeated at boot; run 'datakeeper "
-                    "init' if conda or uv is missing"
-                )
-            )
+            step.notes += _left_out_note(step.key)
         step.resources = kept
-    from datakeeper.features.disk.schedule import recovery_resources as alert_schedule
-    from datakeeper.features.packages import package_resources, recorded
-    from datakeeper.features.recovery.boot import boot_resources
-
-    tools = package_resources(cfg, os_packages=False)  # no apt (network) at boot
-    if tools or recorded(cfg):
-        note = _(
-            "OS packages are not reinstalled at boot; run 'datakeeper packages install' "
-            "for the ones you need again"
-        )
-        steps.append(Step("PACKAGES", _("global packages"), tools, [note], critical=False))
-
-    boot = boot_resources(cfg, config_path) + alert_schedule(cfg, config_path)
-    if boot:
-        steps.append(
-            Step("BOOT", _("boot service, login wait, disk alert schedule"), boot, critical=False)
-        )
     return steps
 
 
-def mark_done(cfg: SiteConfig, report: RecoveryReport) -> None:
-    """Let waiting logins go on (tmpfs marker) and remember the result on storage."""
-    DONE_MARKER.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    DONE_MARKER.write_text(report.summary() + "\n", encoding="utf-8")
+def without_downloads(resources: list[Resource]) -> list[Resource]:
+    """``resources`` less every ``Downloader``: at boot the network may not be up, and
+    what recovery brings back lives on storage already."""
+    return [r for r in resources if not isinstance(r, Downloader)]
+
+
+def _left_out_note(key: str) -> list[str]:
+    if key == "PACKAGES":
+        return [_("OS packages are not reinstalled at boot; run 'datakeeper packages install' "
+                  "for the ones you need again")]  # fmt: skip
+    return [_("software installs are not repeated at boot; run 'datakeeper init' if conda "
+              "or uv is missing")]  # fmt: skip
+
+
+def result_files(cfg: SiteConfig, report: RecoveryReport) -> list[Resource]:
+    """The done marker (on tmpfs: logins waiting for it go on) and the result's record on
+    storage (what ``recovery status`` shows)."""
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **report.as_dict()}
     text = json.dumps(record, indent=2, default=str) + "\n"
-    atomic_write(cfg.state_dir / LAST_RECOVERY_NAME, text.encode(), mode=0o600)
+    record_path = cfg.state_dir / LAST_RECOVERY_NAME
+    done = _("mark recovery as done in {path}: waiting logins go on").format(path=DONE_MARKER)
+    saved = _("record the result of this recovery in {path}").format(path=record_path)
+    return [
+        StateFile(DONE_MARKER, (report.summary() + "\n").encode(), 0o644, done),
+        StateFile(record_path, text.encode(), 0o600, saved, folder_mode=0o700),
+    ]

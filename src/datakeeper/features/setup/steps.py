@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from datakeeper.engine import Resource
 from datakeeper.features.setup.envfiles import condarc, global_envs_script
 from datakeeper.i18n import _
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 from datakeeper.paths import HOME_ROOT
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Directory, Group, GroupMembership, ManagedFile, Symlink
@@ -69,8 +69,8 @@ def build_steps(ctx: SetupContext) -> list[Step]:
     ]
 
 
-def manifest_of(cfg: SiteConfig) -> ManagedFiles:
-    return ManagedFiles(cfg.managed_files_path)
+def manifest_of(cfg: SiteConfig) -> OwnedFilesManifest:
+    return OwnedFilesManifest(cfg.managed_files_path)
 
 
 def group_step(cfg: SiteConfig) -> Step:

@@ -27,7 +27,7 @@ from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError, InvalidInputError
 from datakeeper.helper.main import OLDER_THAN
 from datakeeper.i18n import _
-from datakeeper.managed import ManagedFiles
+from datakeeper.managed import OwnedFilesManifest
 from datakeeper.resources.file import ManagedFile, sha256
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.sudoers import SudoersDropIn
@@ -243,7 +243,7 @@ class GrantingDropIn(SudoersDropIn):
             return handle.read()
 
 
-def sudo_resources(cfg: SiteConfig, manifest: ManagedFiles) -> list[Resource]:
+def sudo_resources(cfg: SiteConfig, manifest: OwnedFilesManifest) -> list[Resource]:
     """The helper, then the drop-in that lets the group run it; nothing when sudo is off."""
     if not cfg.sudo.enabled:
         return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -16,6 +16,9 @@ from datakeeper.i18n import _
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
 from datakeeper.tui.widgets.toggles import Checklist
+
+if TYPE_CHECKING:
+    from datakeeper.features.packages import PackageStatus
 
 MARKS = {"installed": "✓", "already installed": "·", "would install": "→", "failed": "✗"}
 
@@ -70,14 +73,15 @@ class PackagesScreen(FeatureScreen):
             _("reading the catalogue"), self.features.package_status, self.cfg, then=self._show
         )
 
-    def _show(self, rows: list[dict]) -> None:
+    def _show(self, rows: list[PackageStatus]) -> None:
         catalogue = self.query_one(Checklist)
         ticked, highlighted = set(catalogue.selected), catalogue.highlighted
         catalogue.clear_options()
         for row in rows:
-            state = _("installed") if row["installed"] else _("not installed")
-            label = f"{row['name']:<8} {state:<13} {row['description']}"
-            catalogue.add_option(Selection(Text(label), row["name"], row["name"] in ticked))
+            name = row.package.name
+            state = _("installed") if row.installed else _("not installed")
+            label = f"{name:<8} {state:<13} {row.package.description}"
+            catalogue.add_option(Selection(Text(label), name, name in ticked))
         catalogue.highlighted = highlighted if highlighted is not None else 0
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -12,7 +12,11 @@ from textual.widgets import Button
 
 from datakeeper.i18n import _
 from datakeeper.tui.screens.base import FeatureScreen
+from datakeeper.tui.screens.confirm import ConfirmScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
+
+if TYPE_CHECKING:
+    from datakeeper.features.recovery.boot import RecoveryStatus
 
 STATUS = {
     "unchanged": _("already right"),
@@ -71,26 +75,25 @@ class RecoveryScreen(FeatureScreen):
                 then=self._show_state,
             )
 
-    def _show_state(self, found: dict) -> None:
-        state = _("enabled") if found["enabled"] else _("not enabled")
+    def _show_state(self, found: RecoveryStatus) -> None:
+        state = _("enabled") if found.enabled else _("not enabled")
         lines = [
             _("Boot recovery: {state}; systemd {systemd}").format(
-                state=state, systemd=found["systemd"]
+                state=state, systemd=found.systemd
             )
         ]
-        for f in found["files"]:
-            present = f["present"] and f.get("current", True)
-            lines.append(f"  {'✓' if present else '✗'} {f['path']}")
-        for unit, unit_state in found.get("units", {}).items():
-            lines.append(f"  {unit}: {unit_state['enabled']}, {unit_state['active']}")
-        last = found.get("last_run")
+        for f in found.files:
+            lines.append(f"  {'✓' if f.present and f.current else '✗'} {f.path}")
+        for unit, unit_state in found.units.items():
+            lines.append(f"  {unit}: {unit_state.enabled}, {unit_state.active}")
+        last = found.last_run
         lines.append(
             _("Last recovery: {when}").format(
-                when=f"{last['time']}: {last['summary']}" if last else _("never")
+                when=f"{last.time}: {last.summary}" if last else _("never")
             )
         )
-        if found.get("hook"):
-            lines.append(_("Boot hook without systemd: {hook}").format(hook=found["hook"]))
+        if found.hook:
+            lines.append(_("Boot hook without systemd: {hook}").format(hook=found.hook))
         self.query_one("#state", TextPanel).show(lines)
 
     def add_lines(self, *lines: str) -> None:
@@ -109,8 +112,6 @@ class RecoveryScreen(FeatureScreen):
         """Ask, then disable boot recovery."""
         if self.cfg is None:
             return
-        from datakeeper.tui.screens.confirm import ConfirmScreen
-
         lines = [
             _(
                 "The boot service, the password sync and the login wait are removed; "
