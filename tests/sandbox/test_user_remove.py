@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -13,8 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.sandbox.test_init import _init, _prepare
 
 pytestmark = pytest.mark.sandbox
 
@@ -53,13 +52,6 @@ def _write_files(server, name: str) -> None:
         "chmod 600 ~/.bashrc && ln -s proj/weights.pt ~/latest.pt"
     )
     server.run(["sh", "-c", script], user=name, login=True)
-
-
-@pytest.fixture
-def site(server):
-    _prepare(server)
-    _init(server)
-    return server
 
 
 @pytest.fixture
@@ -294,3 +286,27 @@ def test_purge_of_a_symlinked_persistent_home_is_refused_before_asking(site):
     assert "not a real directory" in result.stderr
     assert site.snapshot() == snapshot
     assert site.path("/etc/passwd").is_file() and not _gone(site, "eve")
+
+
+def _marked(output: str, mark: str) -> list[str]:
+    """The sentences printed after ``mark`` (``would``, ``✓``, ``-``), archive stamps
+    made comparable between runs (a prompt may precede one on its line)."""
+    found = re.findall(rf"  {re.escape(mark)} (.*)", output.replace("\r", ""))
+    return [re.sub(r"bob-\d{8}-\d{6}", "bob-STAMP", line) for line in found]
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
+@pytest.mark.parametrize(
+    ("option", "answers"), [("", "bob\n"), ("--archive", "bob\n"), ("--purge", "bob\nDELETE\n")]
+)
+def test_the_confirmation_lists_what_dry_run_prints_and_the_run_applies(site, bob, option, answers):
+    dry_run = site.datakeeper("--dry-run", "user", "remove", "bob", *option.split())
+    would = _marked(dry_run.stdout, "would")
+    confirmed = _interactive(site, f"user remove bob {option}", answers)
+    assert confirmed.returncode == 0, confirmed.stdout
+    output = confirmed.stdout.replace("\r", "")
+    assert output.index("Changes:") < output.index("Type the user name to confirm")
+    shown, applied = _marked(output, "-"), _marked(output, "✓")
+    assert shown == would == applied
+    assert "delete account bob (uid" in shown[-1] and len(shown) >= 4
+    assert _gone(site, "bob")

@@ -7,6 +7,7 @@ import pytest
 from datakeeper.errors import RefusedError
 from datakeeper.features.users.remove.removal import RemoveRequest
 from tests.tui.conftest import press, running, screen_text, type_text
+from tests.tui.fakes import removal_sentences
 
 pytestmark = pytest.mark.asyncio
 
@@ -133,3 +134,29 @@ async def test_the_whole_removal_works_from_the_keyboard(features):
         await type_text(pilot, "bob")
         await press(pilot, "tab", "enter")
         assert features.called("remove_user")[0][0][0].name == "bob"
+
+
+@pytest.mark.parametrize(("data", "arrows"), [("keep", 0), ("archive", 1), ("purge", 2)])
+async def test_the_confirmation_lists_the_engines_plan(features, data, arrows):
+    async with running(features) as pilot:
+        await _pick_bob(pilot)
+        if arrows:
+            pilot.app.screen.query_one("#data").focus()
+            await press(pilot, *["right"] * arrows, "enter")
+        [request], _kw = features.called("plan_removal")[-1]
+        assert request.data == data
+        shown = pilot.app.screen.query_one("#preview").text.splitlines()
+        changes = shown[shown.index("Changes:") + 1 :]
+        assert changes == [f"  - {s}" for s in removal_sentences(data, False)]
+
+
+async def test_ending_sessions_plans_again_and_shows_it(features):
+    features.logged_in = True
+    async with running(features) as pilot:
+        await _pick_bob(pilot)
+        assert "end 1 process(es)" not in pilot.app.screen.query_one("#preview").text
+        pilot.app.screen.query_one("#kill").focus()
+        await press(pilot, "space")
+        assert features.called("plan_removal")[-1][0][0].kill_sessions is True
+        assert "  - end 1 process(es) of bob" in pilot.app.screen.query_one("#preview").text
+        assert len(features.called("preview_removal")) == 1  # not looked at again

@@ -11,9 +11,11 @@ from typer.testing import CliRunner
 from datakeeper.cli import user_remove_cmd
 from datakeeper.engine.session import lock_timeout
 from datakeeper.errors import InvalidInputError
-from datakeeper.features.users.remove import home_data as data
-from datakeeper.features.users.remove.account import Target
-from datakeeper.features.users.remove.removal import RemovalPreview, RemoveRequest
+from datakeeper.features.users.remove.preview import RemovalPreview
+from datakeeper.features.users.remove.request import Target
+from datakeeper.resources.symlink_absent import LinkState
+from datakeeper.sizes import human_size
+from datakeeper.system.home_move import HomeState
 from datakeeper.system.safe_delete import TreeUsage
 
 app = typer.Typer()
@@ -47,17 +49,16 @@ def test_help_documents_the_data_options():
         assert option in result.output
 
 
-def _preview(kind: str = "directory") -> RemovalPreview:
+def _preview(kind: str = "directory", data: str = "keep") -> RemovalPreview:
     usage = TreeUsage(allocated_bytes=5 * 1024 * 1024, files=12, directories=3)
-    home = data.HomeState(Path("/data/users/bob"), kind, (1, 2), 1001, usage)
-    link = {"path": "/home/bob", "kind": "link", "target": "/data/users/bob"}
-    return RemovalPreview(
-        Target("bob", 1001, 1001, True, True), ("bob", "gpu-users"), home, link, [], []
-    )
+    home = HomeState(Path("/data/users/bob"), kind, (1, 2), 1001, usage)
+    link = LinkState(Path("/home/bob"), "link", "/data/users/bob")
+    target = Target("bob", 1001, 1001, True, True)
+    return RemovalPreview(target, ("bob", "gpu-users"), home, link, [], [], data=data)
 
 
 def test_preview_shows_size_groups_and_where_the_data_stays():
-    text = "\n".join(user_remove_cmd.preview_lines(_preview(), RemoveRequest("bob")))
+    text = "\n".join(_preview().lines())
     assert "uid 1001" in text and "bob, gpu-users" in text
     assert "5.0 MiB allocated, 12 files" in text
     assert "kept at /data/users/bob, owned by the old uid 1001" in text
@@ -65,7 +66,7 @@ def test_preview_shows_size_groups_and_where_the_data_stays():
 
 
 def test_preview_says_purge_deletes():
-    lines = user_remove_cmd.preview_lines(_preview(), RemoveRequest("bob", "purge"))
+    lines = _preview(data="purge").lines()
     assert lines[-1].endswith("DELETED for good")
 
 
@@ -73,7 +74,7 @@ def test_preview_says_purge_deletes():
     ("size", "shown"), [(0, "0 B"), (1023, "1023 B"), (2048, "2.0 KiB"), (3 << 30, "3.0 GiB")]
 )
 def test_human_size(size, shown):
-    assert user_remove_cmd.human_size(size) == shown
+    assert human_size(size) == shown
 
 
 def test_lock_timeout_comes_from_the_environment_at_call_time(monkeypatch):

@@ -10,6 +10,8 @@ import pytest
 
 from datakeeper.errors import ConflictError
 from datakeeper.features.users.remove import home_data as data
+from datakeeper.resources.removed_home import HomeArchived, HomePurged
+from datakeeper.system import home_move
 
 
 def _tree(top: Path) -> dict[str, tuple]:
@@ -50,10 +52,10 @@ def home(tmp_path: Path, victim: Path) -> Path:
 
 def test_archive_on_the_same_filesystem_renames_intact(tmp_path, home):
     before = _tree(home)
-    state = data.inspect_home(home)
+    state = home_move.inspect_home(home)
     destination = data.archive_destination(tmp_path / "backup", "bob", "20240101-120000")
     destination.parent.mkdir(parents=True)
-    [change] = data.plan_archive(state, destination)
+    [change] = HomeArchived(state, destination).plan()
     assert "rename, same filesystem" in change.summary
     change.action()
     assert not os.path.lexists(home)
@@ -64,10 +66,10 @@ def test_archive_on_the_same_filesystem_renames_intact(tmp_path, home):
 def test_archive_across_filesystems_copies_verifies_then_deletes(tmp_path, home, victim):
     before = _tree(home)
     top_mode = home.stat().st_mode
-    state = data.inspect_home(home)
+    state = home_move.inspect_home(home)
     destination = tmp_path / "backup" / "archive" / "bob-x"
     destination.parent.mkdir(parents=True)
-    data._copy_then_delete(state, destination)  # the cross-filesystem path, forced
+    home_move.copy_then_delete(state, destination)  # the cross-filesystem path, forced
     assert not os.path.lexists(home)
     assert _tree(destination) == before
     assert destination.stat().st_mode == top_mode
@@ -79,11 +81,11 @@ def test_archive_refuses_an_existing_destination(tmp_path, home):
     destination = tmp_path / "backup" / "archive" / "bob-x"
     destination.mkdir(parents=True)
     with pytest.raises(ConflictError, match="already exists"):
-        data.plan_archive(data.inspect_home(home), destination)
+        HomeArchived(home_move.inspect_home(home), destination).plan()
 
 
 def test_purge_deletes_the_home_and_not_what_links_point_to(home, victim):
-    [change] = data.plan_purge(data.inspect_home(home))
+    [change] = HomePurged(home_move.inspect_home(home)).plan()
     assert change.summary.startswith("DELETE ")
     change.action()
     assert not os.path.lexists(home)
@@ -91,11 +93,11 @@ def test_purge_deletes_the_home_and_not_what_links_point_to(home, victim):
 
 
 def test_purge_of_a_missing_home_plans_nothing(tmp_path):
-    assert data.plan_purge(data.inspect_home(tmp_path / "nobody")) == []
+    assert HomePurged(home_move.inspect_home(tmp_path / "nobody")).plan() == []
 
 
 def test_size_is_reported_with_the_home(home):
-    state = data.inspect_home(home)
+    state = home_move.inspect_home(home)
     report = state.as_dict()
     assert report["kind"] == "directory"
     assert report["files"] == 3 and report["directories"] == 3

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from datakeeper.features.users import sessions
+from datakeeper.resources.user_jobs import AtJobsAbsent, CrontabAbsent, ProcessesEnded
+from datakeeper.system import activity as sessions
 
 ATQ = (
     "7\tThu Jan  4 10:00:00 2029 a bob\n"
@@ -32,22 +33,22 @@ def test_at_jobs_are_those_of_the_user(monkeypatch):
     monkeypatch.setattr(sessions.shutil, "which", lambda tool: f"/usr/bin/{tool}")
     monkeypatch.setattr(sessions.commands, "run", _fake_run({"atq": ATQ}, calls))
     assert sessions.at_jobs("bob") == ["7", "9"]
-    [change] = sessions.plan_remove_at_jobs("bob")
+    [change] = AtJobsAbsent("bob").plan()
     change.action()
     assert calls[-1] == ["atrm", "7", "9"]
 
 
 def test_without_at_or_cron_installed_nothing_is_planned(monkeypatch):
     monkeypatch.setattr(sessions.shutil, "which", lambda tool: None)
-    assert sessions.plan_remove_at_jobs("bob") == []
-    assert sessions.plan_remove_crontab("bob") == []
+    assert AtJobsAbsent("bob").plan() == []
+    assert CrontabAbsent("bob").plan() == []
 
 
 def test_crontab_is_removed_when_there_is_one(monkeypatch):
     calls: list = []
     monkeypatch.setattr(sessions.shutil, "which", lambda tool: f"/usr/bin/{tool}")
     monkeypatch.setattr(sessions.commands, "run", _fake_run({}, calls))
-    [change] = sessions.plan_remove_crontab("bob")
+    [change] = CrontabAbsent("bob").plan()
     change.action()
     assert calls == [["crontab", "-l", "-u", "bob"], ["crontab", "-r", "-u", "bob"]]
 
@@ -82,7 +83,7 @@ def test_end_processes_terminates_then_kills(monkeypatch, stubborn):
 def test_plan_names_the_processes(monkeypatch):
     running = [sessions.UserProcess(42, "sleep", "sleep 300")]
     monkeypatch.setattr(sessions, "user_processes", lambda uid: running)
-    [change] = sessions.plan_end_processes("bob", 1001)
+    [change] = ProcessesEnded("bob", 1001).plan()
     assert "end 1 process(es) of bob" in change.summary and "42 sleep" in change.summary
     monkeypatch.setattr(sessions, "user_processes", lambda uid: [])
-    assert sessions.plan_end_processes("bob", 1001) == []
+    assert ProcessesEnded("bob", 1001).plan() == []

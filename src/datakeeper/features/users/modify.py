@@ -11,11 +11,14 @@ from datakeeper.engine import Change, Outcome, Resource
 from datakeeper.engine.session import change_session
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.users.add import check_groups, registry_records
+from datakeeper.features.users.keys import validate_public_keys
 from datakeeper.features.users.names import check_username_syntax
 from datakeeper.features.users.shells import resolve_shell
 from datakeeper.i18n import _
-from datakeeper.registry import open_registry, read_document
+from datakeeper.registry import read_document
 from datakeeper.resources import UserAccount
+from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys
+from datakeeper.resources.unregistered import Unregistered
 from datakeeper.system import accounts, logindefs
 
 if TYPE_CHECKING:
@@ -86,9 +89,6 @@ def _account_change(cfg: SiteConfig, request: SetRequest, user) -> list[Resource
 def _key_changes(request: SetRequest, user) -> list[Resource]:
     if not request.add_keys and not request.remove_keys:
         return []
-    from datakeeper.features.users.keys import validate_public_keys
-    from datakeeper.resources.authorized_keys import AuthorizedKeys, RemovedKeys
-
     primary = accounts.group_by_gid(user.gid)
     group = primary.name if primary else str(user.gid)
     home = Path(user.home)
@@ -121,27 +121,4 @@ def unregister_user(cfg: SiteConfig, name: str, *, dry_run: bool, on_change=None
     if name == cfg.admin:
         raise InvalidInputError(_("user {name}: the site admin stays registered").format(name=name))
     with change_session(cfg, dry_run=dry_run) as session:
-        return session.converge([_Unregistered(name, cfg.registry_path)], on_change=on_change)
-
-
-@dataclass(frozen=True)
-class _Unregistered(Resource):
-    name: str
-    registry: Path
-
-    @property
-    def id(self) -> str:
-        return f"registry {self.name}"
-
-    def touches(self) -> tuple[Path, ...]:
-        return (self.registry,)
-
-    def plan(self) -> list[Change]:
-        if self.name not in read_document(self.registry).users:
-            return []
-        summary = _("forget {name} in the registry (the account stays)").format(name=self.name)
-        return [Change(self.id, summary, self._remove)]
-
-    def _remove(self) -> None:
-        with open_registry(self.registry) as registry:
-            registry.remove(self.name)
+        return session.converge([Unregistered(name, cfg.registry_path)], on_change=on_change)

@@ -1,4 +1,9 @@
-"""Delete user: what they have and run, keep / archive / purge, type the name to confirm."""
+"""Delete user: what they have and run, keep / archive / purge, type the name to confirm.
+
+The panel shows the preview and then the engine's dry run of the removal
+chosen: the very changes Remove applies. Choosing another data option looks at
+the user again; ticking "end their sessions" only plans again.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioSet
 
+from datakeeper.features.users.remove.request import RemoveRequest
 from datakeeper.i18n import _
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
@@ -26,7 +32,7 @@ class UserRemoveScreen(FeatureScreen):
 
     HEADING = _("Delete user")
     DEFAULT_CSS = """
-    UserRemoveScreen #preview { height: auto; max-height: 10; }
+    UserRemoveScreen #preview { height: auto; max-height: 9; scrollbar-size-vertical: 1; }
     UserRemoveScreen RadioSet { width: 1fr; }
     """
 
@@ -35,6 +41,7 @@ class UserRemoveScreen(FeatureScreen):
         self.user = name
         self.cfg = None
         self.preview = None
+        self.plan = None  # the engine's dry run for the choices shown
         self.removed = False
 
     def body(self) -> Iterable[Widget]:
@@ -64,28 +71,52 @@ class UserRemoveScreen(FeatureScreen):
         self.cfg = self.config()
         self._preview()
 
-    def request(self):
+    def request(self) -> RemoveRequest:
         """The RemoveRequest the choices describe."""
-        from datakeeper.features.users.remove.removal import RemoveRequest
-
         index = max(self.query_one("#data", RadioSet).pressed_index, 0)
         kill = self.query_one("#kill", Checkbox).value
         return RemoveRequest(self.user, DATA_CHOICES[index][0], kill)
 
     def _preview(self) -> None:
-        if self.cfg is not None:
-            request = self.request()
-            self.call(
-                _("looking at {name}").format(name=self.user),
-                self.features.preview_removal,
-                self.cfg,
-                request,
-                then=lambda p: self._show(p, request),
-            )
+        """Look at the user for the data choice shown, then plan."""
+        if self.cfg is None:
+            return
+        self.preview = self.plan = None
+        self.call(
+            _("looking at {name}").format(name=self.user),
+            self.features.preview_removal,
+            self.cfg,
+            self.request(),
+            then=self._plan,
+        )
 
-    def _show(self, preview, request) -> None:
-        self.preview = preview
-        self.query_one("#preview", TextPanel).show(self.features.removal_lines(preview, request))
+    def _plan(self, preview) -> None:
+        """The engine's dry run of the removal chosen, for the panel."""
+        self.preview, self.plan = preview, None
+        request = self.request()
+        if request.data != preview.data:  # the choice changed while looking
+            self._preview()
+            return
+        self.call(
+            _("planning the removal of {name}").format(name=self.user),
+            self.features.plan_removal,
+            self.cfg,
+            request,
+            preview,
+            then=lambda plan: self._show(plan, request),
+        )
+
+    def _show(self, plan, request: RemoveRequest) -> None:
+        current = self.request()
+        if request.data != current.data:  # another choice was made meanwhile
+            self._preview()
+            return
+        if request.kill_sessions != current.kill_sessions:
+            self._plan(plan.preview)
+            return
+        self.plan = plan
+        preview = plan.preview
+        self.query_one("#preview", TextPanel).show(plan.lines())
         self.query_one("#kill").display = preview.busy
         self._show_purge(request.data == "purge" and preview.home.kind == "directory")
         self._update_button()
@@ -95,7 +126,7 @@ class UserRemoveScreen(FeatureScreen):
         self.query_one("#confirm-purge").display = shown
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        self.preview = None
+        self.preview = self.plan = None
         self._update_button()
         self._preview()
 
@@ -103,10 +134,13 @@ class UserRemoveScreen(FeatureScreen):
         self._update_button()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        self._update_button()
+        if self.preview is not None:
+            self.plan = None
+            self._update_button()
+            self._plan(self.preview)
 
     def _confirmed(self) -> bool:
-        if self.preview is None or self.removed:
+        if self.plan is None or self.removed:
             return False
         named = self.query_one("#confirm-name", Input).value.strip() == self.user
         purge = self.query_one("#confirm-purge", Input)
@@ -134,15 +168,4 @@ class UserRemoveScreen(FeatureScreen):
     def _removed(self, report) -> None:
         self.removed = True
         self._update_button()
-        where = report.data_location
-        if report.data_action == "purge" and report.preview.home.kind == "directory":
-            tail = _("their data was deleted")
-        elif where is None:
-            tail = _("they had no persistent data")
-        else:
-            tail = _("their data is at {where}").format(where=where)
-        self.status.done(
-            _("{name} removed ({n} change(s)); {tail}. Esc goes back.").format(
-                name=self.user, n=len(report.applied), tail=tail
-            )
-        )
+        self.status.done(_("{done} Esc goes back.").format(done=report.done_line()))

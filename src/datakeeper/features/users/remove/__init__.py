@@ -1,1 +1,1 @@
-"""Offboarding: the account side, the home's data, the whole removal."""
+"""Offboarding: the request and its checks, the preview, the engine's plan, the removal."""

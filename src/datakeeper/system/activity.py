@@ -1,8 +1,9 @@
 """What runs as a user: login sessions, processes, crontab, at jobs; and ending them.
 
-Probes only read (psutil, ``crontab -l``, ``atq``); the ``plan_*`` functions
-return engine changes whose actions end or remove what the probe found.
-Processes are ended politely first (SIGTERM), then for good (SIGKILL).
+Probes only read (psutil, ``crontab -l``, ``atq``); the other functions end or
+remove what a probe found, and are called by the resources of
+``datakeeper.resources.user_jobs`` only. Processes are ended politely first
+(SIGTERM), then for good (SIGKILL).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from datetime import datetime, timezone
 
 import psutil
 
-from datakeeper.engine import Change
 from datakeeper.errors import ActionFailedError
 from datakeeper.i18n import _
 from datakeeper.system import commands
@@ -133,43 +133,11 @@ def at_jobs(name: str) -> list[str]:
     return [fields[0] for fields in map(str.split, listing.splitlines()) if fields[-1:] == [name]]
 
 
-def plan_end_processes(name: str, uid: int) -> list[Change]:
-    """End every process of the user (nothing when none runs)."""
-    running = user_processes(uid)
-    if not running:
-        return []
-    summary = _(
-        "end {n} process(es) of {name} (SIGTERM, then SIGKILL after {s:g} s): {pids}"
-    ).format(n=len(running), name=name, s=GRACE_SECONDS, pids=_pids(running))
-    before = {"processes": [p.pid for p in running]}
-    return [Change(f"processes {name}", summary, lambda: _end(uid), before, {"processes": []})]
+def remove_crontab(name: str) -> None:
+    """Remove ``name``'s crontab (``crontab -r``)."""
+    commands.run(["crontab", "-r", "-u", name])
 
 
-def _end(uid: int) -> None:
-    end_processes(uid)
-
-
-def _pids(running: list[UserProcess]) -> str:
-    shown = ", ".join(f"{p.pid} {p.name}" for p in running[:10])
-    return shown + (" …" if len(running) > 10 else "")
-
-
-def plan_remove_crontab(name: str) -> list[Change]:
-    """Remove the user's crontab, if any."""
-    if not has_crontab(name):
-        return []
-    action = lambda: commands.run(["crontab", "-r", "-u", name])  # noqa: E731
-    summary = _("remove the crontab of {name}").format(name=name)
-    return [Change(f"crontab {name}", summary, action, {"crontab": True}, {"crontab": False})]
-
-
-def plan_remove_at_jobs(name: str) -> list[Change]:
-    """Remove the user's pending at jobs, if any."""
-    jobs = at_jobs(name)
-    if not jobs:
-        return []
-    action = lambda: commands.run(["atrm", *jobs])  # noqa: E731
-    summary = _("remove {n} at job(s) of {name}: {jobs}").format(
-        n=len(jobs), name=name, jobs=" ".join(jobs)
-    )
-    return [Change(f"at jobs {name}", summary, action, {"at_jobs": jobs}, {"at_jobs": []})]
+def remove_at_jobs(jobs: list[str]) -> None:
+    """Remove the pending at jobs ``jobs`` (``atrm``)."""
+    commands.run(["atrm", *jobs])
