@@ -66,6 +66,8 @@ def screen_text(app) -> str:
         color_system=None,
         legacy_windows=False,
     )
+    # The one private access in these tests: Textual has no public API for the composited
+    # screen as text (its public export_screenshot builds its SVG from this same call).
     render = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     console.print(render)
     return console.export_text()

@@ -14,25 +14,32 @@ from typing import Any
 
 from datakeeper.config import parse_config
 from datakeeper.engine import Change, Outcome
-from datakeeper.features.caches.clean import KindPlan
 from datakeeper.features.caches.kinds import CacheLocation, Usage
-from datakeeper.features.caches.methods import Done, Preview
-from datakeeper.features.check.run import CheckReport, CheckResult
+from datakeeper.features.caches.report import CleanRun, KindReport
+from datakeeper.features.check.run import FAIL, PASS, SKIP, CheckReport, CheckResult
 from datakeeper.features.disk.usage import DiskReport, FolderUsage, RootUsage
+from datakeeper.features.drift import FileState
 from datakeeper.features.envinfo import EnvInfo, Variable
 from datakeeper.features.guides import guide
-from datakeeper.features.packages import Package, PackageResult, catalogue
+from datakeeper.features.packages import Package, PackageResult, PackageStatus, catalogue
+from datakeeper.features.recovery.boot import BootResult, RecoveryStatus
 from datakeeper.features.recovery.recover import RecoveryReport
 from datakeeper.features.setup.config_file import Answers
 from datakeeper.features.setup.init import SetupReport, StepResult
 from datakeeper.features.setup.steps import SetupContext, Step
 from datakeeper.features.users.add import AddResult
-from datakeeper.features.users.handout import handout
+from datakeeper.features.users.handout import Handout, handout
+from datakeeper.features.users.info import UserDetails, UserSummary
 from datakeeper.features.users.names import check_username_syntax
-from datakeeper.features.users.remove import home_data as data
-from datakeeper.features.users.remove.account import Target
-from datakeeper.features.users.remove.removal import RemovalPreview, RemovalReport
-from datakeeper.features.users.sessions import LoginSession
+from datakeeper.features.users.remove.plan import RemovalPlan
+from datakeeper.features.users.remove.preview import RemovalPreview
+from datakeeper.features.users.remove.removal import RemovalReport
+from datakeeper.features.users.remove.request import Target
+from datakeeper.resources.cache_cleanup import CacheCleanup, CacheScan, Cleaned
+from datakeeper.resources.symlink_absent import LinkState
+from datakeeper.status import StepStatus
+from datakeeper.system.activity import LoginSession
+from datakeeper.system.home_move import HomeState
 from datakeeper.system.safe_delete import TreeUsage
 
 CONFIG = 'group = "gpu-users"\nadmin = "admin"\n'
@@ -44,25 +51,28 @@ STEPS = [
     ("ENV", "environment variables, conda and uv", ["create /etc/profile.d/global_envs.sh"]),
     ("SUDO", "the sudo policy for the group", ["install /etc/sudoers.d/datakeeper"]),
 ]
+
+
+def _user(name: str, uid: int, login_shell: str, state: str, last_login, keys) -> UserSummary:
+    """A ``user list`` row of an account whose home links to the data disk."""
+    return UserSummary(
+        name=name,
+        uid=uid,
+        groups=[name, "gpu-users"],
+        shell=login_shell,
+        home=f"/home/{name}",
+        home_target=f"/data/users/{name}",
+        home_layout="link",
+        keys=list(keys),
+        state=state,
+        last_login=last_login,
+        size_bytes=None,
+    )
+
+
 USERS = [
-    {
-        "name": "admin",
-        "uid": 1000,
-        "groups": ["admin", "gpu-users"],
-        "shell": "/bin/bash",
-        "state": "registered",
-        "last_login": None,
-        "home_layout": "link",
-    },
-    {
-        "name": "bob",
-        "uid": 1001,
-        "groups": ["bob", "gpu-users"],
-        "shell": "/bin/zsh",
-        "state": "drift: shell",
-        "last_login": "Mon Jan 1 10:00:00 +0000 2024",
-        "home_layout": "link",
-    },
+    _user("admin", 1000, "/bin/bash", "registered", None, []),
+    _user("bob", 1001, "/bin/zsh", "drift: shell", "Mon Jan 1 10:00:00 +0000 2024", ["SHA256:abc"]),
 ]
 
 
@@ -137,30 +147,33 @@ class FakeFeatures:
     def _step_result(self, key: str, title: str, changes: list[str], dry_run: bool) -> StepResult:
         errors = self.plan_errors if dry_run else self.setup_errors
         if key in errors:
-            return StepResult(key, title, "failed", errors=[errors[key]])
+            return StepResult(key, title, StepStatus.FAILED, errors=[errors[key]])
         if key in self.setup_done or not changes:
-            return StepResult(key, title, "unchanged", unchanged=["directory /data/models"])
+            return StepResult(
+                key, title, StepStatus.UNCHANGED, unchanged=["directory /data/models"]
+            )
         if not dry_run:
             self.setup_done.add(key)
-        return StepResult(key, title, "planned" if dry_run else "changed", list(changes))
+        status = StepStatus.PLANNED if dry_run else StepStatus.CHANGED
+        return StepResult(key, title, status, list(changes))
 
     def run_checks(self, cfg) -> CheckReport:
         self._record("run_checks", cfg)
         fixed = any(not k["dry_run"] for _a, k in self.called("fix"))
         results = [
-            CheckResult("PERSISTENT", "/data", "PASS", "marked persistent"),
-            CheckResult("GROUP", "group gpu-users", "PASS"),
-            CheckResult("FOLDERS", "directory /data/models", "PASS"),
+            CheckResult("PERSISTENT", "/data", PASS, "marked persistent"),
+            CheckResult("GROUP", "group gpu-users", PASS),
+            CheckResult("FOLDERS", "directory /data/models", PASS),
         ]
         if not fixed:
             detail = "mode 0755 -> 3775; group root -> gpu-users"
-            results.append(CheckResult("FOLDERS", "directory /data/dataset", "FAIL", detail))
-        results.append(CheckResult("SUDO", "sudo policy", "SKIP", "disabled in the config"))
+            results.append(CheckResult("FOLDERS", "directory /data/dataset", FAIL, detail))
+        results.append(CheckResult("SUDO", "sudo policy", SKIP, "disabled in the config"))
         return CheckReport(results)
 
     def fix(self, cfg, *, dry_run: bool, reporter) -> SetupReport:
         self._record("fix", cfg, dry_run=dry_run)
-        status = "planned" if dry_run else "changed"
+        status = StepStatus.PLANNED if dry_run else StepStatus.CHANGED
         step = StepResult("FOLDERS", "the folder layout", status, ["chmod /data/dataset 3775"])
         return SetupReport([step], [])
 
@@ -180,32 +193,36 @@ class FakeFeatures:
             result.fingerprints = ["SHA256:fakefingerprint"]
         return result
 
-    def handout(self, cfg, result) -> dict:
+    def handout(self, cfg, result) -> Handout:
         return handout(cfg, result, host="gpu1.example")
 
-    def list_users(self, cfg) -> list[dict]:
+    def list_users(self, cfg) -> list[UserSummary]:
         self._record("list_users", cfg)
-        return [dict(row) for row in USERS]
+        return list(USERS)
 
-    def show_user(self, cfg, name: str) -> dict:
+    def show_user(self, cfg, name: str) -> UserDetails:
         self._record("show_user", cfg, name)
-        return {**next(r for r in USERS if r["name"] == name), "keys": ["SHA256:abc"]}
+        row = next(r for r in USERS if r.name == name)
+        return UserDetails(**{**vars(row), "size_bytes": 5 << 20}, registry=None)
 
     def preview_removal(self, cfg, request) -> RemovalPreview:
         self._record("preview_removal", request)
         usage = TreeUsage(allocated_bytes=5 * 1024 * 1024, files=12, directories=3)
-        home = data.HomeState(Path(f"/data/users/{request.name}"), "directory", (1, 2), 1001, usage)
-        link = {"path": f"/home/{request.name}", "kind": "link", "target": str(home.path)}
+        home = HomeState(Path(f"/data/users/{request.name}"), "directory", (1, 2), 1001, usage)
+        link = LinkState(Path(f"/home/{request.name}"), "link", str(home.path))
         target = Target(request.name, 1001, 1001, True, True)
         archive = Path("/backup/archive/bob-20240101") if request.data == "archive" else None
         sessions = [LoginSession("pts/1", "10.0.0.5", "2024-01-01T10:00:00", 4242)]
         sessions = sessions if self.logged_in else []
-        return RemovalPreview(target, ("bob", "gpu-users"), home, link, sessions, [], archive)
+        return RemovalPreview(
+            target, ("bob", "gpu-users"), home, link, sessions, [], archive, request.data
+        )
 
-    def removal_lines(self, preview, request) -> list[str]:
-        from datakeeper.cli.user_remove_cmd import preview_lines
-
-        return preview_lines(preview, request)
+    def plan_removal(self, cfg, request, preview) -> RemovalPlan:
+        """The sentences the engine plans for bob (see ``removal_sentences``)."""
+        self._record("plan_removal", request)
+        sentences = removal_sentences(request.data, request.kill_sessions)
+        return RemovalPlan(preview, tuple(Change("fake", s, lambda: None) for s in sentences))
 
     def remove_user(self, cfg, request, preview) -> RemovalReport:
         self._record("remove_user", request)
@@ -214,13 +231,13 @@ class FakeFeatures:
 
     # -- packages, recovery ------------------------------------------------------
 
-    def package_status(self, cfg) -> list[dict]:
+    def package_status(self, cfg) -> list[PackageStatus]:
         self._record("package_status")
         installed: set[str] = set()
         for args, _kwargs in self.called("install_packages"):
             installed |= set(args[1]) - {"nvtop"}  # nvtop fails (see install_packages)
         return [
-            {**vars(p), "installed": p.name in installed or p.name == "jq", "recorded": False}
+            PackageStatus(p, p.name in installed or p.name == "jq", recorded=False)
             for p in catalogue()
         ]
 
@@ -241,37 +258,36 @@ class FakeFeatures:
             results.append(result)
         return results
 
-    def recovery_status(self, cfg) -> dict:
+    def recovery_status(self, cfg) -> RecoveryStatus:
         self._record("recovery_status")
         enabled = bool(self.called("recovery_enable"))
-        return {
-            "enabled": enabled,
-            "files": [{"path": "/etc/profile.d/00-recovery-check.sh", "present": enabled}],
-            "systemd": "not running",
-            "units": {},
-            "last_run": None,
-            "hook": "/data/apps/datakeeper/current/bin/datakeeper recover --boot",
-        }
+        login_check = FileState(Path("/etc/profile.d/00-recovery-check.sh"), enabled, enabled)
+        return RecoveryStatus(
+            enabled=enabled,
+            files=[login_check],
+            systemd_running=False,
+            units={},
+            install=Path("/data/apps/datakeeper/current/bin/datakeeper"),
+            last_run=None,
+            done_marker=False,
+            hook="/data/apps/datakeeper/current/bin/datakeeper recover --boot",
+        )
 
     def recovery_enable(self, cfg):
         self._record("recovery_enable")
-        from datakeeper.features.recovery.boot import BootResult
-
         change = Change("file", "create /etc/profile.d/00-recovery-check.sh", lambda: None)
         return BootResult(Outcome(False, [change], [change]), ["run the hook line at boot"])
 
     def recovery_disable(self, cfg):
         self._record("recovery_disable")
-        from datakeeper.features.recovery.boot import BootResult
-
         return BootResult(Outcome(False))
 
     def recover(self, cfg, *, reporter) -> RecoveryReport:
         self._record("recover")
         report = RecoveryReport()
         for result in (
-            StepResult("USER", "bob", "changed", ["create user bob"]),
-            StepResult("USER", "carol", "failed", errors=["uid 1003 is taken"]),
+            StepResult("USER", "bob", StepStatus.CHANGED, ["create user bob"]),
+            StepResult("USER", "carol", StepStatus.FAILED, errors=["uid 1003 is taken"]),
         ):
             reporter.step_finished(result)
             report.users.append(result)
@@ -355,28 +371,41 @@ class FakeFeatures:
             (CacheLocation("pip", "pip", Path("/home/bob/.cache/pip"), False), Usage(5 << 20, 9)),
         ]
 
-    def plan_clean(self, cfg, kinds, age_days) -> list:
+    def plan_clean(self, cfg, kinds, age_days) -> CleanRun:
         self._record("plan_clean", list(kinds), age_days)
-        plans = []
+        planned = []
         for location, _usage in self._caches():
             if location.kind in kinds and location.cleanable:
                 files = 0 if location.kind == "huggingface" else 2
-                preview = Preview(files, 2048 * files, ["pkgs/a.conda", "pkgs/b.conda"][:files])
-                plans.append(KindPlan(location, _Method("sudo helper"), age_days, preview))
-        return plans
+                method = _Method("sudo helper")
+                method.found = CacheScan(
+                    files, 2048 * files, ["pkgs/a.conda", "pkgs/b.conda"][:files]
+                )
+                cleanup = CacheCleanup(location.kind, location.path, method, age_days, shared=True)
+                cleanup.plan()
+                planned.append(KindReport(location, cleanup))
+        return CleanRun(cfg, True, planned)
 
-    def clean_caches(self, plans) -> list:
-        self._record("clean_caches", [p.location.kind for p in plans])
-        for plan in plans:
-            plan.done = Done("done", plan.preview.files, plan.preview.size)
-        return plans
+    def clean_caches(self, plan) -> CleanRun:
+        self._record("clean_caches", [kind.location.kind for kind in plan.kinds])
+        for kind in plan.kinds:
+            kind.resource.cleaned = Cleaned(kind.scan.files, kind.scan.size)
+            kind.status = "done"
+        return CleanRun(plan.cfg, False, plan.kinds)
 
 
 class _Method:
-    """What a KindPlan's ``method`` shows (its name)."""
+    """A cache method that finds ``found`` and removes nothing."""
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.found = CacheScan()
+
+    def scan(self) -> CacheScan:
+        return self.found
+
+    def clean(self) -> Cleaned:
+        return Cleaned()
 
 
 class _Step:
@@ -384,3 +413,26 @@ class _Step:
 
     def __init__(self, key: str, title: str) -> None:
         self.key, self.title = key, title
+
+
+def removal_sentences(data: str, kill_sessions: bool) -> list[str]:
+    """What the engine plans to remove bob (uid 1001, home /data/users/bob, 12 files)."""
+    ended = ["end 1 process(es) of bob (SIGTERM, then SIGKILL after 5 s): 4242 bash"]
+    moved = {
+        "keep": [],
+        "archive": [
+            "create directory /backup/archive (root:root 0700)",
+            "archive /data/users/bob to /backup/archive/bob-20240101 (rename, same filesystem)",
+        ],
+        "purge": [
+            "DELETE /data/users/bob (12 files, 5242880 bytes allocated), following no symlink"
+        ],
+    }
+    return [
+        "lock and expire account bob (no new logins during the removal)",
+        *(ended if kill_sessions else []),
+        *moved[data],
+        "forget bob in the registry (recovery will not recreate it)",
+        "remove the link /home/bob -> /data/users/bob",
+        "delete account bob (uid 1001) and its private group bob (gid 1001); files are not touched",
+    ]

@@ -6,20 +6,12 @@ from typing import TYPE_CHECKING
 
 from datakeeper.cli.output import emit, stdout_console
 from datakeeper.i18n import _
+from datakeeper.status import StepStatus, change_line, error_line, note_line, unchanged_line
 
 if TYPE_CHECKING:
     from datakeeper.engine import Change, Resource
     from datakeeper.features.setup.init import SetupReport, StepResult
     from datakeeper.features.setup.steps import Step
-
-MARKS = {"planned": "→", "applied": "✓", "failed": "✗"}
-STATUS = {
-    "unchanged": "already right",
-    "changed": "done",
-    "planned": "would change",
-    "failed": "FAILED",
-    "not run": "not run",
-}
 
 
 class SetupPrinter:
@@ -37,17 +29,17 @@ class SetupPrinter:
         self._print(f"[{index}/{total}] {step.key}: {step.title}")
 
     def change(self, change: Change, outcome: str) -> None:
-        self._print(f"  {MARKS[outcome]} {change.summary}")
+        self._print(change_line(change.summary, outcome))
 
     def unchanged(self, resource: Resource) -> None:
-        self._print("  · " + _("{what}: already right").format(what=resource.id))
+        self._print(unchanged_line(resource.id))
 
     def step_finished(self, result: StepResult) -> None:
         for error in result.errors:
-            self._print(f"  ✗ {error}")
+            self._print(error_line(error))
         for note in result.notes:
-            self._print("  " + _("note: {note}").format(note=note))
-        self._print("  => " + _(STATUS[result.status]))
+            self._print(note_line(note))
+        self._print("  => " + StepStatus(result.status).word)
 
 
 def finish(report: SetupReport, json_output: bool) -> None:
@@ -57,7 +49,8 @@ def finish(report: SetupReport, json_output: bool) -> None:
         if report.ok:
             console.print(_("Setup complete."), markup=False)
         else:
-            failed = [s.key for s in report.steps if s.status in ("failed", "not run")]
+            unfinished = (StepStatus.FAILED, StepStatus.NOT_RUN)
+            failed = [s.key for s in report.steps if s.status in unfinished]
             console.print(
                 _("Setup incomplete: {steps} did not finish (see above).").format(
                     steps=", ".join(failed)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from datakeeper.i18n import _
+
+if TYPE_CHECKING:
+    from datakeeper.tui.contract import MenuFeatures
 
 
 class DatakeeperApp(App[int]):
@@ -26,7 +29,7 @@ class DatakeeperApp(App[int]):
     .field-label { margin: 1 0 0 0; text-style: bold; }
     """
 
-    def __init__(self, features, *, admin: bool) -> None:
+    def __init__(self, features: MenuFeatures, *, admin: bool) -> None:
         super().__init__()
         self.feature_api = features  # (App.features is Textual's own)
         self.admin = admin

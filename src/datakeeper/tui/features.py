@@ -1,14 +1,24 @@
 """The feature functions the TUI calls, in one object so tests can pass fakes.
 
-Each method only forwards to the same function the CLI calls (imported when
-first used, so the menu starts fast); none decides anything of its own. A test
-passes an object with the same methods that records the calls.
+Each method only forwards to the same function the CLI calls; none decides
+anything of its own. The screens see it as ``tui.contract.MenuFeatures``; a
+test passes a fake with the same methods (checked against that contract) that
+records the calls.
+
+Every method imports its feature when first called, not at the top: loading
+the features (engine, resources, pydantic) takes ~0.3 s, and the menu must
+open at once. Tests replace a feature function in its own module for the same
+reason: it is looked up at call time.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datakeeper.features.users.handout import Handout
+    from datakeeper.features.users.info import UserDetails, UserSummary
 
 
 class Features:
@@ -32,10 +42,11 @@ class Features:
         return load_config(self.config_path(), missing_ok=missing_ok)
 
     def setup_defaults(self):
-        """init's defaults for a new config (the file's values when it exists)."""
-        from datakeeper.cli.init_cmd import _answers
+        """init's defaults for a new config (None, keep the file's value, when it exists)."""
+        from datakeeper.features.setup.answers import resolve_answers
+        from datakeeper.features.setup.config_file import Answers
 
-        return _answers(self.config_path(), None, None, None, None, False)
+        return resolve_answers(self.config_path(), Answers())
 
     def prepare_setup(self, answers):
         """The site config init would write, checked, as a SetupContext."""
@@ -67,11 +78,12 @@ class Features:
         return run_checks(cfg, self.config_path())
 
     def fix(self, cfg, *, dry_run: bool, reporter):
-        """What ``check --fix`` does: converge the setup steps of the current config."""
+        """``datakeeper.features.check.fix.fix``: what ``check --fix`` does."""
+        from datakeeper.features.check.fix import fix
         from datakeeper.features.setup.steps import SetupContext
 
         context = SetupContext(cfg, self.config_path())
-        return self.run_setup(context, dry_run=dry_run, reporter=reporter)
+        return fix(context, dry_run=dry_run, reporter=reporter)
 
     # -- users -------------------------------------------------------------------
 
@@ -101,35 +113,35 @@ class Features:
 
         return add_user(cfg, request, dry_run=dry_run)
 
-    def handout(self, cfg, result) -> dict[str, Any]:
+    def handout(self, cfg, result) -> Handout:
         """``datakeeper.features.users.handout.handout``."""
         from datakeeper.features.users.handout import handout
 
         return handout(cfg, result)
 
-    def list_users(self, cfg) -> list[dict[str, Any]]:
+    def list_users(self, cfg) -> list[UserSummary]:
         """``datakeeper.features.users.info.list_users``."""
         from datakeeper.features.users.info import list_users
 
         return list_users(cfg)
 
-    def show_user(self, cfg, name: str) -> dict[str, Any]:
+    def show_user(self, cfg, name: str) -> UserDetails:
         """``datakeeper.features.users.info.show_user``."""
         from datakeeper.features.users.info import show_user
 
         return show_user(cfg, name)
 
     def preview_removal(self, cfg, request):
-        """``datakeeper.features.users.remove.removal.preview_removal``."""
-        from datakeeper.features.users.remove.removal import preview_removal
+        """``datakeeper.features.users.remove.preview.preview_removal``."""
+        from datakeeper.features.users.remove.preview import preview_removal
 
         return preview_removal(cfg, request)
 
-    def removal_lines(self, preview, request) -> list[str]:
-        """``datakeeper.cli.user_remove_cmd.preview_lines``."""
-        from datakeeper.cli.user_remove_cmd import preview_lines
+    def plan_removal(self, cfg, request, preview):
+        """``datakeeper.features.users.remove.plan.plan_removal``: the engine's dry run."""
+        from datakeeper.features.users.remove.plan import plan_removal
 
-        return preview_lines(preview, request)
+        return plan_removal(cfg, request, preview)
 
     def remove_user(self, cfg, request, preview):
         """``datakeeper.features.users.remove.removal.remove_user``."""
@@ -139,7 +151,7 @@ class Features:
 
     # -- packages, recovery ------------------------------------------------------
 
-    def package_status(self, cfg) -> list[dict[str, Any]]:
+    def package_status(self, cfg) -> list:
         """``datakeeper.features.packages.package_status``."""
         from datakeeper.features.packages import package_status
 
@@ -151,7 +163,7 @@ class Features:
 
         return install_packages(cfg, names, dry_run=dry_run, listener=listener)
 
-    def recovery_status(self, cfg) -> dict[str, Any]:
+    def recovery_status(self, cfg):
         """``datakeeper.features.recovery.boot.status``."""
         from datakeeper.features.recovery.boot import status
 
@@ -201,14 +213,14 @@ class Features:
 
         return list_caches(cfg)
 
-    def plan_clean(self, cfg, kinds: list[str], age_days: int | None) -> list:
+    def plan_clean(self, cfg, kinds: list[str], age_days: int | None):
         """``datakeeper.features.caches.clean.plan_clean``: what cleaning would remove."""
         from datakeeper.features.caches.clean import plan_clean
 
         return plan_clean(cfg, kinds, age_days)
 
-    def clean_caches(self, plans: list) -> list:
-        """``datakeeper.features.caches.clean.clean``: clean what was previewed (members: sudo)."""
+    def clean_caches(self, plan):
+        """``datakeeper.features.caches.clean.clean``: clean what was planned (members: sudo)."""
         from datakeeper.features.caches.clean import clean
 
-        return clean(plans)
+        return clean(plan)

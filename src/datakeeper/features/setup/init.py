@@ -12,6 +12,7 @@ from datakeeper.engine.session import change_session
 from datakeeper.errors import DatakeeperError, InvalidInputError
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
+from datakeeper.status import ChangeOutcome, StepStatus
 from datakeeper.storage import ensure_persistent
 from datakeeper.system import accounts
 
@@ -29,7 +30,7 @@ class SetupReporter(Protocol):
 class StepResult:
     key: str
     title: str
-    status: str = "not run"  # "unchanged" | "changed" | "planned" | "failed" | "not run"
+    status: StepStatus = StepStatus.NOT_RUN
     changes: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -43,7 +44,7 @@ class SetupReport:
 
     @property
     def ok(self) -> bool:
-        return all(s.status not in ("failed", "not run") for s in self.steps)
+        return all(s.status not in (StepStatus.FAILED, StepStatus.NOT_RUN) for s in self.steps)
 
     def as_dict(self) -> dict:
         return {
@@ -109,14 +110,14 @@ def run_setup(
             if fact:
                 result.notes.append(fact)
             reporter.step_finished(result)
-            if result.status == "failed" and step.critical:
+            if result.status == StepStatus.FAILED and step.critical:
                 break
     return SetupReport(results, _next_steps(ctx.cfg, membership_before, dry_run))
 
 
 def run_step(session, step: Step, result: StepResult, dry_run: bool, reporter) -> None:
     def on_change(change: Change, outcome: str) -> None:
-        if outcome != "failed":
+        if outcome != ChangeOutcome.FAILED:
             result.changes.append(change.summary)
         reporter.change(change, outcome)
 
@@ -133,15 +134,15 @@ def run_step(session, step: Step, result: StepResult, dry_run: bool, reporter) -
         )
     except DatakeeperError as error:
         result.errors.append(str(error))
-        result.status = "failed"
+        result.status = StepStatus.FAILED
         return
     result.errors += [f"{resource}: {error}" for resource, error in outcome.failed]
     if result.errors:
-        result.status = "failed"
+        result.status = StepStatus.FAILED
     elif result.changes:
-        result.status = "planned" if dry_run else "changed"
+        result.status = StepStatus.PLANNED if dry_run else StepStatus.CHANGED
     else:
-        result.status = "unchanged"
+        result.status = StepStatus.UNCHANGED
 
 
 def _admin_in_group(cfg: SiteConfig) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.i18n import _
@@ -12,8 +13,30 @@ if TYPE_CHECKING:
     from datakeeper.features.users.add import AddResult
 
 
-def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> dict[str, Any]:
-    """The facts (for --json) and the sentences (for people) of the handout."""
+@dataclass(frozen=True)
+class Handout:
+    """The facts (for --json) and the sentences (``text``, for people) of the handout."""
+
+    name: str
+    uid: int
+    host: str
+    ssh: str  # the login command
+    private_key_path: str | None
+    private_key: str | None  # only with --print-private-key
+    temp_password: str | None
+    key_fingerprints: list[str]
+    home: str
+    persistent_home: str
+    changes: list[str]
+    text: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name (``--json``)."""
+        return asdict(self)
+
+
+def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> Handout:
+    """What to tell the new user: how to log in, the key, the password, the home."""
     host = host or socket.getfqdn()
     ssh = f"ssh {result.name}@{host}"
     if result.private_key_path:
@@ -45,17 +68,17 @@ def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> dict
             "write them in the shared caches and models."
         ).format(umask=cfg.home.umask, group=cfg.group),
     ]
-    return {
-        "name": result.name,
-        "uid": result.uid,
-        "host": host,
-        "ssh": ssh,
-        "private_key_path": result.private_key_path,
-        "private_key": result.private_key,
-        "temp_password": result.temp_password,
-        "key_fingerprints": result.fingerprints,
-        "home": f"/home/{result.name}",
-        "persistent_home": str(cfg.users_dir / result.name),
-        "changes": result.changes,
-        "text": lines,
-    }
+    return Handout(
+        name=result.name,
+        uid=result.uid,
+        host=host,
+        ssh=ssh,
+        private_key_path=result.private_key_path,
+        private_key=result.private_key,
+        temp_password=result.temp_password,
+        key_fingerprints=list(result.fingerprints),
+        home=f"/home/{result.name}",
+        persistent_home=str(cfg.users_dir / result.name),
+        changes=list(result.changes),
+        text=lines,
+    )

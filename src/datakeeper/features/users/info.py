@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.errors import DatakeeperError, InvalidInputError
+from datakeeper.features.disk.scan import scan_tree
 from datakeeper.features.users.names import check_username_syntax
 from datakeeper.i18n import _
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
@@ -30,6 +32,34 @@ COMPARED = (
 )
 
 
+@dataclass(frozen=True)
+class UserSummary:
+    """One row of ``user list``: live values where the account exists, recorded ones otherwise."""
+
+    name: str
+    uid: int | None
+    groups: list[str]
+    shell: str | None
+    home: str
+    home_target: str | None  # where /home/NAME really leads
+    home_layout: str  # "link" (to the users' folder on the data disk) or "other"
+    keys: list[str]  # SSH key fingerprints
+    state: str  # see drift()
+    last_login: str | None
+    size_bytes: int | None  # measured only when asked
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in order (``--json``, and ``user show`` for people)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UserDetails(UserSummary):
+    """``user show``: the row, its home measured, and the registry entry (hash masked)."""
+
+    registry: dict[str, Any] | None = None
+
+
 def drift(recorded: RegistryEntry | None, live: RegistryEntry | None) -> str:
     """``registered``, ``unregistered``, ``missing``, or ``drift: field, field``."""
     if recorded is None:
@@ -43,14 +73,14 @@ def drift(recorded: RegistryEntry | None, live: RegistryEntry | None) -> str:
     return "drift: " + ", ".join(shown)
 
 
-def list_users(cfg: SiteConfig, *, sizes: bool = False) -> list[dict[str, Any]]:
+def list_users(cfg: SiteConfig, *, sizes: bool = False) -> list[UserSummary]:
     """Every registered account and every human account on this machine, by name."""
     document = _document(cfg)
     names = set(document.users) | _human_accounts()
     return [describe_user(cfg, name, document, size=sizes) for name in sorted(names)]
 
 
-def show_user(cfg: SiteConfig, name: str) -> dict[str, Any]:
+def show_user(cfg: SiteConfig, name: str) -> UserDetails:
     """Everything about one account (the password hash masked)."""
     check_username_syntax(name)
     document = _document(cfg)
@@ -58,33 +88,32 @@ def show_user(cfg: SiteConfig, name: str) -> dict[str, Any]:
         raise InvalidInputError(
             _("user {name}: no such account or registry entry").format(name=name)
         )
-    info = describe_user(cfg, name, document, size=True)
+    row = describe_user(cfg, name, document, size=True)
     recorded = document.users.get(name)
-    info["registry"] = recorded.masked() if recorded else None
-    return info
+    return UserDetails(**vars(row), registry=recorded.masked() if recorded else None)
 
 
 def describe_user(
     cfg: SiteConfig, name: str, document: RegistryDocument, *, size: bool
-) -> dict[str, Any]:
+) -> UserSummary:
     """One row: live values where the account exists, recorded ones otherwise."""
     recorded = document.users.get(name)
     live = _live_entry(name)
     source = live or recorded
     home = Path("/home") / name
-    return {
-        "name": name,
-        "uid": source.uid if source else None,
-        "groups": list(source.groups) if source else [],
-        "shell": source.shell if source else None,
-        "home": str(home),
-        "home_target": os.path.realpath(home) if os.path.lexists(home) else None,
-        "home_layout": recorded.home_layout if recorded else _layout(home, cfg),
-        "keys": list(source.ssh_key_fingerprints) if source else [],
-        "state": drift(recorded, live),
-        "last_login": last_login(name),
-        "size_bytes": _size(cfg.users_dir / name) if size else None,
-    }
+    return UserSummary(
+        name=name,
+        uid=source.uid if source else None,
+        groups=list(source.groups) if source else [],
+        shell=source.shell if source else None,
+        home=str(home),
+        home_target=os.path.realpath(home) if os.path.lexists(home) else None,
+        home_layout=recorded.home_layout if recorded else _layout(home, cfg),
+        keys=list(source.ssh_key_fingerprints) if source else [],
+        state=drift(recorded, live),
+        last_login=last_login(name),
+        size_bytes=_size(cfg.users_dir / name) if size else None,
+    )
 
 
 def _document(cfg: SiteConfig) -> RegistryDocument:
@@ -130,6 +159,4 @@ def _size(path: Path) -> int | None:
     """Allocated bytes under ``path`` (like ``du -sB1``), or None when it is not a directory."""
     if not path.is_dir():
         return None
-    from datakeeper.features.disk.scan import scan_tree
-
     return scan_tree(path).total.bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -15,6 +15,9 @@ from textual.widgets import Footer, Header
 from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
 from datakeeper.tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from datakeeper.tui.contract import MenuFeatures
 
 
 class FeatureScreen(Screen):
@@ -49,7 +52,7 @@ class FeatureScreen(Screen):
         self.ui_app = self.app
 
     @property
-    def features(self):
+    def features(self) -> MenuFeatures:
         """The feature functions (``tui.features.Features``, or a fake in tests)."""
         return self.app.feature_api
 

@@ -12,7 +12,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Static, Tree
 
 from datakeeper.i18n import _
+from datakeeper.status import CheckStatus
 from datakeeper.tui.screens.base import FeatureScreen
+from datakeeper.tui.screens.confirm import ConfirmScreen
 from datakeeper.tui.screens.setup import QuietReporter
 
 
@@ -64,14 +66,14 @@ class CheckScreen(FeatureScreen):
         tree.clear()
         first_fail = None
         for group, results in _grouped(report.results):
-            failed = sum(1 for r in results if r.status == "FAIL")
+            failed = sum(1 for r in results if r.status == CheckStatus.FAIL)
             label = _("{group}: {n} item(s), {f} failed").format(
                 group=group, n=len(results), f=failed
             )
             node = tree.root.add(Text(label), expand=bool(failed))
             for result in results:
                 added = _add_result(node, result)
-                first_fail = first_fail or (added if result.status == "FAIL" else None)
+                first_fail = first_fail or (added if result.status == CheckStatus.FAIL else None)
         cursor = first_fail or (tree.root.children[0] if tree.root.children else None)
         self.call_after_refresh(tree.move_cursor, cursor)  # Enter opens the first FAIL
         self.query_one("#summary", Static).update(report.summary())
@@ -95,8 +97,6 @@ class CheckScreen(FeatureScreen):
         if not changes:
             self.status.done(_("Nothing to fix automatically.") + " " + "; ".join(errors))
             return
-        from datakeeper.tui.screens.confirm import ConfirmScreen
-
         question = _("Apply these {n} change(s)?").format(n=len(changes))
         self.app.push_screen(ConfirmScreen(question, changes + errors, _("Fix")), self._fix)
 
@@ -128,7 +128,7 @@ def _grouped(results) -> list[tuple[str, list]]:
 def _add_result(node, result):
     """A leaf for PASS and SKIP; FAIL opens to its detail, one reason a line."""
     line = f"{result.status}  {result.subject}"
-    if result.status != "FAIL" or not result.detail:
+    if result.status != CheckStatus.FAIL or not result.detail:
         detail = f"  ({result.detail})" if result.detail else ""
         return node.add_leaf(Text(line + detail))
     fail = node.add(Text(line), expand=False)

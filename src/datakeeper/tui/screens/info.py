@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from textual.widget import Widget
 
 from datakeeper.i18n import _
+from datakeeper.status import yes_no
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
-
-YES_NO = {True: "✓", False: "✗", None: "-"}
 
 
 class EnvScreen(FeatureScreen):
@@ -40,7 +39,7 @@ class EnvScreen(FeatureScreen):
                 have=umask,
                 group=info.site_group,
                 want=info.wanted_umask,
-                mark=YES_NO[info.umask_ok],
+                mark=yes_no(info.umask_ok),
             ),
             _("home {home} -> {real}, on {place}").format(
                 home=info.home, real=info.home_real, place=place
@@ -49,7 +48,7 @@ class EnvScreen(FeatureScreen):
             _("variable            set exists writable  value"),
         ]
         for v in info.variables:
-            marks = f"{YES_NO[v.set_right]:^3} {YES_NO[v.exists]:^6} {YES_NO[v.writable]:^8}"
+            marks = f"{yes_no(v.set_right):^3} {yes_no(v.exists):^6} {yes_no(v.writable):^8}"
             lines.append(f"{v.name:<19} {marks}  {v.expected}")
         lines.append("")
         lines += [f"{tool}: {path or _('not found')}" for tool, path in info.tools.items()]

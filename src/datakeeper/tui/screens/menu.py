@@ -14,7 +14,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from datakeeper.i18n import _
+from datakeeper.tui.screens import caches, check, disk, info, packages, recovery, setup, users
 from datakeeper.tui.screens.base import FeatureScreen
+from datakeeper.tui.screens.user_add import UserAddScreen
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,6 @@ class MenuScreen(FeatureScreen):
 
 def admin_menu() -> MenuScreen:
     """The root's menu: the original's six entries, then users, disk and caches."""
-    from datakeeper.tui.screens import caches, check, disk, packages, recovery, setup, users
-
     items = [
         MenuItem(
             _("Initial setup"),
@@ -86,7 +86,9 @@ def admin_menu() -> MenuScreen:
             check.CheckScreen,
         ),
         MenuItem(
-            _("Add user"), _("Create an account with a persistent home and an SSH key."), _add_user
+            _("Add user"),
+            _("Create an account with a persistent home and an SSH key."),
+            UserAddScreen,
         ),
         MenuItem(
             _("Delete user"),
@@ -122,16 +124,8 @@ def admin_menu() -> MenuScreen:
     return MenuScreen(_("Admin menu"), items)
 
 
-def _add_user() -> Screen:
-    from datakeeper.tui.screens.user_add import UserAddScreen
-
-    return UserAddScreen()
-
-
 def user_menu() -> MenuScreen:
     """A researcher's menu: their environment, disk, cache cleanup and the guides."""
-    from datakeeper.tui.screens import caches, disk, info
-
     items = [
         MenuItem(
             _("Environment info"),

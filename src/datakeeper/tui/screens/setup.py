@@ -4,6 +4,7 @@ step that would change something."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -12,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from datakeeper.i18n import _
+from datakeeper.status import StepStatus
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.screens.setup_wizard import SetupWizardScreen
 
@@ -41,6 +43,7 @@ class SetupFormScreen(FeatureScreen):
     def __init__(self) -> None:
         super().__init__()
         self.kept: dict[str, str] = {}
+        self.defaults = None  # init's Answers for this config (from setup_defaults)
 
     def body(self) -> Iterable[Widget]:
         with VerticalScroll():
@@ -61,7 +64,7 @@ class SetupFormScreen(FeatureScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        defaults = self.features.setup_defaults()
+        defaults = self.defaults = self.features.setup_defaults()
         cfg = self.config(missing_ok=True)
         current = {
             "group": cfg.group if cfg else "",
@@ -88,10 +91,11 @@ class SetupFormScreen(FeatureScreen):
 
     def action_plan(self) -> None:
         """Check the answers; plan the steps (dry runs) up to the first with work, in a worker."""
-        from datakeeper.features.setup.config_file import Answers
-
         values = {key: self.query_one(f"#{key}", Input).value.strip() for key, _l in FIELDS}
-        answers = Answers(**{k: None if self.kept.get(k) == v else v for k, v in values.items()})
+        # replace() on init's own Answers: every field is set, and no config module is
+        # imported at menu start (features.setup.config_file pulls in pydantic, ~0.2 s).
+        given = {k: None if self.kept.get(k) == v else v for k, v in values.items()}
+        answers = replace(self.defaults, **given)
         self.call(_("planning the six steps"), self._plan, answers, then=self._show)
 
     def _plan(self, answers):
@@ -111,6 +115,6 @@ def plan_until_work(features, context, keys: list[str]) -> list:
     for key in keys:
         report = features.run_setup(context, dry_run=True, reporter=QuietReporter(), only=(key,))
         reports.append(report)
-        if report.steps[0].status != "unchanged":
+        if report.steps[0].status != StepStatus.UNCHANGED:
             break
     return reports

@@ -17,8 +17,9 @@ from textual.widgets import Button, OptionList
 from textual.widgets.option_list import Option
 
 from datakeeper.i18n import _
+from datakeeper.status import ChangeOutcome, StepStatus, change_line
 from datakeeper.tui.screens.base import FeatureScreen
-from datakeeper.tui.screens.setup_lines import MARKS, STATUS, hint, step_lines, summary_lines
+from datakeeper.tui.screens.setup_lines import hint, step_lines, summary_lines
 from datakeeper.tui.widgets.textpanel import TextPanel
 
 
@@ -49,7 +50,9 @@ class SetupWizardScreen(FeatureScreen):
         self.stopped = False  # a critical step failed
         for report in reports:
             self._keep(report, "plan")
-        done = bool(reports) and reports[-1].steps[0].status == "unchanged"  # all already right
+        done = (
+            bool(reports) and reports[-1].steps[0].status == StepStatus.UNCHANGED
+        )  # all already right
         self.current = len(reports) if done else max(len(reports) - 1, 0)
 
     def body(self) -> Iterable[Widget]:
@@ -78,11 +81,11 @@ class SetupWizardScreen(FeatureScreen):
         new = [item for item in report.next_steps if item not in self.next_steps]
         self.next_steps[:0] = new  # what an apply adds (log in again) comes first, as in init
 
-    def _state(self, key: str) -> str:
+    def _state(self, key: str) -> StepStatus:
         phase, result = self.shown.get(key, ("", None))
         if result is None:
-            return "not run"
-        return "skipped" if phase == "skipped" else result.status
+            return StepStatus.NOT_RUN
+        return StepStatus.SKIPPED if phase == "skipped" else StepStatus(result.status)
 
     @property
     def finished(self) -> bool:
@@ -94,7 +97,7 @@ class SetupWizardScreen(FeatureScreen):
         """Redraw the step list and show the current step (or the summary at the end)."""
         total = len(self.steps)
         options = [
-            Option(Text(f"{MARKS[self._state(s.key)]} {i}/{total} {s.key}"))
+            Option(Text(f"{self._state(s.key).mark} {i}/{total} {s.key}"))
             for i, s in enumerate(self.steps, start=1)
         ]
         steps = self.query_one("#steps", OptionList)
@@ -103,7 +106,7 @@ class SetupWizardScreen(FeatureScreen):
         steps.highlighted = min(self.current, total)
         self._show_detail(min(self.current, total))
         phase, result = ("", None) if self.finished else self._current()
-        planned = phase == "plan" and result is not None and result.status == "planned"
+        planned = phase == "plan" and result is not None and result.status == StepStatus.PLANNED
         self.query_one("#apply", Button).disabled = self.stopped or not planned
         self.query_one("#next", Button).disabled = self.stopped or self.finished
 
@@ -131,7 +134,7 @@ class SetupWizardScreen(FeatureScreen):
 
     def _summary(self) -> list[str]:
         states = [(s.key, self._state(s.key)) for s in self.steps]
-        undone = [key for key, state in states if state not in ("changed", "unchanged")]
+        undone = [key for key, state in states if not state.finished]
         if self.stopped:
             head = _("Setup stopped at {key}.").format(key=self.steps[self.current].key)
         elif not self.finished:
@@ -170,7 +173,7 @@ class SetupWizardScreen(FeatureScreen):
         phase, result = self._current()
         if result is None:
             self._plan_current()  # its plan failed to come: ask again
-        elif phase == "plan" and result.status == "planned":
+        elif phase == "plan" and result.status == StepStatus.PLANNED:
             self.call(
                 _("applying {key}: {title}").format(key=step.key, title=step.title),
                 self.features.run_setup,
@@ -187,14 +190,14 @@ class SetupWizardScreen(FeatureScreen):
         self._keep(report, "result")
         result = report.steps[0]
         step = self.steps[self.current]
-        self.stopped = result.status == "failed" and step.critical
+        self.stopped = result.status == StepStatus.FAILED and step.critical
         self._refresh()
-        if result.status == "failed":
+        if result.status == StepStatus.FAILED:
             message = _("{key} failed; its errors are shown").format(key=step.key)
             self.status.error(message if self.stopped else message + _("; n goes on"))
         else:
             self.status.done(
-                _("{key}: {status}.").format(key=step.key, status=STATUS[result.status])
+                _("{key}: {status}.").format(key=step.key, status=StepStatus(result.status).word)
             )
 
     def action_next(self) -> None:
@@ -206,13 +209,13 @@ class SetupWizardScreen(FeatureScreen):
         if result is None:
             self._plan_current()
             return
-        if phase == "plan" and result.status != "unchanged":
+        if phase == "plan" and result.status != StepStatus.UNCHANGED:
             if step.critical:
                 self.status.error(
                     _("apply {key} first: the steps after it need it").format(key=step.key)
                 )
                 return
-            if result.status == "planned":  # a failed plan stays shown as failed
+            if result.status == StepStatus.PLANNED:  # a failed plan stays shown as failed
                 self.shown[step.key] = ("skipped", result)
         self.current += 1
         if self.finished:
@@ -242,14 +245,14 @@ class SetupWizardScreen(FeatureScreen):
     def _after_plan(self, result) -> None:
         """A plan that failed for a critical step stops the wizard."""
         step = self.steps[self.current]
-        if result.status == "failed":
+        if result.status == StepStatus.FAILED:
             self.stopped = step.critical
             message = _("planning {key} failed; its errors are shown").format(key=step.key)
             self.status.error(message if self.stopped else message + _("; n skips it"))
 
     def show_progress(self, summary: str, outcome: str) -> None:
         """A change was made, or failed (from the worker): say which."""
-        self.status.busy(f"{'✗' if outcome == 'failed' else '✓'} {summary}")
+        self.status.busy(change_line(summary, outcome).strip())
 
 
 class _LiveReporter:
@@ -261,7 +264,7 @@ class _LiveReporter:
     def step_started(self, index, total, step) -> None: ...
 
     def change(self, change, outcome) -> None:
-        if outcome != "planned":
+        if outcome != ChangeOutcome.PLANNED:
             self.screen.from_thread(self.screen.show_progress, change.summary, outcome)
 
     def unchanged(self, resource) -> None: ...

@@ -20,7 +20,9 @@ from textual.widgets import (
 
 from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
+from datakeeper.status import yes_no
 from datakeeper.tui.screens.base import FeatureScreen
+from datakeeper.tui.screens.confirm import ConfirmScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
 from datakeeper.tui.widgets.toggles import Checklist, MarkedCheckbox, MarkedRadioButton
 
@@ -105,9 +107,9 @@ class UserAddScreen(FeatureScreen):
         try:
             self.features.check_username(event.value)
         except DatakeeperError as error:
-            check.update("✗ " + str(error))
+            check.update(f"{yes_no(False)} {error}")
         else:
-            check.update("✓ " + _("valid name"))
+            check.update(f"{yes_no(True)} " + _("valid name"))
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         if event.radio_set.id == "key":
@@ -125,6 +127,8 @@ class UserAddScreen(FeatureScreen):
 
     def request(self):
         """The AddRequest the form describes."""
+        # Imported here: features.users.add loads the engine and resources (measured ~0.3 s),
+        # too slow for the menu's start; this screen needs it only once the form is filled.
         from datakeeper.features.users.add import AddRequest
 
         key = KEY_CHOICES[self._index("#key")][0]
@@ -159,8 +163,6 @@ class UserAddScreen(FeatureScreen):
         except DatakeeperError as error:
             self.status.error(str(error))
             return
-        from datakeeper.tui.screens.confirm import ConfirmScreen
-
         question = _("Create {name}?").format(name=request.name)
         self.app.push_screen(
             ConfirmScreen(question, self._summary(request), _("Create")),
@@ -195,7 +197,7 @@ class UserAddScreen(FeatureScreen):
         result = self.features.add_user(self.cfg, request, dry_run=False)
         return self.features.handout(self.cfg, result)
 
-    def _done(self, sheet: dict) -> None:
+    def _done(self, sheet) -> None:
         self.app.switch_screen(HandoutScreen(sheet))
 
 
@@ -204,22 +206,22 @@ class HandoutScreen(FeatureScreen):
 
     HEADING = _("Handout")
 
-    def __init__(self, sheet: dict) -> None:
+    def __init__(self, sheet) -> None:
         super().__init__()
-        self.sheet = sheet
+        self.sheet = sheet  # a features.users.handout.Handout
 
     def body(self) -> Iterable[Widget]:
         yield TextPanel(id="handout")
 
     def on_mount(self) -> None:
         super().on_mount()
-        lines = list(self.sheet.get("text", []))
-        for fingerprint in self.sheet.get("key_fingerprints", []):
+        lines = list(self.sheet.text)
+        for fingerprint in self.sheet.key_fingerprints:
             lines.append(_("Key fingerprint: {fp}").format(fp=fingerprint))
-        if self.sheet.get("private_key"):
-            lines += ["", self.sheet["private_key"]]
+        if self.sheet.private_key:
+            lines += ["", self.sheet.private_key]
         lines += ["", _("Esc goes back to the menu.")]
         panel = self.query_one(TextPanel)
         panel.show(lines)
         panel.focus()
-        self.status.done(_("{name} is ready.").format(name=self.sheet.get("name", "")))
+        self.status.done(_("{name} is ready.").format(name=self.sheet.name))

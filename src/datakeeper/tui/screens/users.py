@@ -11,6 +11,8 @@ from textual.widgets import DataTable, Static
 
 from datakeeper.i18n import _
 from datakeeper.tui.screens.base import FeatureScreen
+from datakeeper.tui.screens.confirm import InfoScreen
+from datakeeper.tui.screens.user_remove import UserRemoveScreen
 
 COLUMNS = (_("name"), _("uid"), _("groups"), _("shell"), _("state"), _("last login"))
 
@@ -28,7 +30,7 @@ class UsersScreen(FeatureScreen):
         self.for_removal = remove
         self.HEADING = _("Delete user: pick one") if remove else _("Users")
         self.cfg = None
-        self.rows: list[dict] = []
+        self.rows: list = []  # UserSummary rows
 
     def body(self) -> Iterable[Widget]:
         hint = (
@@ -59,19 +61,19 @@ class UsersScreen(FeatureScreen):
         if self.cfg is not None:
             self.call(_("listing users"), self.features.list_users, self.cfg, then=self._show)
 
-    def _show(self, rows: list[dict]) -> None:
+    def _show(self, rows: list) -> None:
         self.rows = rows
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
             table.add_row(
-                row["name"],
-                str(row["uid"] if row["uid"] is not None else "-"),
-                ",".join(row["groups"]),
-                row["shell"] or "-",
-                row["state"],
-                row["last_login"] or "-",
-                key=row["name"],
+                row.name,
+                str(row.uid if row.uid is not None else "-"),
+                ",".join(row.groups),
+                row.shell or "-",
+                row.state,
+                row.last_login or "-",
+                key=row.name,
             )
         if not rows:
             self.status.done(_("No accounts yet."))
@@ -79,8 +81,6 @@ class UsersScreen(FeatureScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         name = event.row_key.value
         if self.for_removal:
-            from datakeeper.tui.screens.user_remove import UserRemoveScreen
-
             self.app.push_screen(UserRemoveScreen(name))
         else:
             self.call(
@@ -91,11 +91,11 @@ class UsersScreen(FeatureScreen):
                 then=self._details,
             )
 
-    def _details(self, info: dict) -> None:
-        from datakeeper.tui.screens.confirm import InfoScreen
-
-        lines = [f"{key:12} {_shown(value)}" for key, value in info.items() if key != "registry"]
-        self.app.push_screen(InfoScreen(info.get("name", ""), lines))
+    def _details(self, info) -> None:
+        """``user show`` (a UserDetails): every field but the registry entry, one a line."""
+        fields = info.as_dict().items()
+        lines = [f"{key:12} {_shown(value)}" for key, value in fields if key != "registry"]
+        self.app.push_screen(InfoScreen(info.name, lines))
 
 
 def _shown(value) -> str:
