@@ -9,9 +9,10 @@ import stat
 
 import pytest
 
+from tests.support.site_setup import NO_SOFTWARE, add_linked_member, init_site, prepare_site
+
 pytestmark = pytest.mark.sandbox
 
-NO_SOFTWARE = "[conda]\nenabled = false\n\n[uv]\nenabled = false\n"
 HOOK = "/usr/local/sbin/disk-alert-hook"
 CRON = "/etc/cron.d/datakeeper-disk-alert"
 ACTIONS = "/data/config/datakeeper/actions.log"
@@ -19,14 +20,10 @@ ACTIONS = "/data/config/datakeeper/actions.log"
 
 def set_up(server, config: str = NO_SOFTWARE) -> None:
     """An initialized site with members alice and bob, homes linked into /data/users."""
-    server.run(["useradd", "--create-home", "--shell", "/bin/bash", "admin"])
-    server.run(["mkdir", "-p", "/data/config"])
-    server.run(["sh", "-c", f"cat > /data/config/datakeeper.toml <<'EOF'\n{config}EOF"])
-    server.datakeeper("--json", "init", "--admin", "admin", "--yes")
+    prepare_site(server, config)
+    init_site(server)
     for user in ("alice", "bob"):
-        server.run(["useradd", "-M", "-d", f"/home/{user}", "-G", "gpu-users", user])
-        server.run(["install", "-d", "-o", user, "-g", user, "-m", "0750", f"/data/users/{user}"])
-        server.run(["ln", "-s", f"/data/users/{user}", f"/home/{user}"])
+        add_linked_member(server, user)
 
 
 def fill_homes(server) -> None:

@@ -7,23 +7,16 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.sandbox
+from tests.support.site_setup import add_linked_member
 
-NO_SOFTWARE = "[conda]\nenabled = false\n\n[uv]\nenabled = false\n"
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture
-def site(server):
-    """An initialized site; alice is a member whose home links into /data/users."""
-    server.run(["useradd", "--create-home", "--shell", "/bin/bash", "admin"])
-    server.run(["mkdir", "-p", "/data/config"])
-    server.run(["sh", "-c", f"cat > /data/config/datakeeper.toml <<'EOF'\n{NO_SOFTWARE}EOF"])
-    server.datakeeper("--json", "init", "--admin", "admin", "--yes")
-    server.run(
-        ["useradd", "-M", "-d", "/home/alice", "-s", "/bin/bash", "-G", "gpu-users", "alice"]
-    )
-    server.run(["install", "-d", "-o", "alice", "-g", "alice", "-m", "0750", "/data/users/alice"])
-    server.run(["ln", "-s", "/data/users/alice", "/home/alice"])
+def site(site):
+    """The initialized site; alice is a member whose home links into /data/users."""
+    server = site
+    add_linked_member(server, "alice", login_shell="/bin/bash")
     server.run(["useradd", "--create-home", "-s", "/bin/bash", "carol"])  # not a member
     return server
 

@@ -8,10 +8,14 @@ import stat
 
 import pytest
 
+from tests.support.site_setup import NO_SOFTWARE
+from tests.support.site_setup import check_site as _check
+from tests.support.site_setup import failed_checks as _failures
+from tests.support.site_setup import init_site as _init
+from tests.support.site_setup import prepare_site as _prepare
+
 pytestmark = pytest.mark.sandbox
 
-# Miniconda and uv need a download; their own tests serve them on loopback.
-NO_SOFTWARE = "[conda]\nenabled = false\n\n[uv]\nenabled = false\n"
 SHARED_CACHES = [
     "/data/models/huggingface/hub",
     "/data/models/torch",
@@ -20,34 +24,10 @@ SHARED_CACHES = [
 ]
 
 
-def _prepare(server, config: str = NO_SOFTWARE) -> None:
-    """An admin account with an SSD home, and a site config that skips downloads."""
-    server.run(["useradd", "--create-home", "--shell", "/bin/bash", "admin"])
-    server.run(["sh", "-c", "echo thesis > ~/thesis.tex; mkdir ~/code"], user="admin", login=True)
-    server.run(["mkdir", "-p", "/data/config"])
-    server.run(["sh", "-c", f"cat > /data/config/datakeeper.toml <<'EOF'\n{config}EOF"])
-
-
-def _init(server, *args, check=True):
-    return server.datakeeper("--json", "init", "--admin", "admin", "--yes", *args, check=check)
-
-
-def _check(server, *args, check=False):
-    result = server.datakeeper("--json", "check", *args, check=check)
-    return result.returncode, json.loads(result.stdout[result.stdout.index("{") :])
-
-
-def _failures(report):
-    return [r for r in report["results"] if r["status"] == "FAIL"]
-
-
 @pytest.fixture
-def initialized(server):
-    _prepare(server)
-    result = _init(server)
-    report = json.loads(result.stdout)
-    assert report["ok"], report
-    return server
+def initialized(site):
+    """The initialized site of tests/sandbox/conftest.py (its init reported ok)."""
+    return site
 
 
 def test_init_sets_up_everything_and_check_passes(initialized):

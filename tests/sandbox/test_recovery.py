@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.sandbox.test_init import _init, _prepare
+from tests.support.site_setup import init_site as _init
+from tests.support.site_setup import prepare_site as _prepare
 
 pytestmark = pytest.mark.sandbox
 

@@ -9,10 +9,15 @@ import time
 
 import pytest
 
-from tests.sandbox.test_init import _init, _prepare
 from tests.support.sshd import ssh_login, sshd_log, start_sshd
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(
+        shutil.which("tmux") is None,
+        reason="tmux is not installed (scripts/install-test-deps installs it)",
+    ),
+]
 
 SESSION = "dk"
 KEY = "/data/config/datakeeper/keys/carol_ed25519"
@@ -64,15 +69,6 @@ class Terminal:
 
     def alive(self) -> bool:
         return self.server.run(["tmux", "has-session", "-t", SESSION], check=False).returncode == 0
-
-
-@pytest.fixture
-def site(server):
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (scripts/install-test-deps installs it)")
-    _prepare(server)
-    _init(server)
-    return server
 
 
 def test_add_a_user_with_a_generated_key_from_the_menu_then_log_in(site):

@@ -1,7 +1,15 @@
-"""Fixtures: disposable servers for tests that change the system."""
+"""Fixtures of the sandbox tests: disposable servers, and a datakeeper site inside one.
+
+Every test here boots its own server (tests/support/sandbox.py) in private
+namespaces, so tests share nothing but the wheelhouse (built once per session,
+once per worker under pytest-xdist) and may run in parallel (``-n 2``).
+A module that needs more on its site overrides ``site`` (asking for the one
+defined here) or ``site_config``.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,12 +24,22 @@ from tests.support.sandbox import (
     StorageSpec,
     probe,
 )
+from tests.support.site_setup import NO_SOFTWARE, init_site, prepare_site
 
+_SANDBOX_DIR = Path(__file__).parent
 _unavailable_reason: str | None = None
 _probed = False
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is a sandbox test, even where a module forgets the mark."""
+    for item in items:
+        if _SANDBOX_DIR in item.path.parents:
+            item.add_marker(pytest.mark.sandbox)
+
+
 def _sandbox_reason() -> str | None:
+    """Why this host cannot run disposable servers (probed once), or None."""
     global _probed, _unavailable_reason
     if not _probed:
         _probed = True
@@ -29,11 +47,16 @@ def _sandbox_reason() -> str | None:
     return _unavailable_reason
 
 
-def _boot(tmp_path, storage: list[StorageSpec]) -> Iterator[DisposableServer]:
+def _boot(
+    tmp_path: Path, storage: list[StorageSpec] | None = None, binds: dict[str, str] | None = None
+) -> Iterator[DisposableServer]:
+    """Start a server under ``tmp_path``, hand it to the test, stop it afterwards."""
     reason = _sandbox_reason()
     if reason:
         pytest.skip(reason)
-    server = DisposableServer(tmp_path / "server", storage=storage)
+    server = DisposableServer(tmp_path / "server", binds=binds or {})
+    if storage is not None:
+        server.storage = storage
     try:
         server.start()
     except SandboxUnavailable as error:
@@ -78,12 +101,20 @@ def wheelhouse(tmp_path_factory) -> Path:
 @pytest.fixture
 def install_server(tmp_path, wheelhouse) -> Iterator[DisposableServer]:
     """A disposable server that sees the wheelhouse read-only at /mnt/wheelhouse."""
-    reason = _sandbox_reason()
-    if reason:
-        pytest.skip(reason)
-    server = DisposableServer(tmp_path / "server", binds={"/mnt/wheelhouse": str(wheelhouse)})
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _boot(tmp_path, binds={"/mnt/wheelhouse": str(wheelhouse)})
+
+
+@pytest.fixture
+def site_config() -> str:
+    """The site config ``site`` starts from: no downloads (override it in a module)."""
+    return NO_SOFTWARE
+
+
+@pytest.fixture
+def site(server, site_config) -> DisposableServer:
+    """An initialized site: group gpu-users, storage, folders, admin ``admin`` (home moved
+    to /data/users/admin), environment and sudo policy, from ``site_config``."""
+    prepare_site(server, site_config)
+    report = json.loads(init_site(server).stdout)
+    assert report["ok"], report
+    return server

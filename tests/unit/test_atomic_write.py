@@ -1,0 +1,63 @@
+"""``atomic_write``: readers see the old file or the new one, never half, never wrong modes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from datakeeper.system import fs
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_the_new_file_has_its_mode_and_no_temporary_is_left(tmp_path, monkeypatch):
+    target = tmp_path / "global_envs.sh"
+    target.write_text("old\n")
+    os.chmod(target, 0o604)
+    modes_at_first_write = []
+    real_write = os.write
+
+    def spying_write(fd: int, data) -> int:
+        if not modes_at_first_write:
+            modes_at_first_write.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(fs.os, "write", spying_write)
+    fs.atomic_write(target, b"export HF_HOME=/data/models/huggingface\n", mode=0o640)
+    assert target.read_text() == "export HF_HOME=/data/models/huggingface\n"
+    assert _mode(target) == 0o640
+    assert modes_at_first_write == [0o640], "the mode is set before any byte is written"
+    assert os.listdir(tmp_path) == ["global_envs.sh"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "registry.json"
+    target.write_text('{"users": {}}\n')
+
+    def full_disk(fd: int, data) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fs.os, "write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        fs.atomic_write(target, b'{"users": {"alice": {}}}\n', mode=0o600)
+    assert target.read_text() == '{"users": {}}\n'
+    assert os.listdir(tmp_path) == ["registry.json"]
+
+
+def test_the_temporary_name_starts_with_a_dot_so_sudo_never_reads_it(tmp_path, monkeypatch):
+    seen = []
+    real_replace = os.replace
+
+    def spying_replace(source, destination) -> None:
+        seen.append(Path(source).name)
+        real_replace(source, destination)
+
+    monkeypatch.setattr(fs.os, "replace", spying_replace)
+    fs.atomic_write(tmp_path / "datakeeper", b"# policy\n", mode=0o440)
+    [name] = seen
+    assert name.startswith(".datakeeper.") and name.endswith(".tmp")
