@@ -26,7 +26,7 @@ SHARED_CACHES = [
 
 @pytest.fixture
 def initialized(site):
-    """The initialized site of tests/sandbox/conftest.py (its init reported ok)."""
+    """The initialized site of tests/support/server_fixtures.py (its init reported ok)."""
     return site
 
 

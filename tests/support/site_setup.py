@@ -1,6 +1,6 @@
 """A datakeeper site inside a disposable server, set up the way an admin would.
 
-Shared by the sandbox tests (``tests/sandbox/conftest.py`` builds its ``site``
+Shared by the sandbox tests (``tests/support/server_fixtures.py`` builds its ``site``
 fixture from these): the admin account with a home on the SSD, a site config,
 ``datakeeper init``, and members whose homes link into ``/data/users``.
 """

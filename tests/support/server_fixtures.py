@@ -1,6 +1,7 @@
-"""Fixtures of the sandbox tests: disposable servers, and a datakeeper site inside one.
+"""Fixtures of the sandbox and attack tests: disposable servers, and a datakeeper site.
 
-Every test here boots its own server (tests/support/sandbox.py) in private
+A pytest plugin (loaded by tests/conftest.py), so tests/sandbox/ and
+tests/attacks/ share one copy. Every test boots its own server (tests/support/sandbox.py) in private
 namespaces, so tests share nothing but the wheelhouse (built once per session,
 once per worker under pytest-xdist) and may run in parallel (``-n 2``).
 A module that needs more on its site overrides ``site`` (asking for the one
@@ -26,16 +27,8 @@ from tests.support.sandbox import (
 )
 from tests.support.site_setup import NO_SOFTWARE, init_site, prepare_site
 
-_SANDBOX_DIR = Path(__file__).parent
 _unavailable_reason: str | None = None
 _probed = False
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder is a sandbox test, even where a module forgets the mark."""
-    for item in items:
-        if _SANDBOX_DIR in item.path.parents:
-            item.add_marker(pytest.mark.sandbox)
 
 
 def _sandbox_reason() -> str | None:

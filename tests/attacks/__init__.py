@@ -1,0 +1,1 @@
+"""Reproductions of attacks on datakeeper, each run in a disposable server."""
