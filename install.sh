@@ -67,6 +67,13 @@ if [ "$storage_root" = /data ] || [ "$storage_root" = /backup ]; then
         [ "$ALLOW_UNMOUNTED" -eq 1 ] ||
             die 3 "$storage_root is not a mount point: the persistent disk seems not mounted, so the tool would be wiped at the next boot; mount it first, or pass --allow-unmounted if $storage_root is on a persistent root disk"
     fi
+    # Root runs this tool at boot only when every folder above it is root's (the
+    # boot entry checks): an older datakeeper gave the storage root to the admin,
+    # who could then swap apps/ for their own. Give it back (group and mode stay).
+    if [ -d "$storage_root" ] && [ "$(stat -c %u "$storage_root")" != 0 ]; then
+        say "$storage_root belonged to $(stat -c %U "$storage_root"); making it root's (its group and mode stay)"
+        chown root "$storage_root"
+    fi
 fi
 
 umask 022

@@ -1,13 +1,15 @@
-"""Benchmark: datakeeper's safe permission repair vs chgrp -R + chmod -R g+rwX + find g+s.
+"""Benchmark: datakeeper's safe permission repair vs chgrp -R + chmod -R g+rX + find g+s.
 
 Builds two identical trees of nested folders and files, then in the same run
 repairs one copy with datakeeper's fd-relative walk (the ``--shared``
 rules) and the other with the classic commands
 
-    chgrp -R GROUP T; chmod -R g+rwX T; find T -type d -exec chmod g+s {} +
+    chgrp -R GROUP T; chmod -R g+rX T; find T -type d -exec chmod g+s {} +
 
-and prints both times and the ratio, then checks that both trees ended up
-identical (group and mode of every entry). Three scenarios:
+(``g+rX``, not ``g+rwX``: the repair never adds group write on its own, and
+the trees here are root's, which never get it) and prints both times and the
+ratio, then checks that both trees ended up identical (group and mode of every
+entry). Three scenarios:
 
 - drift: a shared tree in order, except one folder in ten that a member wrote
   with umask 077 (dirs 0700, files 0600, their own group): the usual case;
@@ -41,7 +43,7 @@ import time
 from pathlib import Path
 
 from datakeeper.features.permissions import SharedRules
-from datakeeper.system.safewalk import TreeFixer
+from datakeeper.system.safewalk import fix_tree
 
 FILES_PER_DIR = 40
 DIRS_PER_DIR = 6
@@ -85,14 +87,14 @@ def spoil(top: Path, every: int, gid: int) -> None:
 def run_datakeeper(top: Path, gid: int) -> tuple[float, dict]:
     start = time.perf_counter()
     rules = SharedRules(gid, "bench", frozenset(), frozenset())
-    report = TreeFixer(dry_run=False).fix(top, rules)
+    report = fix_tree(top, rules)
     return time.perf_counter() - start, dict(report.counts)
 
 
 def run_classic(top: Path, group: str) -> float:
     start = time.perf_counter()
     subprocess.run(["chgrp", "-R", group, str(top)], check=True)
-    subprocess.run(["chmod", "-R", "g+rwX", str(top)], check=True)
+    subprocess.run(["chmod", "-R", "g+rX", str(top)], check=True)
     find = ["find", str(top), "-type", "d", "-exec", "chmod", "g+s", "{}", "+"]
     subprocess.run(find, check=True)
     return time.perf_counter() - start
@@ -124,9 +126,9 @@ def compare(ours: Path, theirs: Path, group: str, gid: int, label: str, *, cold:
     elapsed, counts = run_datakeeper(ours, gid)
     same = tree_state(ours) == tree_state(theirs)
     print(f"{label}:")
-    print(f"  chgrp -R + chmod -R g+rwX + find -exec chmod g+s: {classic:8.3f} s")
-    print(f"  datakeeper (safe walk):                            {elapsed:8.3f} s")
-    print(f"  ratio classic / datakeeper:                        {classic / elapsed:8.2f}x")
+    print(f"  chgrp -R + chmod -R g+rX + find -exec chmod g+s: {classic:8.3f} s")
+    print(f"  datakeeper (safe walk):                           {elapsed:8.3f} s")
+    print(f"  ratio classic / datakeeper:                       {classic / elapsed:8.2f}x")
     print(f"  datakeeper changed {counts.get('changed', 0)} entries; trees identical: {same}")
     return same
 

@@ -14,6 +14,12 @@ Secrets: this module writes what it is given. Callers must mask passwords,
 tokens and keys in ``resource``, ``change`` and ``details`` first, with
 ``datakeeper.system.masking.mask_secrets``.
 
+Names: sentences name files and processes other users chose. As a last line
+of defence every string of a record is passed through
+``datakeeper.text.printable``, so no control character or undecodable byte
+reaches the file, the journal or ``log show``, and a record never fails to
+encode.
+
 The same line goes to syslog (ident ``datakeeper``, facility ``LOG_USER``)
 as ``<actor>: <resource>: <change> (<outcome>)``, best effort: a missing
 syslog never makes a change fail.
@@ -36,6 +42,8 @@ from typing import Any
 
 from datakeeper.errors import RefusedError
 from datakeeper.i18n import _
+from datakeeper.status import ChangeOutcome
+from datakeeper.text import printable
 
 syslog: ModuleType | None
 try:
@@ -59,7 +67,7 @@ def current_actor() -> str:
     long-running process reports whoever drives it now.
     """
     me = _user_name(os.geteuid())
-    via_sudo = _printable(os.environ.get("SUDO_USER", ""))
+    via_sudo = printable(os.environ.get("SUDO_USER", ""))
     if via_sudo and via_sudo != me:
         return f"{me} (sudo from {via_sudo})"
     login_uid = _login_uid()
@@ -79,12 +87,13 @@ class ActionLog:
         *,
         resource: str,
         change: str,
-        outcome: str = "applied",
+        outcome: str = ChangeOutcome.APPLIED,  # or FAILED, or "alert" (the disk alert)
         actor: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Log one change and return the record written; secrets must be masked already.
 
+        Every string in it is made printable first (names come from users).
         Syslog is sent first so the journal keeps the line even when the file
         is refused (``RefusedError``) or the disk fails (``OSError``).
         """
@@ -99,6 +108,7 @@ class ActionLog:
         entry["time"] = entry["time"].replace("+00:00", "Z")
         if details is not None:
             entry["details"] = details
+        entry = _printable_strings(entry)
         _send_to_syslog(entry)
         line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
         _append(self.path, line.encode("utf-8"))
@@ -204,16 +214,22 @@ def _send_to_syslog(entry: dict[str, Any]) -> None:
     if syslog is None:
         return
     message = "{actor}: {resource}: {change} ({outcome})".format(**entry)
-    priority = syslog.LOG_INFO if entry["outcome"] == "applied" else syslog.LOG_WARNING
+    priority = syslog.LOG_INFO if entry["outcome"] == ChangeOutcome.APPLIED else syslog.LOG_WARNING
     # Best effort: an unreachable or misbehaving syslog must not fail a change.
     with contextlib.suppress(OSError, ValueError, RuntimeError):
         syslog.openlog("datakeeper", syslog.LOG_PID, syslog.LOG_USER)
-        syslog.syslog(priority, _printable(message))
+        syslog.syslog(priority, printable(message))
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters replaced, so one record stays one log line."""
-    return "".join(char if char.isprintable() else "?" for char in text)
+def _printable_strings(value: Any) -> Any:
+    """``value`` with every string in it, dictionary keys included, made printable."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable_strings(key): _printable_strings(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable_strings(item) for item in value]
+    return value
 
 
 def _user_name(uid: int) -> str:

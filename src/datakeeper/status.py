@@ -30,6 +30,7 @@ class CheckStatus(_Word):
     PASS = "PASS"  # noqa: S105 - a check status, not a password
     FAIL = "FAIL"
     SKIP = "SKIP"
+    WARN = "WARN"  # passes, but the admin should know (a privileged group allowed)
 
 
 class StepStatus(_Word):
@@ -64,11 +65,51 @@ class ChangeOutcome(_Word):
     PLANNED = "planned"
     APPLIED = "applied"
     FAILED = "failed"
+    UNDONE = "undone"  # rolled back after a later change of the run failed
+    UNDO_FAILED = "undo failed"
 
     @property
     def mark(self) -> str:
         """One character in front of the change's sentence."""
         return _CHANGE_MARKS[self]
+
+
+class InstallStatus(_Word):
+    """How one package of ``packages install`` went."""
+
+    INSTALLED = "installed"
+    ALREADY_INSTALLED = "already installed"
+    WOULD_INSTALL = "would install"
+    FAILED = "failed"
+
+    @property
+    def word(self) -> str:
+        """What a person reads (the value, translated)."""
+        return _install_words()[self]
+
+    @property
+    def mark(self) -> str:
+        """One character in front of the package's result line."""
+        return _INSTALL_MARKS[self]
+
+
+class CleanupStatus(_Word):
+    """How one cache of a cleanup ended (a dry run has none)."""
+
+    DONE = "done"
+    NOTHING = "nothing"
+    FAILED = "failed"
+    BUSY = "busy"  # another cleanup holds the cache's lock
+    REFUSED = "refused"
+
+    @property
+    def ok(self) -> bool:
+        """The cache is clean now (whether or not anything was removed)."""
+        return self in (CleanupStatus.DONE, CleanupStatus.NOTHING)
+
+    def sentence(self, *, removed: int, freed: str, message: str) -> str:
+        """``removed 12 entries, freed 3.0 GiB`` and the like, for people."""
+        return _cleanup_sentences()[self].format(n=removed, size=freed, message=message)
 
 
 def _step_words() -> dict[StepStatus, str]:
@@ -83,6 +124,25 @@ def _step_words() -> dict[StepStatus, str]:
     }
 
 
+def _install_words() -> dict[InstallStatus, str]:
+    return {
+        InstallStatus.INSTALLED: _("installed"),
+        InstallStatus.ALREADY_INSTALLED: _("already installed"),
+        InstallStatus.WOULD_INSTALL: _("would install"),
+        InstallStatus.FAILED: _("failed"),
+    }
+
+
+def _cleanup_sentences() -> dict[CleanupStatus, str]:
+    return {
+        CleanupStatus.DONE: _("removed {n} entries, freed {size}"),
+        CleanupStatus.NOTHING: _("nothing to clean"),
+        CleanupStatus.FAILED: _("FAILED after removing {n} entries: {message}"),
+        CleanupStatus.BUSY: _("skipped, another cleanup is running: {message}"),
+        CleanupStatus.REFUSED: _("not cleaned: {message}"),
+    }
+
+
 _STEP_MARKS = {
     StepStatus.UNCHANGED: "✓",
     StepStatus.CHANGED: "✓",
@@ -91,8 +151,20 @@ _STEP_MARKS = {
     StepStatus.SKIPPED: "-",
     StepStatus.NOT_RUN: " ",
 }
-_CHANGE_MARKS = {ChangeOutcome.PLANNED: "→", ChangeOutcome.APPLIED: "✓", ChangeOutcome.FAILED: "✗"}
+_CHANGE_MARKS = {
+    ChangeOutcome.PLANNED: "→",
+    ChangeOutcome.APPLIED: "✓",
+    ChangeOutcome.FAILED: "✗",
+    ChangeOutcome.UNDONE: "↶",
+    ChangeOutcome.UNDO_FAILED: "✗",
+}
 UNCHANGED_MARK = "·"  # a resource that is already right: nothing to do
+_INSTALL_MARKS = {
+    InstallStatus.INSTALLED: _CHANGE_MARKS[ChangeOutcome.APPLIED],
+    InstallStatus.ALREADY_INSTALLED: UNCHANGED_MARK,
+    InstallStatus.WOULD_INSTALL: _CHANGE_MARKS[ChangeOutcome.PLANNED],
+    InstallStatus.FAILED: _CHANGE_MARKS[ChangeOutcome.FAILED],
+}
 FAILED_MARK = _CHANGE_MARKS[ChangeOutcome.FAILED]
 _YES_NO = {True: "✓", False: "✗", None: "-"}
 
@@ -105,6 +177,10 @@ def change_line(summary: str, outcome: str, *, worded: bool = False) -> str:
     """
     outcome = ChangeOutcome(outcome)
     mark = _("would") if worded and outcome is ChangeOutcome.PLANNED else outcome.mark
+    if outcome is ChangeOutcome.UNDONE:
+        summary = _("undone: {summary}").format(summary=summary)
+    elif outcome is ChangeOutcome.UNDO_FAILED:
+        summary = _("could not undo: {summary}").format(summary=summary)
     return f"  {mark} {summary}"
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import time
+from pathlib import Path
 
 import pytest
 
+from datakeeper.system import systemd
+from datakeeper.trust import guarded_command
 from tests.support.site_setup import NO_SOFTWARE
 
 pytestmark = pytest.mark.sandbox
@@ -24,7 +28,10 @@ FILES = [
 ]
 FLAG = "/data/config/datakeeper/recovery-enabled"
 TOOL = "/data/apps/datakeeper/current/bin/datakeeper --config /data/config/datakeeper.toml"
-HOOK = f"{TOOL} recover --boot"
+# Root starts the installed tool behind the guard that checks its path is root's.
+_GUARDED = guarded_command(Path(TOOL.split()[0]), [*TOOL.split()[1:], "recover", "--boot"])
+HOOK = shlex.join(_GUARDED)
+EXEC_START = systemd.exec_line(_GUARDED)
 MARKER = "/run/datakeeper/recovery-done"
 
 
@@ -60,7 +67,7 @@ def test_enable_writes_the_units_the_login_script_and_the_flag(enabled):
         assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o644, 0, 0), path
     assert os.path.isfile(server.path(FLAG))
     unit = server.path(FILES[0]).read_text().splitlines()
-    assert f"ExecStart={HOOK}" in unit
+    assert f"ExecStart={EXEC_START}" in unit
     assert "RequiresMountsFor=/data /backup" in unit
     assert "systemd is not running" in enabled.enable_output
     assert HOOK in enabled.enable_output

@@ -99,3 +99,24 @@ def test_a_removed_tool_link_fails_with_the_change_packages_install_makes(site):
     check_site(server, "--fix", check=True)
     _assert_converged(server, "PACKAGES")
     assert server.run([LINK]).stdout == "ruff\n"
+
+
+def test_storage_roots_owned_by_the_admin_fail_until_check_fix_gives_them_to_root(site):
+    server = site
+    server.run(["chown", "admin", "/data", "/backup"])  # the layout an older datakeeper made
+    code, report = check_site(server)
+    failed = {(line["group"], line["subject"]): line["detail"] for line in failed_checks(report)}
+    assert code == 1
+    for root in ("/data", "/backup"):
+        assert failed[("TRUST", root)] == (
+            "owned by admin: root runs programs below it, and its owner can rename any "
+            "entry and put another in its place; fix: datakeeper check --fix (makes it "
+            "root:gpu-users)"
+        )
+        assert failed[("STORAGE", f"directory {root}")].startswith(f"fix {root}: owner")
+    assert "/data is owned by admin, not root" in failed[("TRUST", "/data/config/datakeeper.toml")]
+    check_site(server, "--fix", check=True)
+    code, report = check_site(server)
+    assert (code, failed_checks(report)) == (0, [])
+    owners = server.run(["stat", "-c", "%U:%G %a", "/data", "/backup"]).stdout.split("\n")
+    assert owners[:2] == ["root:gpu-users 3775", "root:gpu-users 3775"]

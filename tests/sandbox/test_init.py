@@ -52,8 +52,11 @@ def test_storage_and_folders_have_the_configured_owners_and_modes(initialized):
         return stat.S_IMODE(info.st_mode), info.st_uid
 
     admin_uid = int(initialized.run(["id", "-u", "admin"]).stdout)
-    assert mode_owner("/data") == (0o3775, admin_uid)
-    assert mode_owner("/backup") == (0o3775, admin_uid)
+    # root's, not the admin's: root runs the tools below them (issue 11, item 1)
+    assert mode_owner("/data") == (0o3775, 0)
+    assert mode_owner("/backup") == (0o3775, 0)
+    group = initialized.run(["stat", "-c", "%G", "/data", "/backup"]).stdout.split()
+    assert group == ["gpu-users", "gpu-users"]
     assert mode_owner("/data/models/huggingface/hub") == (0o3775, admin_uid)
     assert mode_owner("/data/apps") == (0o2755, 0)  # root runs code from here
     assert mode_owner("/data/config") == (0o2755, 0)
@@ -98,8 +101,9 @@ def test_global_env_is_exported_with_the_group_umask(initialized):
         ["sh", "-c", "echo $HF_HOME; echo $CONDA_ENVS_PATH; umask"], user="alice", login=True
     ).stdout.split()
     assert out == ["/data/models/huggingface", "/home/alice/conda/envs", "0002"]
+    # every conda reads the system .condarc, root's too: the shared cache is a member's own
     system_condarc = server.run(["cat", "/etc/conda/.condarc"]).stdout
-    assert "/data/cache/conda/pkgs" in system_condarc
+    assert "/data/cache" not in system_condarc and "~/conda/envs" in system_condarc
 
 
 def test_members_share_files_in_every_shared_cache(initialized):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
+from datakeeper.trust import guarded_command
 from tests.support.sandbox import PROJECT_ROOT
 
 pytestmark = pytest.mark.sandbox
@@ -64,3 +66,16 @@ def test_install_rejects_unknown_option(install_server):
     result = install_server.run([*INSTALL, "--prefixx", "/opt"], check=False)
     assert result.returncode == 2
     assert "unknown option '--prefixx'" in result.stderr
+
+
+def test_install_gives_an_admin_owned_data_root_to_root_and_boot_runs_it(install_server):
+    server = install_server
+    server.run(["useradd", "--create-home", "ubuntu"])
+    server.run(["chown", "ubuntu:ubuntu", "/data"])  # an older datakeeper's layout
+    server.run(["chmod", "3775", "/data"])
+    result = server.run(INSTALL)
+    assert "/data belonged to ubuntu; making it root's" in result.stdout
+    assert server.run(["stat", "-c", "%U:%G %a", "/data"]).stdout.split() == ["root:ubuntu", "3775"]
+    tool = Path("/data/apps/datakeeper/current/bin/datakeeper")
+    booted = server.run(guarded_command(tool, ["--version"]))  # the boot entry's guard
+    assert booted.stdout.strip() == "datakeeper 0.1.0"

@@ -1,5 +1,6 @@
-"""fix-permissions in a real server: umask-077 files become shared; planted links,
-hard links and a directory swapped for a link while it runs change nothing outside."""
+"""fix-permissions in a real server: umask-077 files become group-readable (writable
+only with --grant-write); planted links, hard links and a directory swapped for a link
+while it runs change nothing outside."""
 
 from __future__ import annotations
 
@@ -50,26 +51,37 @@ def _protected(server) -> str:
     return listing + digest
 
 
-def test_shared_repair_makes_private_files_group_writable(site):
+def _bob_appends(server, path: str) -> bool:
+    return server.run(["sh", "-c", f"echo b >> {path}"], user="bob", check=False).returncode == 0
+
+
+def test_shared_repair_makes_private_files_group_readable_and_writable_on_request(site):
     _private_files(site)
     for folder in SHARED:
-        denied = site.run(
-            ["sh", "-c", f"echo b >> {folder}/alice/sub/file"], user="bob", check=False
-        )
-        assert denied.returncode != 0
+        assert not _bob_appends(site, f"{folder}/alice/sub/file")
     dry = json.loads(site.datakeeper("--json", "fix-permissions", "--shared", "--dry-run").stdout)
     assert dry["totals"]["changed"] == 4 * len(SHARED)
+    assert "write_granted" not in dry["totals"]
     assert _mode_group(site, f"{SHARED[0]}/alice") == "2700 gpu-users alice"  # dry: unchanged
     result = site.datakeeper("fix-permissions", "--shared")
     assert "16 entries changed" in result.stdout
     for folder in SHARED:
-        assert _mode_group(site, f"{folder}/alice") == "2770 gpu-users alice"
-        assert _mode_group(site, f"{folder}/alice/sub/file") == "660 gpu-users alice"
-        assert _mode_group(site, f"{folder}/alice/run.sh") == "770 gpu-users alice"
-        site.run(["sh", "-c", f"echo b >> {folder}/alice/sub/file"], user="bob")
+        assert _mode_group(site, f"{folder}/alice") == "2750 gpu-users alice"
+        assert _mode_group(site, f"{folder}/alice/sub/file") == "640 gpu-users alice"
+        assert _mode_group(site, f"{folder}/alice/run.sh") == "750 gpu-users alice"
+        assert site.run(["cat", f"{folder}/alice/sub/file"], user="bob").stdout == "data\n"
+        assert not _bob_appends(site, f"{folder}/alice/sub/file")  # write is alice's call
     assert _mode_group(site, "/data/models") == "3775 gpu-users admin"
     again = json.loads(site.datakeeper("--json", "fix-permissions", "--shared").stdout)
     assert again["totals"].get("changed", 0) == 0
+    granted = site.datakeeper("fix-permissions", "--shared", "--grant-write")
+    assert "16 entries changed" in granted.stdout
+    for folder in SHARED:
+        assert f"+ g+w {folder}/alice/sub/file" in granted.stdout
+        assert _mode_group(site, f"{folder}/alice") == "2770 gpu-users alice"
+        assert _mode_group(site, f"{folder}/alice/sub/file") == "660 gpu-users alice"
+        assert _mode_group(site, f"{folder}/alice/run.sh") == "770 gpu-users alice"
+        assert _bob_appends(site, f"{folder}/alice/sub/file")
 
 
 def test_planted_links_and_hard_links_change_nothing_outside(site):
@@ -132,6 +144,9 @@ def test_user_repair_fixes_the_persistent_home(site):
 
 
 def test_it_needs_root_and_one_target(site):
+    home = site.datakeeper("fix-permissions", "--user", "alice", "--grant-write", check=False)
+    assert home.returncode == 2
+    assert "--grant-write applies to --shared only" in home.stderr
     result = site.datakeeper("fix-permissions", "--shared", user="alice", check=False)
     assert result.returncode == 3
     assert "needs root" in result.stderr

@@ -11,10 +11,9 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import huggingface_hub
-
-from datakeeper.features.caches import hf as cache_hf
 
 DAY = 86400
 OLD_DAYS, NEW_DAYS = 90, 2
@@ -87,11 +86,29 @@ def tree(root: Path) -> set[str]:
     return found
 
 
+def revision_last_use(revision: Any) -> float:
+    """When a revision was last used: its newest blob access or change (empty: its mtime)."""
+    times = [max(f.blob_last_accessed, f.blob_last_modified) for f in revision.files]
+    return max(times, default=revision.last_modified)
+
+
+def removable_revisions(info: Any, cutoff: float, skip: set[str]) -> list[tuple[Any, Any]]:
+    """(repo, revision) pairs with no ref, unused since ``cutoff``, outside ``skip`` repos:
+    the rule the cleanup applies, computed with ``huggingface_hub``'s own scan."""
+    return [
+        (repo, revision)
+        for repo in info.repos
+        if repo.repo_path.name not in skip
+        for revision in repo.revisions
+        if not revision.refs and revision_last_use(revision) < cutoff
+    ]
+
+
 def expected_after(hub: Path, older_than_days: int, now: float) -> set[str]:
     """The tree ``scan_cache_dir`` + ``delete_revisions`` say should remain."""
     info = huggingface_hub.scan_cache_dir(hub)
     busy = {"models--org--busy"}  # a fresh .incomplete: being downloaded
-    chosen = cache_hf.removable_revisions(info, now - older_than_days * DAY, busy)
+    chosen = removable_revisions(info, now - older_than_days * DAY, busy)
     strategy = info.delete_revisions(*(rev.commit_hash for _repo, rev in chosen))
     gone = {*strategy.blobs, *strategy.refs, *strategy.repos, *strategy.snapshots}
     return {

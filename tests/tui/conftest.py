@@ -56,6 +56,11 @@ def _key(char: str) -> str:
     return names.get(char, char)
 
 
+def runs(features) -> list[tuple[bool, tuple[str, ...]]]:
+    """(dry_run, only) of every run_setup call, in order."""
+    return [(k["dry_run"], k["only"]) for _a, k in features.called("run_setup")]
+
+
 def screen_text(app) -> str:
     """What the terminal shows now, as plain text (no colour, no styles)."""
     console = Console(

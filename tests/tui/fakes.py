@@ -37,7 +37,7 @@ from datakeeper.features.users.remove.removal import RemovalReport
 from datakeeper.features.users.remove.request import Target
 from datakeeper.resources.cache_cleanup import CacheCleanup, CacheScan, Cleaned
 from datakeeper.resources.symlink_absent import LinkState
-from datakeeper.status import StepStatus
+from datakeeper.status import CleanupStatus, InstallStatus, StepStatus
 from datakeeper.system.activity import LoginSession
 from datakeeper.system.home_move import HomeState
 from datakeeper.system.safe_delete import TreeUsage
@@ -250,9 +250,10 @@ class FakeFeatures:
                 index, len(names), known.get(name) or Package(name, "apt", name, (), "")
             )
             if name == "nvtop":
-                result = PackageResult(name, "failed", error="apt-get install nvtop failed")
+                failed = InstallStatus.FAILED
+                result = PackageResult(name, failed, error="apt-get install nvtop failed")
             else:
-                status = "would install" if dry_run else "installed"
+                status = InstallStatus.WOULD_INSTALL if dry_run else InstallStatus.INSTALLED
                 result = PackageResult(name, status, [f"install the OS package {name}"])
             listener.finished(result)
             results.append(result)
@@ -390,7 +391,7 @@ class FakeFeatures:
         self._record("clean_caches", [kind.location.kind for kind in plan.kinds])
         for kind in plan.kinds:
             kind.resource.cleaned = Cleaned(kind.scan.files, kind.scan.size)
-            kind.status = "done"
+            kind.status = CleanupStatus.DONE
         return CleanRun(plan.cfg, False, plan.kinds)
 
 

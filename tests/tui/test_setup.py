@@ -6,15 +6,10 @@ import pytest
 
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.setup.config_file import Answers
-from tests.tui.conftest import press, running, screen_text, type_text
+from tests.tui.conftest import press, running, runs, screen_text, type_text
 from tests.tui.fakes import CONFIG
 
 pytestmark = pytest.mark.asyncio
-
-
-def runs(features) -> list[tuple[bool, tuple[str, ...]]]:
-    """(dry_run, only) of every run_setup call, in order."""
-    return [(k["dry_run"], k["only"]) for _a, k in features.called("run_setup")]
 
 
 async def test_the_form_shows_init_defaults_and_the_answers_reach_prepare_config(features):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from datakeeper.errors import LockBusyError
-from tests.tui.conftest import press, running, screen_text
-from tests.tui.test_setup import runs
+from tests.tui.conftest import press, running, runs, screen_text
 
 pytestmark = pytest.mark.asyncio
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import threading
@@ -19,8 +20,15 @@ from datakeeper.resources import ManagedFile
 from datakeeper.resources.systemd_unit import DaemonReload
 from datakeeper.system import systemd
 from datakeeper.system.systemd import UnitState
+from datakeeper.trust import guarded_command
 
 INSTALL = "apps/datakeeper/current/bin/datakeeper"
+
+
+def _guarded(line: str) -> str:
+    """``line`` (a program and its arguments) behind the boot guard, as a unit runs it."""
+    program, *args = line.split(" ")
+    return systemd.exec_line(guarded_command(Path(program), args))
 
 
 @pytest.fixture
@@ -61,8 +69,9 @@ def test_recovery_service_runs_recover_after_the_mounts_and_before_logins(
     assert {"systemd-user-sessions.service", "ssh.service"} <= set(before[7:].split())
     assert "Type=oneshot" in lines
     assert "RemainAfterExit=yes" in lines
-    assert f"ExecStart={tool} --config {config_path} recover --boot" in lines
-    assert f"ExecStop={tool} --config {config_path} recovery sync-passwords" in lines
+    assert f"ExecStart={_guarded(f'{tool} --config {config_path} recover --boot')}" in lines
+    sync = _guarded(f"{tool} --config {config_path} recovery sync-passwords")
+    assert f"ExecStop={sync}" in lines
     assert lines[-2:] == ["[Install]", "WantedBy=multi-user.target"]
 
 
@@ -82,14 +91,15 @@ def test_password_sync_units_watch_shadow_and_wait_for_recovery(cfg, config_path
     assert f"After={boot.SERVICE}" in service
     assert "Type=oneshot" in service
     tool = f"{tmp_path}/data/{INSTALL}"
-    assert f"ExecStart={tool} --config {config_path} recovery sync-passwords" in service
+    sync = _guarded(f"{tool} --config {config_path} recovery sync-passwords")
+    assert f"ExecStart={sync}" in service
     assert "Environment=DATAKEEPER_LOCK_TIMEOUT=600" in service
 
 
 def test_hook_line_runs_the_persistent_install_with_the_config(cfg, config_path, tmp_path):
-    assert boot.hook_line(cfg, config_path) == (
-        f"{tmp_path}/data/{INSTALL} --config {config_path} recover --boot"
-    )
+    line = boot.hook_line(cfg, config_path)
+    assert line.startswith("/usr/bin/python3 -I -c 'import os,sys;")
+    assert line.endswith(f"' {tmp_path}/data/{INSTALL} --config {config_path} recover --boot")
 
 
 def test_hook_line_for_the_default_site():
@@ -99,7 +109,8 @@ def test_hook_line_for_the_default_site():
         "/data/apps/datakeeper/current/bin/datakeeper --config /data/config/datakeeper.toml "
         "recover --boot"
     )
-    assert line == expected
+    assert line == shlex.join(guarded_command(Path(expected.split()[0]), expected.split()[1:]))
+    assert line.endswith(f"' {expected}") and "\n" not in line
 
 
 def test_a_relative_config_path_is_made_absolute(cfg, tmp_path, monkeypatch):

@@ -37,6 +37,7 @@ from datakeeper.features.caches.methods import (
 from datakeeper.features.caches.report import CleanRun, KindReport
 from datakeeper.features.setup.sudo import render_helper_script, sudoers_commands
 from datakeeper.helper import main as helper
+from datakeeper.status import CleanupStatus
 from datakeeper.storage import write_marker
 
 DAY = 86400
@@ -333,7 +334,7 @@ def test_a_tool_cleans_a_personal_cache(tmp_path):
 
 def test_exit_codes():
     def run(*statuses):
-        kinds = [KindReport(None, None, status=s) for s in statuses]  # type: ignore[arg-type]
+        kinds = [KindReport(None, None, status=CleanupStatus(s)) for s in statuses]  # type: ignore[arg-type]
         return CleanRun(None, False, kinds)  # type: ignore[arg-type]
 
     assert run("done", "nothing").exit_code() == ExitCode.OK

@@ -248,9 +248,9 @@ BAD_CONFIGS = [
         '[sudo]\nhelper_path = "/data/apps/helper"',
         (
             ': sudo.helper_path = "/data/apps/helper": must not be inside '
-            '"/data": group-writable storage is not a trusted path for a '
-            "program root runs; use a root-only path like "
-            '"/usr/local/sbin/datakeeper-helper"'
+            '"/data": members run the helper as root, so it stays off storage '
+            "where the admin and members make folders; use a path that is root's "
+            'all the way up, like "/usr/local/sbin/datakeeper-helper"'
         ),
         id="helper-in-data",
     ),
@@ -467,8 +467,13 @@ BAD_CONFIGS = [
         id="kinds-dup",
     ),
     pytest.param(
+        "[cache]\nmin_age_days = 99999999999",
+        ": cache.min_age_days = 99999999999: must be an integer from 0 to 3650",
+        id="min-age-huge",
+    ),
+    pytest.param(
         "[cache]\nmin_age_days = -1",
-        ": cache.min_age_days = -1: must be an integer of at least 0",
+        ": cache.min_age_days = -1: must be an integer from 0 to 3650",
         id="min-age",
     ),
     pytest.param(
@@ -575,3 +580,25 @@ def test_resolve_config_path_reads_the_environment_at_call_time(
     monkeypatch.setenv("DATAKEEPER_CONFIG", str(tmp_path / "env.toml"))
     assert resolve_config_path(None) == tmp_path / "env.toml"
     assert resolve_config_path(tmp_path / "cli.toml") == tmp_path / "cli.toml"
+
+
+def _int_settings(model: type[pydantic.BaseModel], prefix: tuple[str, ...] = ()):
+    """Every plain integer setting (bools aside) as a dotted (section, key) path."""
+    for key, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+            yield from _int_settings(annotation, (*prefix, key))
+        elif annotation is int:
+            yield (*prefix, key)
+
+
+def test_every_numeric_setting_has_an_upper_bound() -> None:
+    settings = list(_int_settings(SiteConfig))
+    assert ("cache", "min_age_days") in settings
+    for *sections, key in settings:
+        text = "".join(f"[{s}]\n" for s in sections[:1]) + f"{key} = 10000000000000\n"
+        with pytest.raises(ConfigError) as caught:
+            parse_config(text, SOURCE)
+        message = str(caught.value)
+        assert f"{'.'.join((*sections, key))} = 10000000000000: must be" in message, message
+        assert "\n" not in message

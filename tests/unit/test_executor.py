@@ -291,3 +291,102 @@ def test_outside_a_dry_run_the_read_layer_reads_the_system(tmp_path):
     with state.planning_against(planned):
         assert state.lstat(tmp_path) is None
     assert state.lstat(tmp_path) is not None
+
+
+# -- rollback ------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Creates(Resource):
+    """Creates ``name`` (appended to ``made``); its change can undo that, unless
+    ``undo_fails``; with ``fail`` it conflicts at plan time instead."""
+
+    name: str
+    made: list[str]
+    fail: bool = False
+    undo_fails: bool = False
+    undoable: bool = True
+
+    @property
+    def id(self) -> str:
+        return f"creates {self.name}"
+
+    def plan(self) -> list[Change]:
+        if self.fail:
+            raise ConflictError(f"{self.name} conflicts")
+        undo = self._undo if self.undoable else None
+        return [Change(self.id, f"create {self.name}", self._make, undo=undo)]
+
+    def _make(self) -> None:
+        self.made.append(self.name)
+
+    def _undo(self) -> None:
+        if self.undo_fails:
+            raise OSError(f"cannot remove {self.name}")
+        self.made.remove(self.name)
+
+
+def test_rollback_undoes_what_the_run_created_newest_first_then_raises():
+    made: list[str] = []
+    calls = Calls()
+    resources = [Creates("group", made), Creates("account", made), Creates("home", made, fail=True)]
+    with pytest.raises(ConflictError, match="home conflicts"):
+        calls.executor(rollback=True).converge(resources)
+    assert made == []
+    assert calls.changes[-2:] == [("create account", "undone"), ("create group", "undone")]
+    assert calls.recorded[-2:] == [
+        ("create account", "undone", None),
+        ("create group", "undone", None),
+    ]
+
+
+def test_without_rollback_a_failure_leaves_what_was_created():
+    made: list[str] = []
+    with pytest.raises(ConflictError):
+        Executor().converge([Creates("group", made), Creates("home", made, fail=True)])
+    assert made == ["group"]
+
+
+def test_rollback_goes_on_past_an_undo_that_fails_and_skips_changes_without_undo():
+    made: list[str] = []
+    calls = Calls()
+    resources = [
+        Creates("group", made),
+        Creates("file", made, undoable=False),
+        Creates("account", made, undo_fails=True),
+        Creates("home", made, fail=True),
+    ]
+    with pytest.raises(ConflictError):
+        calls.executor(rollback=True).converge(resources)
+    assert made == ["file", "account"]
+    assert calls.changes[-2:] == [("create account", "undo failed"), ("create group", "undone")]
+
+
+def test_rollback_also_follows_an_unexpected_exception():
+    made: list[str] = []
+
+    @dataclass(eq=False)
+    class Broken(Resource):
+        @property
+        def id(self) -> str:
+            return "broken"
+
+        def plan(self) -> list[Change]:
+            raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        Executor(rollback=True).converge([Creates("group", made), Broken()])
+    assert made == []
+
+
+def test_keep_going_and_dry_runs_never_roll_back():
+    made: list[str] = []
+    outcome = Executor(rollback=True, keep_going=True).converge(
+        [Creates("group", made), Creates("home", made, fail=True)]
+    )
+    assert made == ["group"] and [r for r, _e in outcome.failed] == ["creates home"]
+    with pytest.raises(ConflictError):
+        Executor(rollback=True, dry_run=True).converge(
+            [Creates("account", made), Creates("home", made, fail=True)]
+        )
+    assert made == ["group"]

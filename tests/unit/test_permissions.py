@@ -45,9 +45,15 @@ def _config(tmp_path: Path, extra: str = "", top: str = ""):
 
 @pytest.fixture
 def site(tmp_path):
+    """The configured folders with their configured modes (and, as root, the site group),
+    as init leaves them."""
     cfg = _config(tmp_path)
-    for path in cfg.folder_paths():
+    for folder in cfg.folders_parents_first():
+        path = cfg.storage.data_root / folder.path
         path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(path, -1, GID)
+        path.chmod(folder.mode)
     return cfg
 
 
@@ -61,6 +67,12 @@ def test_shared_trees_are_the_group_writable_folders_not_owned_by_root(site, tmp
     assert rules.gid == GID
     assert {"models", "models/huggingface/hub", "cache/conda/pkgs"} <= rules.sticky
     assert {"users", "apps", "config"} <= rules.excluded
+    assert {"models", "models/huggingface/hub", "code"} <= rules.declared
+    assert not rules.declared & rules.excluded
+    assert not rules.grant_write
+    granting = permissions.shared_trees(site, grant_write=True)
+    assert all(rules.grant_write for _path, rules in granting)
+    assert granting[0][1].child("huggingface").grant_write
 
 
 def test_a_shared_folder_inside_a_root_folder_is_walked_on_its_own(tmp_path):
@@ -110,7 +122,8 @@ def test_dry_run_counts_then_a_run_fixes_and_logs(site, tmp_path):
     data = tmp_path / "data"
     write_marker(data, role="data")
     private = data / "models/huggingface/hub/mine"
-    private.mkdir(mode=0o700)
+    private.mkdir()
+    private.chmod(0o700)  # a member's umask-077 folder, without the inherited setgid
     (private / "w.bin").write_bytes(b"w")
     (private / "w.bin").chmod(0o600)
     dry = permissions.fix_permissions(site, dry_run=True)
@@ -119,8 +132,8 @@ def test_dry_run_counts_then_a_run_fixes_and_logs(site, tmp_path):
     assert not site.action_log_path.exists()
     report = permissions.fix_permissions(site, dry_run=False)
     assert report.ok
-    assert stat.S_IMODE(os.lstat(private).st_mode) == 0o2770
-    assert stat.S_IMODE(os.lstat(private / "w.bin").st_mode) == 0o660
+    assert stat.S_IMODE(os.lstat(private).st_mode) == 0o2750  # root's: never group-writable
+    assert stat.S_IMODE(os.lstat(private / "w.bin").st_mode) == 0o640
     assert stat.S_IMODE(os.lstat(data / "models").st_mode) & 0o3070 == 0o3070
     records = [json.loads(line) for line in site.action_log_path.read_text().splitlines()]
     assert any(r["resource"] == f"permissions {data}/models" for r in records)
@@ -143,9 +156,11 @@ def test_hard_links_get_a_note(site, tmp_path):
 
 def _private_tree(data: Path) -> Path:
     private = data / "models/huggingface/hub/mine"
-    private.mkdir(mode=0o700)
+    private.mkdir()
     (private / "w.bin").write_bytes(b"w")
-    (private / "w.bin").chmod(0o600)
+    for path, mode in ((private, 0o700), (private / "w.bin", 0o600)):
+        os.chown(path, -1, 0)  # moved in with umask 077 and its owner's group
+        path.chmod(mode)
     return private
 
 
@@ -161,6 +176,8 @@ def test_one_record_per_tree_repaired_saying_what_was_planned_and_done(site, tmp
     write_marker(data, role="data")
     _private_tree(data)
     (data / "code/link").symlink_to("/etc")
+    (data / "code/notes").write_text("n")
+    (data / "code/notes").chmod(0o600)
     dry = permissions.fix_permissions(site, dry_run=True)
     planned = [change.summary for change in dry.changes]
     report = permissions.fix_permissions(site, dry_run=False)
@@ -179,7 +196,10 @@ def test_one_record_per_tree_repaired_saying_what_was_planned_and_done(site, tmp
     code = by_tree[f"permissions {data}/code"]
     assert code["details"]["result"].endswith("; left alone: 1 symlinks")
     first = dry.as_dict()["changes"][0]["before"]["first"]  # the first entries it would fix
-    assert first[0] == f"{data}/models"
+    assert first == [
+        f"{data}/models/huggingface/hub/mine",
+        f"{data}/models/huggingface/hub/mine/w.bin",
+    ]
 
 
 @needs_root
@@ -203,3 +223,33 @@ def test_a_held_admin_lock_stops_the_repair_before_anything_changes(site, tmp_pa
             holder.kill()
     assert stat.S_IMODE(os.lstat(private).st_mode) == 0o700
     assert _records(site) == []
+
+
+def test_grant_write_is_refused_for_a_home(site):
+    name = pwd.getpwuid(os.getuid()).pw_name
+    with pytest.raises(InvalidInputError, match="--grant-write applies to --shared only"):
+        permissions.fix_permissions(site, user=name, grant_write=True, dry_run=True)
+
+
+@needs_root
+def test_a_dry_run_with_grant_write_names_each_entry_that_would_get_group_write(site, tmp_path):
+    data = tmp_path / "data"
+    write_marker(data, role="data")
+    private = _private_tree(data)
+    for path in (private, private / "w.bin"):
+        os.chown(path, 1234, 1234)  # a member's, with the member's private group
+    (data / "code/root.sh").write_text("echo root\n")
+    (data / "code/root.sh").chmod(0o755)  # root's: never made group-writable
+    dry = permissions.fix_permissions(site, grant_write=True, dry_run=True)
+    assert stat.S_IMODE(os.lstat(private / "w.bin").st_mode) == 0o600
+    [models] = [change for change in dry.changes if change.resource.endswith("/models")]
+    assert models.before["write_granted"] == [str(private), f"{private}/w.bin"]
+    assert models.summary.endswith("(group, mode); 2 get group write")
+    assert str(data / "code/root.sh") not in str(dry.as_dict())  # nothing to change there
+    assert dry.totals["write_granted"] == 2
+    report = permissions.fix_permissions(site, grant_write=True, dry_run=False)
+    assert stat.S_IMODE(os.lstat(private / "w.bin").st_mode) == 0o660
+    assert stat.S_IMODE(os.lstat(data / "code/root.sh").st_mode) == 0o755
+    assert report.changes[0].summary == models.summary
+    records = _records(site)
+    assert any(r["details"]["result"].endswith("; group write given to 2") for r in records)

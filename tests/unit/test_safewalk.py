@@ -21,10 +21,23 @@ from datakeeper.system.safewalk import fix_tree, open_directory, survey_tree
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changing groups needs root")
 GID = 4321  # a group id nobody in the tests' trees has
+BOB = 1234  # a member who owns entries in the tree (no such account is needed)
 
 
-def _shared(path: str = "cache", sticky=frozenset(), excluded=frozenset()) -> SharedRules:
-    return SharedRules(GID, path, frozenset(sticky), frozenset(excluded))
+def _shared(
+    path: str = "cache", sticky=frozenset(), excluded=frozenset(), **options
+) -> SharedRules:
+    return SharedRules(GID, path, frozenset(sticky), frozenset(excluded), **options)
+
+
+def _lstat(mode: int, uid: int = BOB, gid: int = GID) -> os.stat_result:
+    """What lstat would say about an entry with this type and mode, owner and group."""
+    return os.stat_result((mode, 1, 1, 1, uid, gid, 0, 0, 0, 0))
+
+
+def _chown_tree(top: Path, uid: int) -> None:
+    for path in [top, *top.rglob("*")]:
+        os.chown(path, uid, -1, follow_symlinks=False)
 
 
 def _make(path: Path, mode: int, data: bytes = b"x") -> Path:
@@ -62,14 +75,67 @@ def victim(tmp_path) -> Path:
 
 
 @needs_root
-def test_shared_rules_make_a_private_tree_group_writable(tree):
+def test_shared_rules_make_a_private_tree_group_readable_not_writable(tree):
+    _chown_tree(tree, BOB)
     report = fix_tree(tree, _shared())
-    assert _state(tree)[::2] == (0o2770, GID)
-    assert _state(tree / "sub/deeper")[::2] == (0o2770, GID)
-    assert _state(tree / "a.bin")[::2] == (0o660, GID)
-    assert _state(tree / "run.sh")[::2] == (0o770, GID)
+    assert _state(tree) == (0o2750, BOB, GID)
+    assert _state(tree / "sub/deeper") == (0o2750, BOB, GID)
+    assert _state(tree / "a.bin") == (0o640, BOB, GID)
+    assert _state(tree / "run.sh") == (0o750, BOB, GID)
     assert report.counts["changed"] == 6
+    assert report.counts["write_granted"] == 0 and report.granted == []
     assert fix_tree(tree, _shared()).counts["changed"] == 0
+
+
+def test_group_write_is_never_added_to_what_its_owner_kept_from_the_group():
+    rules = _shared()
+    assert rules.file(_lstat(stat.S_IFREG | 0o644)) == (-1, GID, 0o644)  # bob's library
+    assert rules.file(_lstat(stat.S_IFREG | 0o755, uid=0, gid=0)) == (-1, GID, 0o755)  # root's
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o755)) == (-1, GID, 0o2755)  # bob's package
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o700, uid=0)) == (-1, GID, 0o2750)
+    assert rules.file(_lstat(stat.S_IFREG | 0o600)) == (-1, GID, 0o640)
+
+
+def test_group_write_the_owner_gave_the_site_group_stays_and_other_groups_lose_it():
+    rules = _shared()
+    assert rules.file(_lstat(stat.S_IFREG | 0o664))[2] == 0o664
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o2775))[2] == 0o2775
+    # write for bob's private group is not write for every member of the site group
+    assert rules.file(_lstat(stat.S_IFREG | 0o664, gid=BOB))[2] == 0o644
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o775, gid=BOB))[2] == 0o2755
+    assert rules.file(_lstat(stat.S_IFREG | 0o775, uid=0, gid=0))[2] == 0o755
+
+
+def test_the_configured_shared_folders_keep_their_declared_group_write():
+    rules = _shared("models", sticky={"models"}, declared=frozenset({"models", "models/hub"}))
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o755, uid=0))[2] == 0o3775
+    assert rules.child("hub").directory(_lstat(stat.S_IFDIR | 0o755))[2] == 0o2775
+    assert rules.child("bob").directory(_lstat(stat.S_IFDIR | 0o755))[2] == 0o2755
+
+
+def test_grant_write_adds_group_write_except_on_roots_entries():
+    rules = _shared(grant_write=True).child("bob")
+    assert rules.file(_lstat(stat.S_IFREG | 0o644, gid=BOB))[2] == 0o664
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o755))[2] == 0o2775
+    assert rules.file(_lstat(stat.S_IFREG | 0o755, uid=0))[2] == 0o755
+    assert rules.directory(_lstat(stat.S_IFDIR | 0o755, uid=0))[2] == 0o2755
+
+
+@needs_root
+def test_grant_write_names_every_entry_that_gains_it_in_the_survey_and_the_fix(tree):
+    _chown_tree(tree, BOB)
+    os.chown(tree / "run.sh", 0, -1)  # root's script: never made group-writable
+    survey = survey_tree(tree, _shared(grant_write=True))
+    wanted = {tree, tree / "a.bin", tree / "sub", tree / "sub/deeper", tree / "sub/deeper/b.bin"}
+    assert {Path(p) for p in survey.granted} == wanted
+    assert survey.counts["write_granted"] == 5 and survey.counts["changed"] == 6
+    assert _state(tree / "a.bin")[0] == 0o600  # a survey changes nothing
+    fixed = fix_tree(tree, _shared(grant_write=True))
+    assert sorted(fixed.granted) == sorted(survey.granted)
+    assert _state(tree / "a.bin") == (0o660, BOB, GID)
+    assert _state(tree / "sub/deeper") == (0o2770, BOB, GID)
+    assert _state(tree / "run.sh") == (0o750, 0, GID)
+    assert survey_tree(tree, _shared(grant_write=True)).counts["changed"] == 0
 
 
 @needs_root
@@ -162,7 +228,7 @@ def test_trees_deeper_than_the_limit_are_cut_off(tree, monkeypatch):
     monkeypatch.setattr(safewalk, "MAX_DEPTH", 1)
     report = fix_tree(tree, _shared())
     assert report.counts["too_deep"] == 1
-    assert _state(tree / "sub")[0] == 0o2770
+    assert _state(tree / "sub")[0] == 0o2750
     assert _state(tree / "sub/deeper/b.bin")[0] == 0o600
 
 
@@ -174,12 +240,13 @@ def test_set_id_bits_go_from_files_and_sticky_comes_on_configured_folders(tmp_pa
     _make(top / "hub/model.bin", 0o2644)
     (top / "hub").chmod(0o755)
     (top / "private").mkdir(mode=0o700)
-    rules = _shared("models", sticky={"models", "models/hub"}, excluded={"models/private"})
+    configured = frozenset({"models", "models/hub"})
+    rules = _shared("models", sticky=configured, excluded={"models/private"}, declared=configured)
     report = fix_tree(top, rules)
     assert _state(top)[0] == 0o3775
-    assert _state(top / "tool")[0] == 0o775
+    assert _state(top / "tool")[0] == 0o755
     assert _state(top / "hub")[0] == 0o3775
-    assert _state(top / "hub/model.bin")[0] == 0o664
+    assert _state(top / "hub/model.bin")[0] == 0o644
     assert _state(top / "private") == (0o700, 0, os.getgid())
     assert report.counts["excluded"] == 1
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from datakeeper.trust import audit_trusted_directory, audit_trusted_file, untrusted_ancestors
+from datakeeper.trust import (
+    audit_trusted_directory,
+    audit_trusted_file,
+    guarded_command,
+    untrusted_ancestors,
+)
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root")
 SYSTEM_FILE = Path("/usr/bin/env")
@@ -128,3 +134,61 @@ def test_world_writable_tmp_is_never_trusted():
         pytest.skip("/tmp is not world-writable here")
     problems = untrusted_ancestors(tmp / "x" / "helper")
     assert any(p.startswith("/tmp is writable by") for p in problems)
+
+
+@needs_root
+def test_a_root_owned_sticky_directory_counts_only_over_a_root_owned_entry(base):
+    storage = _dir(base / "data", 0o3775)  # how init makes /data: root:<group> 3775
+    apps = _dir(storage / "apps", 0o755)
+    assert _below(untrusted_ancestors(apps / "tool"), base) == []
+    os.chown(apps, 54321, 0)  # the old layout let the admin own (and swap) what is below
+    problems = _below(untrusted_ancestors(apps / "tool"), base)
+    assert problems == [
+        f"{storage} is writable by its group (mode 3775); fix: chmod go-w {storage}",
+        f"{apps} is owned by uid 54321, not root; fix: chown root {apps}",
+    ]
+    os.chown(storage, 54321, 0)
+    os.chown(apps, 0, 0)
+    assert _below(untrusted_ancestors(apps / "tool"), base) == [
+        f"{storage} is owned by uid 54321, not root; fix: chown root {storage}",
+        f"{storage} is writable by its group (mode 3775); fix: chmod go-w {storage}",
+    ]
+
+
+def _tool(folder: Path, marker: Path) -> Path:
+    """A program that leaves ``marker`` with its arguments when it runs."""
+    tool = folder / "tool"
+    tool.write_text(f'#!/bin/sh\necho "$@" > {marker}\n')
+    tool.chmod(0o755)
+    return tool
+
+
+@needs_root
+def test_the_boot_guard_runs_a_program_that_is_root_s_all_the_way_up(base):
+    bin_dir = _dir(_dir(base / "data", 0o3775) / "bin", 0o755)
+    tool = _tool(bin_dir, base / "ran")
+    result = subprocess.run(guarded_command(tool, ["recover", "--boot"]), capture_output=True)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert (base / "ran").read_text() == "recover --boot\n"
+
+
+@pytest.mark.parametrize("owner", [0, 54321])
+def test_the_boot_guard_refuses_a_program_others_can_change_with_one_line(base, owner):
+    if owner and os.geteuid() != 0:
+        pytest.skip("changing owners needs root")
+    storage = _dir(base / "data", 0o775 if owner == 0 else 0o3775)
+    bin_dir = _dir(storage / "bin", 0o755)
+    os.chown(storage, owner, -1)  # writable by the group, or owned by the admin
+    tool = _tool(bin_dir, base / "ran")
+    result = subprocess.run(guarded_command(tool, ["recover"]), capture_output=True, text=True)
+    assert result.returncode == 3
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"datakeeper: refused to run {tool}: ")
+    assert "nothing was run" in line and not (base / "ran").exists()
+
+
+def test_the_boot_guard_refuses_a_missing_program_or_a_folder(base):
+    for path in (base / "absent" / "tool", base):
+        result = subprocess.run(guarded_command(path), capture_output=True, text=True)
+        assert result.returncode == 3
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr

@@ -6,7 +6,9 @@ Command modules import their features inside the command functions so that
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -30,6 +32,7 @@ from datakeeper.cli import (
 )
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.errors import DatakeeperError, ExitCode
+from datakeeper.i18n import _
 
 app = typer.Typer(
     name="datakeeper",
@@ -118,5 +121,38 @@ def main() -> None:
 
         print_error(str(error))
         sys.exit(int(error.exit_code))
+    except PermissionError:
+        if os.geteuid() == 0:
+            raise  # root refused by the kernel is a real failure: keep its details
+        _refuse_member(sys.argv[1:])
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
+
+
+def _refuse_member(argv: Sequence[str]) -> None:
+    """A non-root run touched something root-only (the registry, the action log): one
+    line naming the command, exit 3, instead of a traceback."""
+    from datakeeper.cli.output import print_error
+
+    what = " ".join(command_words(argv)) or "datakeeper"
+    print_error(_("{action} needs root; run it with sudo").format(action=what))
+    sys.exit(int(ExitCode.REFUSED))
+
+
+def command_words(argv: Sequence[str]) -> list[str]:
+    """The (sub)command names in ``argv`` ("user", "list"), options skipped."""
+    group = typer.main.get_command(app)
+    words: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--config",):
+            next(args, None)  # the option's value
+            continue
+        if arg.startswith("-"):
+            continue
+        command = getattr(group, "commands", {}).get(arg)
+        if command is None:
+            break
+        words.append(arg)
+        group = command
+    return words

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Annotated, Optional
 
 import typer
 
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
+from datakeeper.cli.output import emit, stdout_console
+from datakeeper.errors import InvalidInputError
+from datakeeper.i18n import _
+from datakeeper.sizes import human_size
+from datakeeper.text import printable
+
+# The cache features (~0.11 s) and rich.table (~12 ms) are imported inside the
+# functions that use them: at the top they would slow every start-up, `datakeeper
+# --help` included (measured with `python3 -X importtime`).
 
 app = typer.Typer(help="List and clean the package and model caches.", no_args_is_help=True)
 
@@ -16,7 +26,7 @@ app = typer.Typer(help="List and clean the package and model caches.", no_args_i
 @app.command("list")
 def list_caches(ctx: typer.Context) -> None:
     """Show each cache: path, size, files and the oldest access."""
-    from datakeeper.cli.output import emit
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.caches.clean import list_caches as scan
 
     rows = scan(site_config(ctx))
@@ -49,11 +59,10 @@ def clean(
 
     Exit code 1 when a cache could not be cleaned, 4 when another cleanup holds its lock.
     """
-    from datakeeper.errors import InvalidInputError
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.caches.clean import clean as run_clean
     from datakeeper.features.caches.clean import plan_clean
     from datakeeper.features.caches.kinds import FLAGS, parse_age
-    from datakeeper.i18n import _
 
     options = global_options(ctx)
     dry_run, yes = dry_run or options.dry_run, yes or options.assume_yes
@@ -85,16 +94,10 @@ def clean(
 
 
 def _finish(run, json_output: bool) -> None:
-    from datakeeper.cli.output import emit
-
     emit(run.as_dict(), json_output=json_output, render=lambda c: _render_outcome(c, run))
 
 
 def _render_plan(plan) -> None:
-    from datakeeper.cli.output import stdout_console
-    from datakeeper.i18n import _
-    from datakeeper.sizes import human_size
-
     console = stdout_console()
     for kind in plan.kinds:
         days = kind.resource.age_days
@@ -103,7 +106,7 @@ def _render_plan(plan) -> None:
         console.print(
             line.format(
                 label=kind.location.label,
-                path=kind.location.path,
+                path=printable(kind.location.path),
                 method=kind.resource.method.name,
                 age=age,
                 files=kind.scan.files,
@@ -112,20 +115,19 @@ def _render_plan(plan) -> None:
             markup=False,
         )
         for item in kind.scan.sample:
-            console.print(f"    {item}", markup=False)
+            # Names in a shared cache are chosen by its members: shown escaped.
+            console.print(f"    {printable(item)}", markup=False)
         for note in [*kind.scan.notes, *kind.notes, kind.problem]:
             if note:
-                console.print(f"  ! {note}", markup=False)
+                console.print(f"  ! {printable(note)}", markup=False)
 
 
 def _render_outcome(console, run) -> None:
-    from datakeeper.i18n import _
-
     if run.dry_run:
         console.print(_("Nothing was removed."))
         return
     for kind in run.kinds:
-        console.print(f"{kind.location.label}: {kind.outcome_text()}", markup=False)
+        console.print(f"{kind.location.label}: {printable(kind.outcome_text())}", markup=False)
 
 
 def _location(location) -> dict:
@@ -149,12 +151,8 @@ def _usage(usage) -> dict:
 
 
 def _render_list(console, rows) -> None:
-    import time
-
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from rich.table import Table
-
-    from datakeeper.i18n import _
-    from datakeeper.sizes import human_size
 
     table = Table(_("cache"), _("path"), _("size"), _("files"), _("oldest access"), _("note"))
     for location, usage in rows:
@@ -166,7 +164,7 @@ def _render_list(console, rows) -> None:
         whose = _("shared") if location.shared else _("yours")
         table.add_row(
             f"{location.label} ({whose})",
-            str(location.path),
+            printable(location.path),
             human_size(usage.size) if usage.exists else "-",
             str(usage.files) if usage.exists else "-",
             when,

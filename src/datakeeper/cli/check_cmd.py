@@ -26,6 +26,7 @@ def check(
 
     Exit code 0 only when nothing failed.
     """
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.config import resolve_config_path
     from datakeeper.features.check.run import run_checks
 
@@ -41,6 +42,7 @@ def check(
 
 
 def _fix(cfg, path, options) -> None:
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.check.fix import fix
     from datakeeper.features.setup.steps import SetupContext

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -10,6 +11,7 @@ from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, stdout_console
 from datakeeper.i18n import _
 from datakeeper.status import change_line
+from datakeeper.text import printable
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -51,3 +53,9 @@ def print_outcome_summary(outcome: Outcome, *, json_output: bool) -> None:
             console.print(_("{n} change(s) applied.").format(n=len(outcome.applied)))
 
     emit(outcome.as_dict(), json_output=json_output, render=render)
+
+
+def print_warning(message: str) -> None:
+    """One warning line on standard error (the run goes on), escaped like errors."""
+    prefix = _("datakeeper: warning:")
+    print(f"{prefix} {printable(message)}", file=sys.stderr)

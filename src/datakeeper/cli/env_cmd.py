@@ -13,6 +13,7 @@ from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit
 from datakeeper.i18n import _
 from datakeeper.status import yes_no
+from datakeeper.text import printable
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
 
@@ -55,22 +56,22 @@ def _render(console, info) -> None:
     place = _("persistent storage") if info.home_on_storage else _("the system disk (wiped!)")
     console.print(
         _("home {home} -> {real}, on {place}").format(
-            home=info.home, real=info.home_real, place=place
+            home=printable(info.home), real=printable(info.home_real), place=place
         ),
         markup=False,
     )
     table = Table(_("variable"), _("value"), _("set"), _("exists"), _("writable"))
     for v in info.variables:
-        row = (v.name, v.expected, yes_no(v.set_right), yes_no(v.exists), yes_no(v.writable))
-        table.add_row(*row)
+        flags = (yes_no(v.set_right), yes_no(v.exists), yes_no(v.writable))
+        table.add_row(v.name, printable(v.expected), *flags)
     console.print(table)
     for tool, path in info.tools.items():
-        console.print(f"{tool}: {path or _('not found')}", markup=False)
+        console.print(f"{tool}: {printable(path or _('not found'))}", markup=False)
     for d in info.disks:
         if d.exists:
             console.print(d.headroom(), markup=False)
     for warning in info.warnings:
-        console.print(f"! {warning}", markup=False)
+        console.print(f"! {printable(warning)}", markup=False)  # may quote paths
     if not info.warnings:
         console.print(_("Everything is as the site wants it."))
 

@@ -1,39 +1,81 @@
-"""Printing for people (Rich) and for scripts (``--json``), and one-line errors."""
+"""Printing for people (Rich) and for scripts (``--json``), and one-line errors.
+
+Everything printed here may carry names other users chose (files, paths,
+processes), so no output reaches the terminal raw: the consoles never parse
+markup or emoji codes and escape every control character (``datakeeper.text``)
+except the newlines of our own multi-line texts; ``--json`` writes every
+unprintable character as a JSON escape, losslessly; an error is one line.
+Callers still pass each name through ``printable`` so that a newline in a
+name cannot forge a line.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.i18n import _
+from datakeeper.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+# Characters JSON leaves raw that a terminal may act on: DEL, C1 controls,
+# lone surrogates (undecodable bytes) and anything else not printable.
+_MAYBE_UNPRINTABLE = re.compile(r"[^\n\x20-\x7e]")
+
 
 def stdout_console() -> Console:
-    """A Rich console on standard output."""
-    # Imported here: rich loads only when something is printed (measured ~12 ms of start-up).
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+    """A Rich console on standard output that shows names as text, never as commands."""
+    return _safe_console_class()(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def stderr_console() -> Console:
     """A Rich console on standard error, for progress and diagnostics."""
+    return _safe_console_class()(
+        stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False
+    )
+
+
+@functools.cache
+def _safe_console_class() -> type[Console]:
     # Imported here: rich loads only when something is printed (measured ~12 ms of start-up).
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    class SafeConsole(Console):
+        """Every string it renders (a line, a table cell, a title) has its control
+        characters escaped; newlines stay, since our own texts have several lines."""
+
+        def render_str(self, text: str, **options: Any):  # type: ignore[override]
+            return super().render_str(printable(text, keep="\n"), **options)
+
+    return SafeConsole
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON whose every character is printable or a JSON escape.
+
+    Lossless: a C1 control or an undecodable byte (a lone surrogate) comes back
+    from ``json.loads`` exactly as it was.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    return _MAYBE_UNPRINTABLE.sub(_json_escape, text)
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    char = found.group()
+    # Outside strings JSON holds only ASCII, so anything matched is inside one.
+    return char if char.isprintable() else json.dumps(char)[1:-1]
 
 
 def emit(data: Any, *, json_output: bool, render: Callable[[Console], None]) -> None:
     """Print ``data`` as JSON for scripts, or call ``render`` for people."""
     if json_output:
-        json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text(data) + "\n")
     else:
         render(stdout_console())
 
@@ -41,4 +83,4 @@ def emit(data: Any, *, json_output: bool, render: Callable[[Console], None]) -> 
 def print_error(message: str) -> None:
     """One line on standard error, prefixed so it is clear who is speaking."""
     prefix = _("datakeeper: error:")
-    print(f"{prefix} {message}", file=sys.stderr)
+    print(f"{prefix} {printable(message)}", file=sys.stderr)

@@ -10,12 +10,11 @@ from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, stdout_console
 from datakeeper.i18n import _
+from datakeeper.status import ChangeOutcome, InstallStatus
 
 # rich.table, the engine and the features are imported inside the commands, when one
 # runs: importing them here would add them to every start-up (`datakeeper --help`
 # takes ~0.15 s; the features alone would add ~0.18 s).
-
-MARKS = {"installed": "✓", "already installed": "·", "would install": "→", "failed": "✗"}
 
 app = typer.Typer(
     help="Common admin tools (fzf, ripgrep, fd, bat, neovim, btop, nvtop, ruff …) for everyone.",
@@ -26,6 +25,7 @@ app = typer.Typer(
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """The catalogue: each package, how it is installed, and whether it is installed now."""
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.packages import package_status
 
     rows = package_status(site_config(ctx, missing_ok=True))
@@ -34,6 +34,7 @@ def list_(ctx: typer.Context) -> None:
 
 
 def _table(console, rows) -> None:
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from rich.table import Table
 
     table = Table(_("name"), _("from"), _("installed"), _("what it is"))
@@ -63,6 +64,7 @@ def install(
 
     One failing package does not stop the others; the exit code is 1 if any failed.
     """
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.packages import install_packages, resolve
 
@@ -76,7 +78,7 @@ def install(
     )
     data = [r.as_dict() for r in results]
     emit(data, json_output=options.json_output, render=lambda c: _summary(c, results))
-    if any(r.status == "failed" for r in results):
+    if any(r.status is InstallStatus.FAILED for r in results):
         raise typer.Exit(1)
 
 
@@ -95,16 +97,16 @@ class _Progress:
         self._print(f"[{index}/{total}] {package.name} ({package.kind} {package.source}) …")
 
     def change(self, change, outcome: str) -> None:
-        if outcome == "applied":
+        if outcome == ChangeOutcome.APPLIED:
             self._print(f"    {change.summary}")
 
     def finished(self, result) -> None:
         detail = f": {result.error}" if result.error else ""
-        self._print(f"  {MARKS.get(result.status, '?')} {_(result.status)}{detail}")
+        self._print(f"  {result.status.mark} {result.status.word}{detail}")
 
 
 def _summary(console, results) -> None:
-    failed = [r.name for r in results if r.status == "failed"]
+    failed = [r.name for r in results if r.status is InstallStatus.FAILED]
     ok = len(results) - len(failed)
     line = _("{ok} package(s) in place, {n} failed").format(ok=ok, n=len(failed))
     console.print(line + (f": {', '.join(failed)}" if failed else ""), markup=False)

@@ -11,6 +11,7 @@ import typer
 from datakeeper.cli.common import change_printer, print_outcome_summary, site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit
+from datakeeper.cli.recover_cmd import recover as recover_command
 from datakeeper.i18n import _
 
 # The config, the engine and the features are imported inside the commands, when one
@@ -27,6 +28,7 @@ DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print, change not
 
 
 def _config_path(ctx: typer.Context) -> Path:
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.config import resolve_config_path
 
     return resolve_config_path(global_options(ctx).config_path).absolute()
@@ -37,6 +39,7 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Install the boot service, the password sync and the login wait; every later
     'recover' recreates them after a wipe. Under systemd the units are enabled (recovery
     runs at the next boot; 'recovery run' runs it now)."""
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.recovery.boot import enable as enable_boot
 
@@ -53,6 +56,7 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 @app.command("disable")
 def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Disable the boot service and remove every file 'enable' wrote."""
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.recovery.boot import disable as disable_boot
 
@@ -78,6 +82,7 @@ def _finish(result, json_output: bool) -> None:
 @app.command("status")
 def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Enabled or not, the boot files, systemd's view, the last recovery and the done marker."""
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.recovery.boot import status as boot_status
 
     options = global_options(ctx)
@@ -119,7 +124,6 @@ def _status(console, found) -> None:
 @app.command("run")
 def run(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Run recovery now: the same as 'datakeeper recover'."""
-    from datakeeper.cli.recover_cmd import recover as recover_command
 
     recover_command(ctx, dry_run=dry_run, boot=False)
 
@@ -128,6 +132,7 @@ def run(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
 def hook(ctx: typer.Context) -> None:
     """Print the boot hook line for cloud-init 'runcmd' or /etc/rc.local, for a server
     whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."""
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.recovery.boot import hook_line
 
     cfg = site_config(ctx, missing_ok=True)
@@ -137,6 +142,7 @@ def hook(ctx: typer.Context) -> None:
 @app.command("sync-passwords")
 def sync_passwords(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     """Save password changes made with passwd in the registry, so recovery restores them."""
+    # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.users.passwords import sync_passwords as sync
 

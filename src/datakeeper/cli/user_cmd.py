@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from datakeeper.cli.common import change_printer, print_outcome_summary, site_config
+from datakeeper.cli.common import (
+    change_printer,
+    print_outcome_summary,
+    print_warning,
+    site_config,
+)
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit
 from datakeeper.i18n import _
@@ -16,6 +22,14 @@ from datakeeper.i18n import _
 app = typer.Typer(help="Add, inspect and change researchers' accounts.", no_args_is_help=True)
 
 Opt = Optional  # Typer on Python 3.10 needs Optional[...] rather than X | None
+AllowPrivileged = Annotated[
+    Opt[list[str]],
+    typer.Option(
+        "--allow-privileged-group",
+        metavar="GROUP",
+        help="Allow this root-equivalent group (sudo, docker …); repeat for each.",
+    ),
+]
 
 
 @app.command("add")
@@ -45,6 +59,7 @@ def add(
     ] = False,
     host: Annotated[Opt[str], typer.Option(help="Server address for the handout.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; use defaults.")] = False,
+    allow_privileged_group: AllowPrivileged = None,
 ) -> None:
     """Create an account with a persistent home, keys and dotfiles, and register it."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -71,10 +86,12 @@ def add(
         temp_password=temp_password,
         adopt_home=adopt_home,
         env_only=env_only or _ask_env_only(name, options),
+        allow_privileged=tuple(allow_privileged_group or ()),
     )
     result = add_user(
         cfg, request, dry_run=options.dry_run, on_change=change_printer(options.json_output)
     )
+    _warn_privileged(name, result.privileged_groups)
     if options.dry_run:
         emit(
             {"planned": result.changes},
@@ -86,6 +103,16 @@ def add(
     emit(
         sheet.as_dict(), json_output=options.json_output, render=lambda c: _print_handout(c, sheet)
     )
+
+
+def _warn_privileged(name: str, groups) -> None:
+    """One warning line on stderr per account given a root-equivalent group."""
+    if not groups:
+        return
+    # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~10 ms).
+    from datakeeper.features.users.groups import privileged_warning
+
+    print_warning(privileged_warning(name, groups))
 
 
 def _prompt_missing(cfg, groups, shell, ssh_key, generate_key):
@@ -150,8 +177,10 @@ def list_(
 ) -> None:
     """Registered and human accounts: ids, groups, shell, home, last login, drift."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
+    from datakeeper.engine.session import require_root
     from datakeeper.features.users.info import list_users
 
+    require_root("user list")  # the registry is root's (0600)
     rows = list_users(site_config(ctx), sizes=sizes)
     data = [r.as_dict() for r in rows]
     emit(data, json_output=global_options(ctx).json_output, render=lambda c: _table(c, rows))
@@ -181,14 +210,20 @@ def _table(console, rows) -> None:
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Everything about one account, including key fingerprints."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
-    from datakeeper.features.users.info import show_user
+    from datakeeper.engine.session import require_root
+    from datakeeper.features.users.info import show_user, user_warnings
 
-    info = show_user(site_config(ctx), name).as_dict()
+    require_root("user show")  # the registry is root's (0600)
+    cfg = site_config(ctx)
+    info = show_user(cfg, name).as_dict()
+    warnings = user_warnings(cfg, name)
 
     def render(console) -> None:
         for key, value in info.items():
             if key != "registry":
                 console.print(f"{key:12} {value}", markup=False)
+        for warning in warnings:
+            console.print(f"{'warning':12} {warning}", markup=False)
 
     emit(info, json_output=global_options(ctx).json_output, render=render)
 
@@ -202,6 +237,7 @@ def set_(
     remove_groups: Annotated[Opt[str], typer.Option(help="Groups to leave.")] = None,
     add_key: Annotated[Opt[Path], typer.Option(help="Public key file to authorize.")] = None,
     remove_key: Annotated[Opt[str], typer.Option(help="Fingerprint (SHA256:…) to revoke.")] = None,
+    allow_privileged_group: AllowPrivileged = None,
 ) -> None:
     """Change a user's shell, groups or keys; the registry follows."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -217,6 +253,7 @@ def set_(
         _split(remove_groups),
         _read_keys(add_key),
         (remove_key,) if remove_key else (),
+        tuple(allow_privileged_group or ()),
     )
     outcome = set_user(
         site_config(ctx),
@@ -224,16 +261,24 @@ def set_(
         dry_run=options.dry_run,
         on_change=change_printer(options.json_output),
     )
+    _warn_privileged(name, request.allow_privileged)
     _finish(outcome, options)
 
 
 @app.command("register")
-def register(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+def register(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    allow_privileged_group: AllowPrivileged = None,
+) -> None:
     """Record an account created by other means, so recovery brings it back."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
     from datakeeper.features.users.modify import register_user
 
-    _registry_command(ctx, "user register", register_user, name)
+    allowed = tuple(allow_privileged_group or ())
+    feature = partial(register_user, allow_privileged=allowed)
+    _registry_command(ctx, "user register", feature, name)
+    _warn_privileged(name, allowed)
 
 
 @app.command("unregister")

@@ -19,6 +19,7 @@ from datakeeper.cli.common import change_printer, site_config
 from datakeeper.cli.options import global_options
 from datakeeper.errors import InvalidInputError
 from datakeeper.i18n import _
+from datakeeper.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -149,7 +150,7 @@ def _confirm(
     if not sys.stdin.isatty():
         raise InvalidInputError(_("--purge without a terminal needs --yes-delete-data"))
     question = _("This deletes {path} for good. Type {word} to confirm").format(
-        path=preview.home.path, word=PURGE_WORD
+        path=printable(preview.home.path), word=PURGE_WORD
     )
     if typer.prompt(question, err=True).strip() != PURGE_WORD:
         raise InvalidInputError(_("data deletion not confirmed; nothing was changed"))
@@ -168,7 +169,8 @@ def _show(console: Console | None, lines: list[str]) -> None:
     if console is None:
         return
     for line in lines:
-        console.print(line, markup=False)
+        # One line each, quoting names the user chose (files, process names): escaped.
+        console.print(printable(line), markup=False)
 
 
 def _finish(report: RemovalReport, json_output: bool) -> None:
@@ -180,6 +182,6 @@ def _finish(report: RemovalReport, json_output: bool) -> None:
                 _("Dry run: {n} change(s) planned, nothing changed.").format(n=len(report.planned))
             )
             return
-        console.print(report.done_line(), markup=False)
+        console.print(printable(report.done_line()), markup=False)
 
     emit(report.as_dict(), json_output=json_output, render=render)

@@ -232,13 +232,15 @@ def unique_items(values: tuple[Any, ...]) -> tuple[Any, ...]:
     return values
 
 
-def int_range(low: int, high: int | None = None) -> Callable[[int], int]:
-    """An after-validator for an integer between ``low`` and ``high`` (inclusive)."""
+def int_range(low: int, high: int) -> Callable[[int], int]:
+    """An after-validator for an integer between ``low`` and ``high`` (inclusive).
+
+    Every numeric setting has an upper bound too: a huge value is a typo, and
+    some overflow where they are used (a day count as a ``timedelta``).
+    """
 
     def check(value: int) -> int:
-        if high is None and value < low:
-            raise Issue(_("must be an integer of at least {low}").format(low=low))
-        if high is not None and not low <= value <= high:
+        if not low <= value <= high:
             raise Issue(_("must be an integer from {low} to {high}").format(low=low, high=high))
         return value
 

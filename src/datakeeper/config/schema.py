@@ -220,13 +220,14 @@ def _strictly_inside(path: Path, root: Path) -> bool:
 
 
 def _helper_path_issues(cfg: SiteConfig) -> list[Issue]:
-    """The sudo helper must not live on group-writable storage."""
+    """The sudo helper stays off storage, where the admin and members make folders."""
     helper = cfg.sudo.helper_path
     for root in cfg.storage_roots:
         if helper.is_relative_to(root):
             reason = _(
-                'must not be inside "{root}": group-writable storage is not a trusted path '
-                'for a program root runs; use a root-only path like "{example}"'
+                'must not be inside "{root}": members run the helper as root, so it stays '
+                "off storage where the admin and members make folders; use a path that is "
+                'root\'s all the way up, like "{example}"'
             )
             example = "/usr/local/sbin/datakeeper-helper"
             reason = reason.format(root=root, example=example)

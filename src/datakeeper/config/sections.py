@@ -57,6 +57,7 @@ EnvTable = dict[str, str]
 SUDO_ACTIONS: tuple[str, ...] = ("cache-clean", "disk-usage")
 CACHE_KINDS: tuple[str, ...] = ("conda", "pip", "uv", "torch", "huggingface")
 SHELLS: tuple[str, ...] = ("bash", "zsh", "fish", "sh", "dash", "ksh", "tcsh")
+MAX_MIN_AGE_DAYS = 3650
 
 
 def _choice(*allowed: str) -> Any:
@@ -175,7 +176,9 @@ class CacheConfig(_Model):
     """Which caches the cleaner handles, and how old an entry must be."""
 
     kinds: CacheKinds = CACHE_KINDS
-    min_age_days: Annotated[int, AfterValidator(rules.int_range(0))] = 0
+    # Ten years: older cache entries are not worth a floor, and a bigger day count
+    # overflows the age arithmetic.
+    min_age_days: Annotated[int, AfterValidator(rules.int_range(0, MAX_MIN_AGE_DAYS))] = 0
 
 
 class AlertConfig(_Model):

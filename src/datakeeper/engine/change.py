@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datakeeper.engine.effects import Effect
+from datakeeper.text import printable
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Change:
     secret. ``before``/``after`` are the (secret-free) values that differ, for
     ``--json`` diffs. ``action`` performs exactly this change and nothing else;
     it may return a ``Result``, which the executor keeps as ``result``.
+    ``undo``, on changes that create something (a group, an account, an empty
+    directory, a registry record), removes exactly that again: the executor
+    calls it when a later change of a run that asked for rollback fails.
     ``effects`` is the state the change leaves behind, so that a dry run plans
     the resources after it against that state.
     """
@@ -36,6 +40,14 @@ class Change:
     after: dict[str, Any] | None = None
     effects: tuple[Effect, ...] = field(default=(), compare=False, repr=False)
     result: str | None = None  # set on the applied copy: what the action reported
+    undo: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Sentences embed names other users chose (files, processes): escape their
+        # control characters once here, for every output (CLI, menu, --json, log).
+        object.__setattr__(self, "summary", printable(self.summary))
+        if self.result is not None:
+            object.__setattr__(self, "result", printable(self.result, keep="\n"))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able description (no action)."""

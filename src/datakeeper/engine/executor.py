@@ -15,13 +15,14 @@ from datakeeper.engine.resource import Resource
 from datakeeper.engine.state import planning_against
 from datakeeper.errors import ActionFailedError, DatakeeperError
 from datakeeper.i18n import _
+from datakeeper.status import ChangeOutcome
 
 
 class ChangeRecorder(Protocol):
     """Where applied (or failed) changes are recorded: the action log. An applied
     change carries what its action reported in ``change.result``."""
 
-    def __call__(self, change: Change, outcome: str) -> None: ...
+    def __call__(self, change: Change, outcome: ChangeOutcome) -> None: ...
 
 
 class PathGuard(Protocol):
@@ -72,14 +73,18 @@ class Executor:
 
     With ``keep_going``, a resource that fails (a conflict, a command error) is
     recorded in ``Outcome.failed`` and the next resource is still converged;
-    otherwise the first failure propagates.
+    otherwise the first failure propagates. With ``rollback`` as well (and not
+    ``keep_going``), the changes this run applied are undone first, newest
+    first, where they carry an ``undo``: a failed ``user add`` leaves no group
+    or account behind to block the next try.
     """
 
     dry_run: bool = False
     keep_going: bool = False
+    rollback: bool = False
     guard: PathGuard | None = None
     record: ChangeRecorder | None = None
-    on_change: Callable[[Change, str], None] | None = None
+    on_change: Callable[[Change, ChangeOutcome], None] | None = None
     on_unchanged: Callable[[Resource], None] | None = None
     planned: PlannedState = field(default_factory=PlannedState)
 
@@ -97,9 +102,28 @@ class Executor:
                 self._converge_one(resource, outcome)
             except DatakeeperError as error:
                 if not self.keep_going:
+                    self._roll_back(outcome)
                     raise
                 outcome.failed.append((resource.id, error))
+            except Exception:
+                self._roll_back(outcome)
+                raise
         return outcome
+
+    def _roll_back(self, outcome: Outcome) -> None:
+        """Undo the applied changes that can be undone, newest first; best effort: an
+        undo that fails is reported (``undo failed``) and the others still run."""
+        if not self.rollback or self.dry_run or self.keep_going:
+            return
+        for change in reversed(outcome.applied):
+            if change.undo is None:
+                continue
+            try:
+                change.undo()
+            except (DatakeeperError, OSError):
+                self._notify(change, "undo failed")
+                continue
+            self._notify(change, "undone")
 
     def _converge_one(self, resource: Resource, outcome: Outcome) -> None:
         changes = self._plan(resource)
@@ -109,7 +133,7 @@ class Executor:
             outcome.planned.append(change)
             if self.dry_run:
                 self.planned.record(change.effects)
-                self._notify(change, "planned")
+                self._notify(change, ChangeOutcome.PLANNED)
                 continue
             outcome.applied.append(self._apply(change))
 
@@ -125,20 +149,20 @@ class Executor:
         try:
             returned = change.action()
         except OSError as error:
-            self._notify(change, "failed")
+            self._notify(change, ChangeOutcome.FAILED)
             raise ActionFailedError(
                 _("{change}: failed: {why}").format(change=change.summary, why=error)
             ) from error
         except BaseException:
-            self._notify(change, "failed")
+            self._notify(change, ChangeOutcome.FAILED)
             raise
         if isinstance(returned, Result):
             change = replace(change, result=returned.detail)
-        self._notify(change, "applied")
+        self._notify(change, ChangeOutcome.APPLIED)
         return change
 
-    def _notify(self, change: Change, outcome: str) -> None:
-        if self.record is not None and outcome != "planned":
+    def _notify(self, change: Change, outcome: ChangeOutcome) -> None:
+        if self.record is not None and outcome is not ChangeOutcome.PLANNED:
             self.record(change, outcome)
         if self.on_change is not None:
             self.on_change(change, outcome)

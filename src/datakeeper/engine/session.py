@@ -86,14 +86,19 @@ class Session:
         on_unchanged: Callable[[Resource], None] | None = None,
         keep_going: bool = False,
         secrets: Sequence[str] = (),
+        rollback: bool = False,
     ) -> Outcome:
-        """Converge ``resources``; the guard checks every path they may write first."""
+        """Converge ``resources``; the guard checks every path they may write first.
+
+        With ``rollback``, a failure undoes what this call created (``Executor``).
+        """
         executor = Executor(
             dry_run=self.dry_run,
             guard=StorageGuard(self.cfg.storage_roots),
             on_change=on_change,
             on_unchanged=on_unchanged,
             keep_going=keep_going,
+            rollback=rollback,
             planned=self.planned,
         )
         if self.log is not None:

@@ -29,6 +29,7 @@ from datakeeper.resources import Directory, ManagedFile, Symlink, apt
 from datakeeper.resources.apt import AptLists, AptPackage
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.software import PythonTool
+from datakeeper.status import InstallStatus
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -145,7 +146,7 @@ class PackageResult:
     """How one package went: installed, already installed, would install, failed."""
 
     name: str
-    status: str
+    status: InstallStatus
     changes: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -181,7 +182,7 @@ def install_packages(
             results.append(result)
             if listener is not None:
                 listener.finished(result)
-        done = {r.name for r in results if r.status != "failed"}
+        done = {r.name for r in results if r.status is not InstallStatus.FAILED}
         if done and not dry_run:
             session.converge([_record(cfg, set(recorded(cfg)) | done)])
     return results
@@ -191,11 +192,12 @@ def _install_one(session, cfg, package: Package, dry_run: bool, on_change) -> Pa
     try:
         outcome = session.converge(resources_for(cfg, package), on_change=on_change)
     except DatakeeperError as error:
-        return PackageResult(package.name, "failed", error=str(error))
+        return PackageResult(package.name, InstallStatus.FAILED, error=str(error))
     changes = [c.summary for c in outcome.planned]
     if not changes:
-        return PackageResult(package.name, "already installed")
-    return PackageResult(package.name, "would install" if dry_run else "installed", changes)
+        return PackageResult(package.name, InstallStatus.ALREADY_INSTALLED)
+    status = InstallStatus.WOULD_INSTALL if dry_run else InstallStatus.INSTALLED
+    return PackageResult(package.name, status, changes)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,20 @@
 
 Shared folders (the group-writable ``[[folders]]`` not owned by root: caches,
 models, dataset, code): every entry gets the site group; directories get
-setgid and group rwx (``mode | 0o2070``; the sticky bit is kept where it is,
-and added on the configured folders whose mode has it); regular files get
-group read and write, group execute when anyone may execute them (like
-``chmod g+rwX``), and lose set-user-ID and set-group-ID: a group-writable
-set-id program would let any member run code as its owner. Owners are not
-changed: a file stays its creator's.
+setgid and group read and execute (the sticky bit is kept where it is, and
+added on the configured folders whose mode has it); regular files get group
+read, group execute when anyone may execute them (like ``chmod g+rX``), and
+lose set-user-ID and set-group-ID. Owners are not changed: a file stays its
+creator's.
+
+The repair never widens who may write: group write is the owner's decision.
+It stays where the owner gave it to the site group, and goes when an entry
+moves from another group to the site group (write for bob's private group is
+not write for every member). It is added only on the configured folders
+themselves (the site config declares them group-writable) and, with
+``grant_write`` (``--grant-write``), on entries not owned by root; every entry
+that gains it is named in the plan. Root-owned entries never gain it: a
+member who can write root's script or root's folder runs code as root.
 
 A user's persistent home (``<users_dir>/NAME``): the home itself becomes
 ``NAME:<private group>`` with exactly ``home.mode`` (sshd's StrictModes
@@ -17,6 +25,8 @@ is kept when NAME belongs to it, otherwise it becomes the private group
 (``& ~0o022``); directories keep ``u+rwx`` so NAME can manage them; files
 lose set-id bits. ``~/.ssh`` and everything in it get the private group and
 only owner bits (directories 0700): sshd and ssh refuse keys others can read.
+So a home repair only ever removes group write; ``grant_write`` is refused
+with it.
 
 Both walk with ``datakeeper.system.safewalk`` (fd-relative, never following
 a link): symlinks, hard-linked files, special files and other filesystems
@@ -46,31 +56,60 @@ if TYPE_CHECKING:
     from datakeeper.config import FolderSpec, SiteConfig
 
 SET_ID = stat.S_ISUID | stat.S_ISGID
-GROUP_WRITE = 0o022
+GROUP_WRITE = 0o022  # group and other write: what a home repair removes
+GROUP_READ_EXEC = stat.S_IRGRP | stat.S_IXGRP
 
 
 class SharedRules:
-    """Group ownership, setgid directories, group-writable files (see module doc)."""
+    """Site group, setgid directories, group-readable entries; group write only where
+    the owner gave it, the config declares it, or ``grant_write`` adds it to entries
+    root does not own (see module doc)."""
 
-    __slots__ = ("excluded", "gid", "path", "sticky")
+    __slots__ = ("declared", "excluded", "gid", "grant_write", "path", "sticky")
 
-    def __init__(self, gid: int, path: str, sticky: frozenset[str], excluded: frozenset[str]):
+    def __init__(
+        self,
+        gid: int,
+        path: str,
+        sticky: frozenset[str],
+        excluded: frozenset[str],
+        *,
+        declared: frozenset[str] = frozenset(),
+        grant_write: bool = False,
+    ) -> None:
         self.gid, self.path, self.sticky, self.excluded = gid, path, sticky, excluded
+        self.declared, self.grant_write = declared, grant_write
 
     def directory(self, info: os.stat_result) -> Target:
-        mode = stat.S_IMODE(info.st_mode) | 0o2070
-        return (KEEP, self.gid, mode | (stat.S_ISVTX if self.path in self.sticky else 0))
+        mode = stat.S_IMODE(info.st_mode) | stat.S_ISGID | GROUP_READ_EXEC
+        mode |= stat.S_ISVTX if self.path in self.sticky else 0
+        return (KEEP, self.gid, self._write(info, mode, declared=self.path in self.declared))
 
     def file(self, info: os.stat_result) -> Target:
         mode = stat.S_IMODE(info.st_mode)
-        wanted = (mode & ~SET_ID) | 0o060 | (0o010 if mode & 0o111 else 0)
-        return (KEEP, self.gid, wanted)
+        wanted = (mode & ~SET_ID) | stat.S_IRGRP | (stat.S_IXGRP if mode & 0o111 else 0)
+        return (KEEP, self.gid, self._write(info, wanted, declared=False))
 
     def child(self, name: str) -> SharedRules | None:
         path = f"{self.path}/{name}"
         if path in self.excluded:
             return None
-        return SharedRules(self.gid, path, self.sticky, self.excluded)
+        return SharedRules(
+            self.gid,
+            path,
+            self.sticky,
+            self.excluded,
+            declared=self.declared,
+            grant_write=self.grant_write,
+        )
+
+    def _write(self, info: os.stat_result, mode: int, *, declared: bool) -> int:
+        """``mode`` with group write as the owner, the config or the admin decided."""
+        if declared or (self.grant_write and info.st_uid != 0):
+            return mode | stat.S_IWGRP
+        if info.st_gid != self.gid:  # write for another group is not write for the site's
+            return mode & ~stat.S_IWGRP
+        return mode
 
 
 class UserRules:
@@ -152,20 +191,29 @@ class PermissionsReport:
         }
 
 
-def shared_trees(cfg: SiteConfig) -> list[tuple[Path, SharedRules]]:
-    """The tops of the shared folders (a shared folder inside another is walked with it)."""
+def shared_trees(cfg: SiteConfig, *, grant_write: bool = False) -> list[tuple[Path, SharedRules]]:
+    """The tops of the shared folders (a shared folder inside another is walked with it);
+    ``grant_write``: add group write to entries root does not own."""
     group = accounts.group_by_name(cfg.group)
     if group is None:
         raise RefusedError(
             _("group {group} does not exist; run datakeeper init first").format(group=cfg.group)
         )
     shared = [f for f in cfg.folders if _is_shared(f)]
-    shared_paths = {f.path for f in shared}
+    shared_paths = frozenset(f.path for f in shared)
     sticky = frozenset(f.path for f in shared if f.mode & stat.S_ISVTX)
     excluded = frozenset(f.path for f in cfg.folders if not _is_shared(f))
     tops = [f for f in shared if not any(p in shared_paths for p in _parents(f.path))]
     root = cfg.storage.data_root
-    return [(root / f.path, SharedRules(group.gid, f.path, sticky, excluded)) for f in tops]
+    return [
+        (
+            root / f.path,
+            SharedRules(
+                group.gid, f.path, sticky, excluded, declared=shared_paths, grant_write=grant_write
+            ),
+        )
+        for f in tops
+    ]
 
 
 def user_tree(cfg: SiteConfig, name: str) -> tuple[Path, UserRules]:
@@ -186,18 +234,27 @@ def fix_permissions(
     cfg: SiteConfig,
     *,
     user: str | None = None,
+    grant_write: bool = False,
     dry_run: bool,
     on_change: ChangeListener | None = None,
     hook: Hook | None = None,
 ) -> PermissionsReport:
     """``--user NAME`` (``user``) or ``--shared`` (``user`` None): plan, repair, report.
 
-    The trees are converged in one change session: the storage guard first (a dry
-    run too), then, in a real run, the admin lock and one action-log record per
-    tree repaired. A tree that fails does not stop the others. ``on_change`` hears
-    each change as it is planned (dry run), applied or failed.
+    ``grant_write`` (``--shared`` only) adds group write to entries root does not own;
+    each entry that gains it is named in the report. The trees are converged in one
+    change session: the storage guard first (a dry run too), then, in a real run, the
+    admin lock and one action-log record per tree repaired. A tree that fails does not
+    stop the others. ``on_change`` hears each change as it is planned (dry run),
+    applied or failed.
     """
-    trees = [user_tree(cfg, user)] if user is not None else shared_trees(cfg)
+    if user is not None and grant_write:
+        raise InvalidInputError(
+            _("--grant-write applies to --shared only: nobody but its owner writes in a home")
+        )
+    trees = (
+        [user_tree(cfg, user)] if user is not None else shared_trees(cfg, grant_write=grant_write)
+    )
     resources = [TreePermissions(path, rules, hook) for path, rules in trees]
     with change_session(cfg, dry_run=dry_run) as session:
         outcome = session.converge(resources, on_change=on_change, keep_going=True)

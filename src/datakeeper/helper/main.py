@@ -6,7 +6,7 @@ standard library only, isolated from PYTHONPATH, the user's site-packages and
 its own directory. Everything it needs is baked into ``POLICY`` at install
 time, so it reads no file another user could write, not even the site config.
 The ``datakeeper`` modules it imports (``helper.walk``,
-``helper.hf_cache``, ``sizes``) are standard-library only too and
+``helper.hf_cache``, ``sizes``, ``text``) are standard-library only too and
 are inlined into that one file when it is rendered.
 
 Commands (anything else is refused with exit code 2):
@@ -124,7 +124,7 @@ def clean_torch(cleaner: Cleaner, fd: int, min_age: float, older_than: float | N
         if name == "checkpoints" or info is None or not stat.S_ISDIR(info.st_mode):
             continue
         with Subdir(fd, name) as sub:
-            newest = newest_use(sub, 0) if sub is not None else cleaner.now
+            newest = newest_use(sub) if sub is not None else cleaner.now
         if cleaner.now - newest > age:
             cleaner.remove_tree(fd, name, f"{cleaner.root}/{name}")
 

@@ -5,7 +5,8 @@ as one file with this module's code inlined into it, and the CLI uses the same
 code in-process. Every directory is opened with O_NOFOLLOW relative to its
 parent's descriptor, entries are examined with lstat, and names are unlinked
 inside the directory already opened, so a symlink planted anywhere (or a
-directory swapped for one) only ever loses the link itself.
+directory swapped for one) only ever loses the link itself. Trees are walked
+by a loop (``walk_tree``) holding two descriptors at any depth.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import fcntl
 import os
 import stat
 
+from datakeeper.text import printable  # re-exported: the helper's one name formatting
+
 DAY = 86400
-MAX_DEPTH = 32
+MAX_DEPTH = 32  # how deep a HuggingFace snapshot or refs may nest (hf_cache)
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNSAFE, EXIT_BUSY = 0, 1, 2, 3, 4
@@ -57,27 +60,33 @@ class Cleaner:
             if self.old_enough(info, min_age):
                 self.unlink(fd, name, f"{where}/{name}", info)
 
-    def remove_tree_contents(self, fd: int, where: str, depth: int = 0) -> None:
+    def remove_tree_contents(self, fd: int, where: str) -> None:
         """Unlink every non-directory below ``fd`` and remove the directories left empty.
 
-        Stays on the filesystem of ``fd``: a mount point inside is left alone.
+        Stays on the filesystem of ``fd``: a mount point inside is left alone. Any
+        depth (``walk_tree``); a tree moved during the walk stops it, recorded in
+        ``failed``.
         """
         device = os.fstat(fd).st_dev
-        for name in list_names(fd):
-            info = lstat_at(name, fd)
-            if info is None:
-                continue
-            if not stat.S_ISDIR(info.st_mode):
-                self.unlink(fd, name, f"{where}/{name}", info)
-            elif depth < MAX_DEPTH and info.st_dev == device:
-                self.remove_tree(fd, name, f"{where}/{name}", depth + 1)
 
-    def remove_tree(self, fd: int, name: str, shown: str, depth: int = 0) -> None:
+        def handle(dir_fd: int, name: str, shown: str) -> os.stat_result | None:
+            info = lstat_at(name, dir_fd)
+            if info is not None and not stat.S_ISDIR(info.st_mode):
+                self.unlink(dir_fd, name, shown, info)
+                return None
+            return info if info is not None and info.st_dev == device else None
+
+        try:
+            walk_tree(fd, where, handle, self._rmdir)
+        except TreeMoved as moved:
+            self.failed.append(f"{printable(moved.where)}: moved during the cleanup; stopped")
+
+    def remove_tree(self, fd: int, name: str, shown: str) -> None:
         """Remove directory ``name`` of ``fd`` with everything in it (links, not targets)."""
         with Subdir(fd, name) as child:
             if child is None:
                 return
-            self.remove_tree_contents(child, shown, depth)
+            self.remove_tree_contents(child, shown)
         self._rmdir(fd, name)
 
     def unlink(self, fd: int, name: str, shown: str, info: os.stat_result) -> None:
@@ -149,11 +158,6 @@ def lstat_at(name: str, fd: int | None) -> os.stat_result | None:
         return None
 
 
-def printable(text: str) -> str:
-    """``text`` with control and undecodable characters shown as "?" (no terminal tricks)."""
-    return "".join(char if char.isprintable() else "?" for char in text)
-
-
 def open_root(path: str) -> int:
     """Open the absolute directory ``path`` one component at a time, refusing any symlink."""
     if not os.path.isabs(path) or os.path.normpath(path) != path:
@@ -206,16 +210,103 @@ def last_use(info: os.stat_result) -> float:
     return info.st_mtime
 
 
-def newest_use(fd: int, depth: int) -> float:
-    """The latest ``last_use`` of the directory ``fd`` and everything below it."""
-    newest = last_use(os.fstat(fd))
-    for name in list_names(fd):
-        entry = lstat_at(name, fd)
+def newest_use(fd: int) -> float:
+    """The latest ``last_use`` of the directory ``fd`` and everything below it (any
+    depth); infinitely recent when the tree moved during the walk: keep it."""
+    newest = [last_use(os.fstat(fd))]
+
+    def handle(dir_fd: int, name: str, shown: str) -> os.stat_result | None:
+        entry = lstat_at(name, dir_fd)
         if entry is None:
-            continue
-        newest = max(newest, last_use(entry))
-        if stat.S_ISDIR(entry.st_mode) and depth < MAX_DEPTH:
-            with Subdir(fd, name) as sub:
-                if sub is not None:
-                    newest = max(newest, newest_use(sub, depth + 1))
-    return newest
+            return None
+        newest[0] = max(newest[0], last_use(entry))
+        return entry if stat.S_ISDIR(entry.st_mode) else None
+
+    try:
+        walk_tree(fd, "", handle)
+    except TreeMoved:
+        return float("inf")
+    return newest[0]
+
+
+class TreeMoved(Exception):
+    """A directory being walked was moved or replaced: the walk cannot go on safely."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+class _Level:
+    """One directory on the walk's current path."""
+
+    __slots__ = ("ident", "name", "names", "shown")
+
+    def __init__(self, info: os.stat_result, name: str, shown: str, names: list[str]) -> None:
+        self.ident = (info.st_dev, info.st_ino)
+        self.name, self.shown = name, shown
+        self.names = names[::-1]  # the next one last, for pop()
+
+
+def walk_tree(top_fd: int, where: str, handle, leave=None) -> None:
+    """Hand every entry below the directory ``top_fd`` to ``handle(fd, name, shown)`` in
+    sorted order, walking into each subdirectory whose lstat it returns (the opened
+    directory must be that inode); then ``leave(fd, name)`` runs in its parent.
+
+    A loop, not a recursion: however deep the tree, it holds one descriptor besides
+    ``top_fd`` (left open), and goes back up through ``..``, which must be the
+    directory it came from (else ``TreeMoved``). A user can nest directories far
+    deeper than Python's recursion limit or the open-file limit.
+    """
+    fd = os.dup(top_fd)
+    try:
+        levels = [_Level(os.fstat(fd), "", where, list_names(fd))]
+        while levels:
+            level = levels[-1]
+            if level.names:
+                name = level.names.pop()
+                shown = f"{level.shown}/{name}"
+                info = handle(fd, name, shown)
+                child = _open_checked(fd, name, info) if info is not None else None
+                if child is not None:
+                    fd = _swap(fd, child)
+                    levels.append(_Level(info, name, shown, list_names(fd)))
+                continue
+            levels.pop()
+            if levels:
+                fd = _swap(fd, _parent(fd, levels[-1]))
+                if leave is not None:
+                    leave(fd, level.name)
+    finally:
+        os.close(fd)
+
+
+def _open_checked(fd: int, name: str, info: os.stat_result) -> int | None:
+    """Open subdirectory ``name`` when it is still the inode ``info``; else None."""
+    try:
+        child = os.open(name, DIR_FLAGS, dir_fd=fd)
+    except OSError:
+        return None  # a symlink (ELOOP), not a directory, or gone
+    now = os.fstat(child)
+    if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+        os.close(child)
+        return None
+    return child
+
+
+def _parent(fd: int, parent: _Level) -> int:
+    """Open ``..`` of ``fd``; it must be ``parent``, the directory we came down from."""
+    try:
+        up = os.open("..", DIR_FLAGS, dir_fd=fd)
+    except OSError:
+        raise TreeMoved(parent.shown) from None
+    now = os.fstat(up)
+    if (now.st_dev, now.st_ino) != parent.ident:
+        os.close(up)
+        raise TreeMoved(parent.shown)
+    return up
+
+
+def _swap(old: int, new: int) -> int:
+    os.close(old)
+    return new

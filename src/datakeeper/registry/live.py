@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from datakeeper.errors import ConflictError
@@ -10,8 +11,14 @@ from datakeeper.registry.model import RegistryEntry
 from datakeeper.system import accounts, sshkeys
 
 
-def entry_from_system(name: str, *, home_layout: str = "link") -> RegistryEntry:
-    """The registry entry matching account ``name`` as it is on this machine now."""
+def entry_from_system(
+    name: str, *, home_layout: str = "link", privileged_allowed: Iterable[str] = ()
+) -> RegistryEntry:
+    """The registry entry matching account ``name`` as it is on this machine now.
+
+    ``privileged_allowed`` is the admin's allowance for root-equivalent groups;
+    only the ones the account is still in are recorded.
+    """
     user = accounts.user_by_name(name)
     if user is None:
         raise ConflictError(_("account {name} does not exist").format(name=name))
@@ -34,4 +41,5 @@ def entry_from_system(name: str, *, home_layout: str = "link") -> RegistryEntry:
         password_hash=accounts.password_hash(name) or "",
         ssh_key_fingerprints=sshkeys.authorized_fingerprints(Path(user.home)),
         home_layout=home_layout,
+        privileged_groups_allowed=tuple(g for g in privileged_allowed if g in groups),
     )

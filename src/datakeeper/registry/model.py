@@ -90,8 +90,22 @@ class RegistryEntry(BaseModel):
     password_hash: PasswdText = ""  # "" means no usable password
     ssh_key_fingerprints: Annotated[tuple[Fingerprint, ...], AfterValidator(_sorted_unique)] = ()
     home_layout: Literal["link", "hybrid"] = "link"
+    # Root-equivalent groups (sudo, docker …) the admin allowed by name; recovery
+    # grants a recorded privileged group only when it is listed here.
+    privileged_groups_allowed: Annotated[tuple[Name, ...], AfterValidator(_sorted_unique)] = ()
     created_at: UtcDatetime = Field(default_factory=utc_now)
     updated_at: UtcDatetime = Field(default_factory=utc_now)
+
+    @model_validator(mode="after")
+    def _allowed_are_groups(self) -> RegistryEntry:
+        stray = set(self.privileged_groups_allowed) - set(self.groups)
+        if stray:
+            raise PydanticCustomError(
+                "registry_allowance",
+                _("privileged_groups_allowed: {groups} not among the groups"),
+                {"groups": ", ".join(sorted(stray))},
+            )
+        return self
 
     def same_account(self, other: RegistryEntry) -> bool:
         """True when both describe the same account, timestamps aside."""

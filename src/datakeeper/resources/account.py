@@ -73,7 +73,12 @@ class UserAccount(Resource):
         effect = UserAt(
             self.name, self.uid, self.group, self.groups, self.home, self.shell, self.gecos
         )
-        return Change(self.id, summary, self._add, None, after, (effect,))
+        return Change(self.id, summary, self._add, None, after, (effect,), undo=self._undo)
+
+    def _undo(self) -> None:
+        """Delete the account this run created (its home is a separate resource)."""
+        if accounts.user_by_name(self.name) is not None:
+            accounts.delete_user(self.name)
 
     def _add(self) -> None:
         accounts.add_user(

@@ -73,7 +73,12 @@ class Directory(Resource):
             before=None,
             after=self.ownership.as_dict(),
             effects=(self.ownership.directory_at(self.path),),
+            undo=self._remove_if_empty,
         )
+
+    def _remove_if_empty(self) -> None:
+        """Undo a creation: ``rmdir`` only, so nothing put inside since is ever lost."""
+        os.rmdir(self.path)
 
     def _make(self) -> None:
         os.mkdir(self.path, 0o700)  # private until owner and mode are set

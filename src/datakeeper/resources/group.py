@@ -46,7 +46,13 @@ class Group(Resource):
         summary = _("create group {name} ({how})").format(name=self.name, how=how)
         after = {"name": self.name, "gid": self.gid}
         action = lambda: accounts.add_group(self.name, self.gid)  # noqa: E731
-        return [Change(self.id, summary, action, None, after, (GroupAt(self.name, self.gid),))]
+        effects = (GroupAt(self.name, self.gid),)
+        return [Change(self.id, summary, action, None, after, effects, undo=self._undo)]
+
+    def _undo(self) -> None:
+        """Delete the group this run created (``userdel`` may have done it already)."""
+        if accounts.group_by_name(self.name) is not None:
+            accounts.delete_group(self.name)
 
     def _check_gid(self, actual: int) -> None:
         if self.gid is not None and actual != self.gid:

@@ -40,7 +40,8 @@ class Registered(Resource):
             summary = _("record {name} in the registry once the account exists").format(
                 name=self.name
             )
-            return [Change(self.id, summary, lambda: self._save(self.describe()))]
+            undo = self._undo_new() if self._current() is None else None
+            return [Change(self.id, summary, lambda: self._save(self.describe()), undo=undo)]
         wanted = self.describe()
         current = self._current()
         if current is not None and current.same_account(wanted):
@@ -50,7 +51,9 @@ class Registered(Resource):
             verb=verb, name=self.name, uid=wanted.uid, gid=wanted.gid
         )
         before = current.masked() if current else None
-        return [Change(self.id, summary, lambda: self._save(wanted), before, wanted.masked())]
+        undo = self._undo_new() if current is None else None
+        action = lambda: self._save(wanted)  # noqa: E731
+        return [Change(self.id, summary, action, before, wanted.masked(), undo=undo)]
 
     def _current(self) -> RegistryEntry | None:
         if not self.registry.exists():
@@ -61,6 +64,20 @@ class Registered(Resource):
     def _save(self, entry: RegistryEntry) -> None:
         with open_registry(self.registry) as registry:
             registry.upsert(entry)
+
+    def _undo_new(self) -> Callable[[], None]:
+        """Undo a new record (a failed ``user add``): forget the name again, and keep it
+        retired with its uid when it was retired before, so the uid stays reserved."""
+        was_retired = self.registry.exists() and self.name in read_document(self.registry).retired
+
+        def undo() -> None:
+            with open_registry(self.registry) as registry:
+                if was_retired and self.name not in registry.retired():
+                    registry.retire(self.name)
+                else:
+                    registry.remove(self.name)
+
+        return undo
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from datakeeper.system.home_move import HomeState
 @dataclass(frozen=True)
 class HomeArchived(Resource):
     """The home is at ``destination`` (renamed, or copied with verification then
-    deleted), and no longer at its own path."""
+    deleted), and no longer at its own path. A copy that fails, whatever the
+    error, leaves no partial copy behind (``home_move.copy_then_delete``)."""
 
     home: HomeState
     destination: Path

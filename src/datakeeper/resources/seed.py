@@ -43,7 +43,19 @@ class SeedFile(Resource):
         summary = _("create {path} ({how})").format(path=self.path, how=self.ownership.describe())
         own = self.ownership
         effect = FileAt(self.path, own.owner, own.group, own.mode, sha256(self.content))
-        return [Change(self.id, summary, self._create, None, own.as_dict(), (effect,))]
+        return [
+            Change(
+                self.id, summary, self._create, None, own.as_dict(), (effect,), undo=self._remove
+            )
+        ]
+
+    def _remove(self) -> None:
+        """Undo the creation (relative to the parent, never through a symlink)."""
+        parent = os.open(self.path.parent, DIR_FLAGS)
+        try:
+            os.unlink(self.path.name, dir_fd=parent)
+        finally:
+            os.close(parent)
 
     def _create(self) -> None:
         parent = os.open(self.path.parent, DIR_FLAGS)

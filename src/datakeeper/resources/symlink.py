@@ -42,7 +42,7 @@ class Symlink(Resource):
         effects = (SymlinkAt(self.path, str(self.target)),)
         if info is None:
             summary = _("link {path} -> {target}").format(path=self.path, target=self.target)
-            return [Change(self.id, summary, self._link, None, after, effects)]
+            return [Change(self.id, summary, self._link, None, after, effects, undo=self._unlink)]
         if not stat.S_ISLNK(info.st_mode):
             raise ConflictError(
                 _(
@@ -57,6 +57,11 @@ class Symlink(Resource):
             path=self.path, old=current, new=self.target
         )
         return [Change(self.id, summary, self._link, {"target": current}, after, effects)]
+
+    def _unlink(self) -> None:
+        """Undo a creation: remove the link, only while it is still ours."""
+        if os.path.islink(self.path) and os.readlink(self.path) == str(self.target):
+            os.unlink(self.path)
 
     def _link(self) -> None:
         temporary = self.path.with_name(f".{self.path.name}.datakeeper-link")

@@ -3,7 +3,10 @@
 The plan is a read-only survey (``system.safewalk.survey_tree``): how many
 entries differ from what the rules want, and the first few of them. The one
 change it returns walks the tree again and fixes it (``fix_tree``); its result
-says what was actually fixed and what was left alone, and why.
+says what was actually fixed and what was left alone, and why. Entries that
+would gain group write are counted in the plan's sentence and each one is
+named in its ``before`` (``write_granted``): nobody's write access is widened
+without the admin seeing where.
 """
 
 from __future__ import annotations
@@ -15,17 +18,6 @@ from datakeeper.engine.resource import Resource
 from datakeeper.errors import ActionFailedError
 from datakeeper.i18n import _
 from datakeeper.system.safewalk import Hook, Rules, WalkReport, fix_tree, survey_tree
-
-# Entries a walk leaves alone on purpose, in the order a result names them.
-LEFT_ALONE = (
-    "symlinks",
-    "hard_links",
-    "special_files",
-    "other_filesystems",
-    "excluded",
-    "changed_during_walk",
-    "too_deep",
-)
 
 
 class TreePermissions(Resource):
@@ -59,6 +51,8 @@ class TreePermissions(Resource):
         if not counts["changed"]:
             return []
         before = {"entries_to_fix": counts["changed"], "first": self.report.samples}
+        if counts["write_granted"]:
+            before["write_granted"] = self.report.granted
         return [Change(self.id, plan_sentence(self.top, counts), self._fix, before, {})]
 
     def _fix(self) -> Result:
@@ -74,7 +68,8 @@ class TreePermissions(Resource):
 
 
 def plan_sentence(top: Path, counts) -> str:
-    """``fix 57 entries under /data/users/alice (group, mode)``."""
+    """``fix 57 entries under /data/users/alice (group, mode)``; when some gain group
+    write, ``...; 3 get group write`` at the end."""
     kinds = [
         word
         for key, word in (
@@ -84,9 +79,12 @@ def plan_sentence(top: Path, counts) -> str:
         )
         if counts[key]
     ]
-    return _("fix {n} entries under {path} ({what})").format(
+    text = _("fix {n} entries under {path} ({what})").format(
         n=counts["changed"], path=top, what=", ".join(kinds)
     )
+    if counts["write_granted"]:
+        text += _("; {n} get group write").format(n=counts["write_granted"])
+    return text
 
 
 def result_sentence(report: WalkReport) -> str:
@@ -98,7 +96,11 @@ def result_sentence(report: WalkReport) -> str:
         group=counts["group_changed"],
         mode=counts["mode_changed"],
     )
-    skipped = [f"{counts[key]} {_left_alone_word(key)}" for key in LEFT_ALONE if counts[key]]
+    if counts["write_granted"]:
+        text += _("; group write given to {n}").format(n=counts["write_granted"])
+    skipped = [
+        f"{counts[key]} {_left_alone_word(key)}" for key in WalkReport.LEFT_ALONE if counts[key]
+    ]
     if skipped:
         text += _("; left alone: {what}").format(what=", ".join(skipped))
     if counts["errors"]:

@@ -4,8 +4,9 @@ Move: on the same filesystem the home is renamed into place (instant,
 intact). Across filesystems it is copied into a hidden folder next to the
 destination with ``treemerge`` (owner, mode and times kept, every file read
 back and compared by SHA-256), the folder is renamed into place, and only
-then is the original deleted with ``safe_delete``. A failed copy removes its
-partial folder and leaves the original as it was.
+then is the original deleted with ``safe_delete``. A copy that fails for any
+reason removes its partial folder and leaves the original as it was. Both
+walks are loops with one descriptor per tree, so a home of any depth moves.
 Delete: ``safe_delete.delete_tree``: no symlink followed, no mount crossed.
 Both refuse when the home is no longer the directory that was inspected.
 """
@@ -19,7 +20,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from datakeeper.errors import ActionFailedError, DatakeeperError, RefusedError
+from datakeeper.errors import ActionFailedError, RefusedError
 from datakeeper.i18n import _
 from datakeeper.system import safe_delete, treemerge
 from datakeeper.system.mounts import mounts
@@ -126,8 +127,8 @@ def copy_then_delete(home: HomeState, destination: Path) -> None:
         if report.rescued:
             raise ActionFailedError(_("copy of {path} is incomplete").format(path=home.path))
         _copy_top_attributes(home.path, partial)
-    except (OSError, DatakeeperError):
-        with contextlib.suppress(OSError, DatakeeperError):  # the original error matters
+    except BaseException:  # any failure, even an unexpected one: no partial copy stays
+        with contextlib.suppress(Exception):  # the original error is the one to report
             safe_delete.delete_tree(partial.parent, partial.name)
         raise
     os.rename(partial, destination)

@@ -99,7 +99,7 @@ def open_dir_at(name: str, parent_fd: int, expected: Ident, rel: str) -> int:
         raise _refuse_open(rel, error) from None
     if ident(os.fstat(fd)) != expected:
         os.close(fd)
-        raise _changed(rel)
+        raise changed(rel)
     return fd
 
 
@@ -120,14 +120,14 @@ def walk(top_fd: int, visit: Visitor, leave: Leaver | None = None) -> None:
                 rel = f"{level.rel}{name}/"
                 info = lstat_at(name, fd)
                 if info is None or not stat.S_ISDIR(info.st_mode):
-                    raise _changed(rel)
+                    raise changed(rel)
                 old, fd = fd, open_dir_at(name, fd, ident(info), rel)
                 os.close(old)
                 levels.append(_Level(ident(info), name, rel, visit(fd, rel)))
                 continue
             levels.pop()
             if levels:
-                old, fd = fd, _parent_of(fd, levels[-1])
+                old, fd = fd, parent_dir(fd, levels[-1].ident, levels[-1].rel or "/")
                 os.close(old)
                 if leave is not None:
                     leave(fd, level.name, level.rel)
@@ -135,12 +135,12 @@ def walk(top_fd: int, visit: Visitor, leave: Leaver | None = None) -> None:
         os.close(fd)
 
 
-def _parent_of(fd: int, parent: _Level) -> int:
-    """Open ``..`` of ``fd``; it must be the directory we came from."""
+def parent_dir(fd: int, expected: Ident, where: str) -> int:
+    """Open ``..`` of ``fd``; it must be ``expected``, the directory we came from."""
     parent_fd = os.open("..", DIR_FLAGS, dir_fd=fd)
-    if ident(os.fstat(parent_fd)) != parent.ident:
+    if ident(os.fstat(parent_fd)) != expected:
         os.close(parent_fd)
-        raise _changed(parent.rel or "/")
+        raise changed(where)
     return parent_fd
 
 
@@ -191,7 +191,7 @@ def delete_tree(parent: Path, name: str, *, expected: Ident | None = None) -> De
         walk(open_dir_at(name, parent_fd, ident(top), where), *_deleter(top.st_dev, report, where))
         now = lstat_at(name, parent_fd)
         if now is None or ident(now) != ident(top):
-            raise _changed(where)
+            raise changed(where)
         os.rmdir(name, dir_fd=parent_fd)
         report.directories += 1
         return report
@@ -209,7 +209,7 @@ def _check_top(top: os.stat_result | None, where: str, expected: Ident | None) -
     if not stat.S_ISDIR(top.st_mode):
         raise RefusedError(_("{path} is not a directory; refusing to delete it").format(path=where))
     if expected is not None and ident(top) != expected:
-        raise _changed(where)
+        raise changed(where)
 
 
 def _deleter(dev: int, report: DeleteReport, where: str) -> tuple[Visitor, Leaver]:
@@ -249,7 +249,8 @@ def _refuse_open(where: str, error: OSError) -> DatakeeperError:
     return ActionFailedError(_("{path}: cannot open: {why}").format(path=where, why=error))
 
 
-def _changed(where: str) -> RefusedError:
+def changed(where: str) -> RefusedError:
+    """The error that stops a walk whose tree was moved or swapped under it."""
     return RefusedError(
         _("{path} changed while it was being walked (moved or replaced); stopped").format(
             path=where

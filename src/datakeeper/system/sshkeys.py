@@ -15,18 +15,16 @@ from pathlib import Path
 from datakeeper.errors import ConflictError
 from datakeeper.i18n import _
 from datakeeper.system import commands
+from datakeeper.system.saferead import open_regular
 
-READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 MAX_KEYS_FILE = 1 << 20
 
 
 def read_user_file(path: Path, limit: int = MAX_KEYS_FILE) -> str | None:
     """Text of a file in a user's tree, never through a symlink; None when absent/unsafe."""
     try:
-        fd = os.open(path, READ_FLAGS)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError:  # ELOOP: a symlink was planted
+        fd = open_regular(path)
+    except OSError:  # absent, or a planted symlink, FIFO or device: never read
         return None
     with os.fdopen(fd, "rb") as handle:
         return handle.read(limit).decode("utf-8", errors="replace")

@@ -7,7 +7,10 @@ that differs is copied under a ``rescued-…`` folder instead, so nothing at
 the destination is overwritten and nothing from the source is lost. Every
 copied file is read back and compared by SHA-256 before the merge counts as
 done. All operations are relative to directory descriptors opened with
-``O_NOFOLLOW``: a symlink planted at the destination is never followed.
+``O_NOFOLLOW``: a symlink planted at the destination is never followed. The
+walk (``lockstep``) is a loop holding one descriptor per tree, so a tree of
+any depth is merged without recursion or running out of descriptors; the
+read-only preview walks and decides exactly as the merge does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from dataclasses import dataclass, field
 
 from datakeeper.errors import ActionFailedError
 from datakeeper.i18n import _
+from datakeeper.system import lockstep
+from datakeeper.system.lockstep import Subdir
+from datakeeper.system.safe_delete import ident, open_dir_at
+from datakeeper.system.saferead import open_regular
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -38,44 +45,81 @@ class MergeReport:
 
 
 @dataclass
-class _Merge:
-    rescue_name: str
+class _Preview:
+    """Walks the source against the destination and decides what the merge does with
+    each entry. The preview only counts (a plan); ``_Merge`` acts on the same decisions."""
+
     report: MergeReport = field(default_factory=MergeReport)
-    _rescue_fd: int | None = None
+
+    def walk(self, src_fd: int, dst_fd: int | None, rel: str = "") -> None:
+        """Decide every entry below ``src_fd`` (both descriptors are consumed)."""
+        lockstep.walk(src_fd, dst_fd, self._entry, self._leave, rel)
+
+    def _entry(self, src_fd: int, dst_fd: int | None, name: str, rel: str) -> Subdir | None:
+        path = f"{rel}{name}"
+        info = _lstat_at(name, src_fd)
+        if info is None:
+            return None  # gone since the directory was listed
+        existing = _lstat_at(name, dst_fd) if dst_fd is not None else None
+        if existing is None:
+            return self._copy(name, info, src_fd, dst_fd, path)
+        if stat.S_ISDIR(info.st_mode) and stat.S_ISDIR(existing.st_mode):
+            return Subdir(name, ident(info), ident(existing))
+        if _same(name, info, existing, src_fd, dst_fd):
+            self.report.identical += 1
+            return None
+        return self._rescue(name, info, src_fd, path)
+
+    def _copy(
+        self, name: str, info: os.stat_result, src_fd: int, dst_fd: int | None, path: str
+    ) -> Subdir | None:
+        """The preview counts what would be copied; a directory is walked for its content."""
+        if stat.S_ISDIR(info.st_mode):
+            return Subdir(name, ident(info), None)
+        if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
+            self.report.copied += 1
+            self.report.bytes_copied += info.st_size if stat.S_ISREG(info.st_mode) else 0
+        else:
+            self.report.skipped.append(path)
+        return None
+
+    def _rescue(self, name: str, info: os.stat_result, src_fd: int, path: str) -> Subdir | None:
+        self.report.rescued.append(path)
+        return self._copy(name, info, src_fd, None, path)
+
+    def _leave(self, src_fd: int, dst_fd: int | None, sub: Subdir) -> None:
+        return None
+
+
+@dataclass
+class _Merge(_Preview):
+    """``_Preview``'s decisions, carried out."""
+
+    rescue_name: str = ".rescued"
     _dst_root_fd: int | None = None
+    _rescue_fd: int | None = None
+    _rescuing: bool = False
 
     def run(self, src_fd: int, dst_fd: int) -> MergeReport:
         self._dst_root_fd = dst_fd
         try:
-            self._merge_dir(src_fd, dst_fd, "")
+            self.walk(os.dup(src_fd), os.dup(dst_fd))
         finally:
             if self._rescue_fd is not None:
                 os.close(self._rescue_fd)
         return self.report
 
-    def _merge_dir(self, src_fd: int, dst_fd: int, rel: str) -> None:
-        for entry in sorted(os.scandir(src_fd), key=lambda e: e.name):
-            path = f"{rel}{entry.name}"
-            info = entry.stat(follow_symlinks=False)
-            existing = _lstat_at(entry.name, dst_fd)
-            if existing is None:
-                self._copy(entry.name, info, src_fd, dst_fd, path)
-            elif stat.S_ISDIR(info.st_mode) and stat.S_ISDIR(existing.st_mode):
-                with _opened(entry.name, src_fd) as sub_src, _opened(entry.name, dst_fd) as sub_dst:
-                    self._merge_dir(sub_src, sub_dst, path + "/")
-            elif _same(entry.name, info, existing, src_fd, dst_fd):
-                self.report.identical += 1
-            else:
-                self._rescue(entry.name, info, src_fd, path)
-
-    def _copy(self, name: str, info: os.stat_result, src_fd: int, dst_fd: int, path: str) -> None:
+    def _copy(
+        self, name: str, info: os.stat_result, src_fd: int, dst_fd: int | None, path: str
+    ) -> Subdir | None:
         mode = info.st_mode
         if stat.S_ISDIR(mode):
-            os.mkdir(name, 0o700, dir_fd=dst_fd)
-            with _opened(name, src_fd) as sub_src, _opened(name, dst_fd) as sub_dst:
-                self._merge_dir(sub_src, sub_dst, path + "/")
-                _finish(sub_dst, info)
-        elif stat.S_ISREG(mode):
+            os.mkdir(name, 0o700, dir_fd=dst_fd)  # root's until its content is in
+            made = _lstat_at(name, dst_fd)
+            if made is None:
+                raise ActionFailedError(_("{path} vanished while it was copied").format(path=path))
+            return Subdir(name, ident(info), ident(made), data=info)
+        if stat.S_ISREG(mode):
             self.report.bytes_copied += _copy_file(name, info, src_fd, dst_fd)
             self.report.copied += 1
         elif stat.S_ISLNK(mode):
@@ -84,16 +128,40 @@ class _Merge:
             self.report.copied += 1
         else:
             self.report.skipped.append(path)
+        return None
+
+    def _leave(self, src_fd: int, dst_fd: int | None, sub: Subdir) -> None:
+        if isinstance(sub.data, os.stat_result) and dst_fd is not None:
+            _finish(dst_fd, sub.data)  # a directory this merge made: attributes last
 
     def _rescue(self, name: str, info: os.stat_result, src_fd: int, path: str) -> None:
         """Copy a conflicting entry under rescued-…/ keeping its relative path."""
+        if self._rescuing:  # a conflict inside a folder this merge just made
+            raise ActionFailedError(_("{path} changed while it was copied").format(path=path))
         parent_fd = self._rescue_dir_for(os.path.dirname(path))
         try:
             if _lstat_at(name, parent_fd) is None:
-                self._copy(name, info, src_fd, parent_fd, path)
+                self._copy_aside(name, info, src_fd, parent_fd, path)
                 self.report.rescued.append(path)
         finally:
             os.close(parent_fd)
+
+    def _copy_aside(
+        self, name: str, info: os.stat_result, src_fd: int, parent_fd: int, path: str
+    ) -> None:
+        """Copy into the rescue folder; a directory in a walk of its own, since its new
+        parent is not the destination directory the main walk stands in."""
+        sub = self._copy(name, info, src_fd, parent_fd, path)
+        if sub is None:
+            return
+        target = open_dir_at(name, parent_fd, sub.target, path)
+        self._rescuing = True
+        try:
+            self.walk(open_dir_at(name, src_fd, sub.source, path), os.dup(target), path + "/")
+            _finish(target, info)
+        finally:
+            self._rescuing = False
+            os.close(target)
 
     def _rescue_dir_for(self, rel_dir: str) -> int:
         owner = os.fstat(self._dst_root_fd)
@@ -107,26 +175,13 @@ class _Merge:
         return fd
 
 
-class _opened:
-    """A directory opened relative to ``parent_fd`` without following a symlink."""
-
-    def __init__(self, name: str, parent_fd: int) -> None:
-        self.fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
-
-    def __enter__(self) -> int:
-        return self.fd
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
-
-
 def merge_tree(src: str, dst: str, *, rescue_name: str) -> MergeReport:
     """Merge directory ``src`` into directory ``dst`` (see the module docstring)."""
     src_fd = os.open(src, DIR_FLAGS)
     try:
         dst_fd = os.open(dst, DIR_FLAGS)
         try:
-            return _Merge(rescue_name).run(src_fd, dst_fd)
+            return _Merge(rescue_name=rescue_name).run(src_fd, dst_fd)
         finally:
             os.close(dst_fd)
     finally:
@@ -162,7 +217,7 @@ def _same(name: str, info: os.stat_result, other: os.stat_result, src_fd: int, d
 
 
 def _digest_at(name: str, dir_fd: int) -> str:
-    fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    fd = open_regular(name, dir_fd)  # a FIFO or device swapped in is never read
     try:
         digest = hashlib.sha256()
         while chunk := os.read(fd, CHUNK):
@@ -174,7 +229,7 @@ def _digest_at(name: str, dir_fd: int) -> str:
 
 def _copy_file(name: str, info: os.stat_result, src_fd: int, dst_fd: int) -> int:
     """Copy, fsync, then read back and compare: the copy is verified, not assumed."""
-    source = os.open(name, READ_FLAGS, dir_fd=src_fd)
+    source = open_regular(name, src_fd)  # a FIFO or device swapped in is never read
     try:
         target = os.open(name, CREATE_FLAGS, 0o600, dir_fd=dst_fd)
         try:
@@ -211,49 +266,12 @@ def preview_merge(src: str, dst: str) -> MergeReport:
     """
     src_fd = os.open(src, DIR_FLAGS)
     try:
-        try:
-            dst_fd: int | None = os.open(dst, DIR_FLAGS)
-        except FileNotFoundError:
-            dst_fd = None
-        try:
-            preview = _Preview()
-            preview.walk(src_fd, dst_fd, "")
-            return preview.report
-        finally:
-            if dst_fd is not None:
-                os.close(dst_fd)
-    finally:
+        dst_fd: int | None = os.open(dst, DIR_FLAGS)
+    except FileNotFoundError:
+        dst_fd = None
+    except BaseException:
         os.close(src_fd)
-
-
-@dataclass
-class _Preview:
-    """``_Merge``'s decisions without its writes."""
-
-    report: MergeReport = field(default_factory=MergeReport)
-
-    def walk(self, src_fd: int, dst_fd: int | None, rel: str) -> None:
-        for entry in sorted(os.scandir(src_fd), key=lambda e: e.name):
-            path = f"{rel}{entry.name}"
-            info = entry.stat(follow_symlinks=False)
-            existing = _lstat_at(entry.name, dst_fd) if dst_fd is not None else None
-            if existing is None:
-                self._copy(entry.name, info, src_fd, path)
-            elif stat.S_ISDIR(info.st_mode) and stat.S_ISDIR(existing.st_mode):
-                with _opened(entry.name, src_fd) as sub_src, _opened(entry.name, dst_fd) as sub_dst:
-                    self.walk(sub_src, sub_dst, path + "/")
-            elif _same(entry.name, info, existing, src_fd, dst_fd):
-                self.report.identical += 1
-            else:
-                self._copy(entry.name, info, src_fd, path)
-                self.report.rescued.append(path)
-
-    def _copy(self, name: str, info: os.stat_result, src_fd: int, path: str) -> None:
-        if stat.S_ISDIR(info.st_mode):
-            with _opened(name, src_fd) as sub_src:
-                self.walk(sub_src, None, path + "/")
-        elif stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
-            self.report.copied += 1
-            self.report.bytes_copied += info.st_size if stat.S_ISREG(info.st_mode) else 0
-        else:
-            self.report.skipped.append(path)
+        raise
+    preview = _Preview()
+    preview.walk(src_fd, dst_fd)  # consumes both descriptors
+    return preview.report

@@ -8,8 +8,9 @@ change, so whether anything is removed is decided by the executor alone.
 - ``CondaClean`` (root, conda installed, no age given): ``conda clean
   --tarballs --yes`` on the shared package directory, then the built-in
   cleaner for what conda leaves (``.trash``).
-- ``HubClean`` (root, HuggingFace): ``huggingface_hub``'s cache scan for the
-  revisions (``cache_hf``), the built-in cleaner for abandoned downloads.
+- ``HubClean`` (root, HuggingFace): the built-in cleaner, whose native hub scan
+  (``helper.hf_cache``) picks the unused revisions; never ``huggingface_hub``'s
+  scan, which opens members' refs unguarded (see ``HubClean``).
 - ``Delegate`` (a member, shared caches): ``sudo -n <helper> cache-clean KIND
   [--older-than AGE]``; the scan is the helper's code run read-only.
 - ``ToolClean`` (personal caches): ``pip cache purge`` / ``uv cache clean``.
@@ -32,19 +33,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from datakeeper.errors import LockBusyError, RefusedError
-from datakeeper.features.caches import hf as cache_hf
 from datakeeper.features.caches.kinds import measure
 from datakeeper.features.setup.sudo import helper_policy, shared_cache_dirs
 from datakeeper.helper import main as sudo_helper
-from datakeeper.helper.walk import DAY, Cleaner, Refused
+from datakeeper.helper.walk import Cleaner, Refused
 from datakeeper.i18n import _
 from datakeeper.resources.cache_cleanup import SAMPLE, CacheScan, Cleaned
 from datakeeper.system.lock import exclusive_lock
+from datakeeper.text import printable
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
 TOOL_TIMEOUT = 1800
+MAX_NOTES = 10  # repos left alone that a scan names; the rest are counted
 LOCK_TIMEOUT = 10.0
 HELPER_SUMMARY = re.compile(r"^\S+: removed (\d+) files, freed (\d+) bytes", re.MULTILINE)
 T = TypeVar("T")
@@ -53,9 +55,19 @@ T = TypeVar("T")
 def scan_of(cleaner: Cleaner) -> CacheScan:
     """From what a helper's survey (or cleaner) recorded."""
     names = [name for name, _size in cleaner.removed]
-    notes = [f"{why}: {where}" for where, why in cleaner.skipped]
     size = sum(size for _name, size in cleaner.removed)
-    return CacheScan(len(names), size, names[:SAMPLE], notes)
+    return CacheScan(len(names), size, names[:SAMPLE], left_alone_notes(cleaner.skipped))
+
+
+def left_alone_notes(skipped: list[tuple[str, str]]) -> list[str]:
+    """What was left alone and why, the first ``MAX_NOTES`` named, the rest counted."""
+    notes = [
+        _("left alone: {path} ({why})").format(path=printable(where), why=printable(why))
+        for where, why in skipped[:MAX_NOTES]
+    ]
+    if len(skipped) > MAX_NOTES:
+        notes.append(_("and {n} more left alone").format(n=len(skipped) - MAX_NOTES))
+    return notes
 
 
 def cleaned_of(cleaner: Cleaner) -> Cleaned:
@@ -116,43 +128,17 @@ class CondaClean(BuiltIn):
 
 
 @dataclass
-class HubClean:
-    """Root cleans the HuggingFace hub: revisions through ``huggingface_hub``, then downloads
-    abandoned for a day and stale locks through the built-in cleaner."""
+class HubClean(BuiltIn):
+    """Root cleans the HuggingFace hub with the sudo helper's native scan, in-process.
 
-    cfg: SiteConfig
-    kind: str
-    age_days: int | None
-    name: str = "huggingface_hub"
+    Not ``huggingface_hub``'s ``scan_cache_dir``: it opens every ref with a plain
+    ``open()``, so a member's FIFO or link to ``/dev/zero`` as a ref hangs root or
+    fills its memory, and it counts a blob as freed when only one of its links
+    goes. The native scan reads refs through ``read_capped`` and counts only
+    what is released; a repo it cannot read safely is left alone, with why.
+    """
 
-    def scan(self) -> CacheScan:
-        partial = BuiltIn(self.cfg, self.kind, None).scan()
-        hub = _refusing(self._plan)
-        names = [f"{repo} {rev[:12]}" for repo, rev, _size in hub.revisions]
-        return CacheScan(
-            len(hub.revisions) + partial.files,
-            hub.freed + partial.size,
-            (names + partial.sample)[:SAMPLE],
-            hub.notes + partial.notes,
-        )
-
-    def clean(self) -> Cleaned:
-        with shared_cache_lock(self.cfg, self.kind):
-            hub = _refusing(self._plan)
-            cleaner = Cleaner(str(hub.root), time.time())
-            _refusing(lambda: cache_hf.execute(hub, cleaner))
-            rest = BuiltIn(self.cfg, self.kind, None)
-            partial = _refusing(lambda: cleaned_of(rest._walk(sudo_helper.clean_cache)))
-        removed = len(hub.revisions) + partial.removed
-        failures = tuple(cleaner.failed) + partial.failures
-        return Cleaned(removed, hub.freed + partial.freed, failures)
-
-    def _plan(self) -> cache_hf.HfPlan:
-        root = Path(shared_cache_dirs(self.cfg)[self.kind])
-        cutoff = time.time() - max(self.age_days or 0, self.cfg.cache.min_age_days) * DAY
-        if not root.is_dir():
-            return cache_hf.HfPlan(root)
-        return cache_hf.plan(root, cutoff, time.time())
+    name: str = "built-in"
 
 
 @dataclass

@@ -2,8 +2,7 @@
 
 Shared by ``cache clean`` and the menu's cache screen, so both say the same
 thing: the plan (entries and bytes a scan found, the first few names, notes)
-and how each cache ended (``done``, ``nothing``, ``failed``, ``busy``,
-``refused``).
+and how each cache ended (a ``datakeeper.status.CleanupStatus``).
 """
 
 from __future__ import annotations
@@ -14,20 +13,12 @@ from typing import TYPE_CHECKING, Any
 from datakeeper.engine import Change, Outcome
 from datakeeper.errors import ExitCode, LockBusyError, RefusedError
 from datakeeper.features.caches.kinds import CacheLocation
-from datakeeper.i18n import _
 from datakeeper.resources.cache_cleanup import CacheCleanup, CacheScan
 from datakeeper.sizes import human_size
+from datakeeper.status import CleanupStatus
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
-
-OUTCOME = {
-    "done": _("removed {n} entries, freed {size}"),
-    "nothing": _("nothing to clean"),
-    "failed": _("FAILED after removing {n} entries: {message}"),
-    "busy": _("skipped, another cleanup is running: {message}"),
-    "refused": _("not cleaned: {message}"),
-}
 
 
 @dataclass
@@ -40,7 +31,7 @@ class KindReport:
     notes: list[str] = field(default_factory=list)  # about the request (an age ignored)
     change: Change | None = None
     problem: str = ""  # why it could not even be planned (its root is a link, no tool)
-    status: str | None = None  # None in a dry run
+    status: CleanupStatus | None = None  # None in a dry run
     message: str = ""
 
     @property
@@ -70,12 +61,14 @@ class KindReport:
         if error is not None:
             self.status, self.message = _status_of(error), str(error)
         else:
-            self.status = "done" if self.change is not None else "nothing"
+            done = self.change is not None
+            self.status = CleanupStatus.DONE if done else CleanupStatus.NOTHING
 
     def outcome_text(self) -> str:
         """``removed 12 entries, freed 3.0 GiB`` and the like, for people."""
-        return OUTCOME[self.status or "nothing"].format(
-            n=self.removed, size=human_size(self.freed), message=self.message
+        status = self.status or CleanupStatus.NOTHING
+        return status.sentence(
+            removed=self.removed, freed=human_size(self.freed), message=self.message
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -116,16 +109,16 @@ class CleanRun:
     def exit_code(self) -> ExitCode:
         """OK when every cache is clean; BUSY when the only trouble was a held lock; else
         FAILURE."""
-        troubles = {k.status for k in self.kinds if k.status not in (None, "done", "nothing")}
+        troubles = {k.status for k in self.kinds if k.status is not None and not k.status.ok}
         if not troubles:
             return ExitCode.OK
-        return ExitCode.BUSY if troubles == {"busy"} else ExitCode.FAILURE
+        return ExitCode.BUSY if troubles == {CleanupStatus.BUSY} else ExitCode.FAILURE
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "caches": [kind.as_dict() for kind in self.kinds]}
 
 
-def _status_of(error: Exception) -> str:
+def _status_of(error: Exception) -> CleanupStatus:
     if isinstance(error, LockBusyError):
-        return "busy"
-    return "refused" if isinstance(error, RefusedError) else "failed"
+        return CleanupStatus.BUSY
+    return CleanupStatus.REFUSED if isinstance(error, RefusedError) else CleanupStatus.FAILED

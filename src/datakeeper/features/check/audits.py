@@ -1,21 +1,22 @@
-"""Checks no resource expresses: the whole sudo policy, trusted paths, the registry."""
+"""Checks no resource expresses: the whole sudo policy and the registry (trusted paths:
+``trusted``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
 from datakeeper.features.check.result import FAIL, PASS, SKIP, CheckResult
+from datakeeper.features.users.groups import registry_warnings
 from datakeeper.i18n import _
-from datakeeper.paths import INSTALLED_TOOL
 from datakeeper.registry import read_document
-from datakeeper.resources.sudoers import sudoers_path
+from datakeeper.status import CheckStatus
 from datakeeper.system import accounts, visudo
-from datakeeper.trust import audit_trusted_file
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
+
+WARN = CheckStatus.WARN
 
 
 def check_sudo_policy(cfg: SiteConfig) -> list[CheckResult]:
@@ -27,35 +28,6 @@ def check_sudo_policy(cfg: SiteConfig) -> list[CheckResult]:
     except DatakeeperError as error:
         return [CheckResult("SUDO", _("sudo policy (visudo -c)"), FAIL, str(error))]
     return [CheckResult("SUDO", _("sudo policy (visudo -c)"), PASS)]
-
-
-def trusted_paths(cfg: SiteConfig, config_path: Path) -> list[tuple[Path, bool]]:
-    """What root runs or trusts, and whether it sits on shared storage."""
-    paths = [(config_path, True), (cfg.registry_path, True)]
-    tool = cfg.storage.data_root / INSTALLED_TOOL
-    if tool.exists():
-        paths.append((tool, True))
-    if cfg.sudo.enabled:
-        paths += [(cfg.sudo.helper_path, False), (sudoers_path(cfg.sudo.dropin_name), False)]
-    return paths
-
-
-def check_trust(cfg: SiteConfig, config_path: Path) -> list[CheckResult]:
-    """Nobody but root (and, on shared storage, the admin) can replace what root trusts."""
-    results = []
-    for path, on_storage in trusted_paths(cfg, config_path):
-        problems = _audit(cfg, path, on_storage)
-        status = FAIL if problems else PASS
-        results.append(CheckResult("TRUST", str(path), status, "; ".join(problems)))
-    return results
-
-
-def _audit(cfg: SiteConfig, path: Path, on_storage: bool) -> list[str]:
-    # The storage roots are <admin>:<group> 3775 by design (members may create
-    # their own entries there; the sticky bit stops them renaming root's): those
-    # roots themselves are accepted as ancestors, nothing else is.
-    accepted = set(cfg.storage_roots) if on_storage else set()
-    return audit_trusted_file(path, accepted=accepted)
 
 
 def check_registry(cfg: SiteConfig) -> list[CheckResult]:
@@ -73,7 +45,12 @@ def check_registry(cfg: SiteConfig) -> list[CheckResult]:
         results.append(_registry_line(_("group {name}").format(name=name), problem))
     for entry in document.users.values():
         problem = account_matches(entry.name, entry.uid, entry.gid)
-        results.append(_registry_line(_("account {name}").format(name=entry.name), problem))
+        subject = _("account {name}").format(name=entry.name)
+        results.append(_registry_line(subject, problem))
+        # Root-equivalent groups: allowed ones, and recorded ones recovery leaves out.
+        results += [
+            CheckResult("REGISTRY", subject, WARN, w) for w in registry_warnings(cfg, entry)
+        ]
     return results
 
 

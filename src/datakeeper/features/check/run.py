@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.check.audits import check_registry, check_sudo_policy, check_trust
+from datakeeper.features.check.audits import check_registry, check_sudo_policy
 from datakeeper.features.check.result import FAIL, PASS, SKIP, CheckReport, CheckResult
+from datakeeper.features.check.trusted import check_trust
 from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
@@ -28,9 +29,11 @@ __all__ = ["FAIL", "PASS", "SKIP", "CheckReport", "CheckResult", "run_checks"]
 
 
 def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
-    """Every check, grouped: storage, the six setup steps, what the admin enabled since
-    (boot recovery, the disk alert schedule, packages), sudo, trust, registry."""
+    """Every check, grouped: storage, trust, the six setup steps, what the admin enabled
+    since (boot recovery, the disk alert schedule, packages), sudo, registry."""
     results = check_storage(cfg)
+    # Trust first: what root runs from storage is judged before anything else looks there.
+    results += check_trust(cfg, config_path)
     if cfg.admin is None:
         results.append(
             CheckResult(
@@ -43,7 +46,6 @@ def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
     for step in enabled_steps(cfg, config_path):
         results += check_step(step)
     results += check_sudo_policy(cfg)
-    results += check_trust(cfg, config_path)
     results += check_registry(cfg)
     return CheckReport(results)
 

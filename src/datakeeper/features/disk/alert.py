@@ -215,6 +215,7 @@ def _untrusted_hook(hook: Path) -> str | None:
     problems = audit_trusted_file(hook)
     if not problems:
         return None
-    return _("hook {hook} not run: root must not run a file others can change ({why})").format(
-        hook=hook, why="; ".join(problems)
-    )
+    return _(
+        "hook {hook} not run: root runs only a file that is root's all the way up "
+        "(every folder up to / owned by root and writable by root alone, or sticky) ({why})"
+    ).format(hook=hook, why="; ".join(problems))

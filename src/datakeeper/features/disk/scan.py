@@ -22,6 +22,7 @@ The hot loop is written for speed: one ``fstatat`` per entry through the
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -32,13 +33,16 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
+from datakeeper.system import safe_delete
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _S_IFMT = 0o170000
 _S_IFDIR = stat.S_IFDIR
 MAX_ERROR_SAMPLES = 5
 MAX_JOBS = 8
+MAX_OPEN_LEVELS = 24  # two descriptors each; deeper ones are walked one at a time
 
 
 @dataclass
@@ -145,7 +149,8 @@ class _Walk:
             usage.owners[info.st_uid] = usage.owners.get(info.st_uid, 0) + info.st_blocks * 512
 
     def walk(self, top_fd: int) -> None:
-        """Depth first, one open directory per level (two descriptors each)."""
+        """Depth first, one open directory per level (two descriptors each) down to
+        ``MAX_OPEN_LEVELS``; below that, one descriptor at a time (``deep``)."""
         frame = self.frame(top_fd, 0, str(self.top))
         stack = [frame] if frame is not None else []
         progress, entries = self.progress, 0
@@ -158,15 +163,48 @@ class _Walk:
                     self.error(where, error)
                     child, added = None, 0
                 entries += added
-                if child is not None:
+                if child is not None and len(stack) >= MAX_OPEN_LEVELS:
+                    self.deep(child)
+                elif child is not None:
                     stack.append(child)
                     if progress is not None:
                         progress(entries)
                     continue
-                _close(stack.pop())
+                else:
+                    _close(stack.pop())
         finally:  # interrupted (Ctrl-C): give every descriptor back
             for frame in stack:
                 _close(frame)
+
+    def deep(self, frame) -> None:
+        """Add up a subtree below ``MAX_OPEN_LEVELS`` open levels, holding one descriptor
+        however deep it goes (a user can nest far deeper than the open-file limit)."""
+        fd, entries_it, bucket, where = frame
+        entries_it.close()
+
+        def visit(dir_fd: int, rel: str) -> list[str]:
+            subdirs = []
+            for name in os.listdir(dir_fd):
+                info = safe_delete.lstat_at(name, dir_fd)
+                if info is None:
+                    continue  # deleted while we looked
+                if stat.S_ISDIR(info.st_mode) and info.st_dev != self.dev:
+                    self.scan.skipped_mounts.append(f"{where}/{rel}{name}")
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    subdirs.append(name)
+                elif info.st_nlink > 1 and (info.st_dev, info.st_ino) in self.seen:
+                    continue
+                self.seen.add((info.st_dev, info.st_ino))
+                self.count(info, bucket)
+            return subdirs
+
+        try:
+            safe_delete.walk(fd, visit)  # closes fd
+        except OSError as error:
+            self.error(where, error)
+        except DatakeeperError as error:  # moved or replaced during the scan
+            self.error(where, OSError(errno.ESTALE, str(error)))
 
     def frame(self, fd: int, bucket: int, where: str):
         """The stack frame of an opened directory: (fd, its entries, bucket, path)."""
@@ -333,8 +371,6 @@ def scan_trees(
 
 def _scan_in_processes(requests, jobs, results, listener) -> None:
     """Fill ``results`` from a pool of forked workers; stop quietly if the pool fails."""
-    import multiprocessing
-
     try:
         context = multiprocessing.get_context("fork")  # no re-import: starts in milliseconds
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:

@@ -27,6 +27,7 @@ from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.systemd_unit import DaemonReload, SystemdUnits
 from datakeeper.system import systemd
 from datakeeper.system.systemd import UnitState
+from datakeeper.trust import guarded_command
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -73,8 +74,8 @@ def alert_command(cfg: SiteConfig, config_path: Path) -> list[str]:
     still works after a wipe, else the datakeeper running now; always with this config."""
     installed = cfg.storage.data_root / INSTALLED_TOOL
     running = Path(os.path.realpath(sys.argv[0]))
-    if installed.exists():
-        program = [str(installed)]
+    if installed.exists():  # root runs it every hour: only behind the path guard
+        program = guarded_command(installed)
     elif running.name.startswith("datakeeper") and os.access(running, os.X_OK):
         program = [str(running)]
     else:  # started as "python -m datakeeper" (or from a test runner)

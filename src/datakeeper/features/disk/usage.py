@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
+
 from datakeeper.errors import CommandError, NotRootError
 from datakeeper.features.disk.scan import Scan, ScanListener, ScanRequest, scan_trees
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
-from datakeeper.system import accounts
+from datakeeper.storage import inspect
+from datakeeper.system import accounts, quota
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -67,8 +70,6 @@ class RootUsage:
 
 def root_usage(root: Path) -> RootUsage:
     """statvfs of ``root``; a missing root is reported, not an error."""
-    import psutil
-
     if not os.path.isdir(root):
         return RootUsage(root, False)
     usage = psutil.disk_usage(str(root))
@@ -202,8 +203,6 @@ def disk_report(
 
 
 def _note_not_persistent(report: DiskReport) -> None:
-    from datakeeper.storage import inspect
-
     for root in report.roots:
         if root.exists and not inspect(root.root).persistent:
             report.notes.append(
@@ -243,8 +242,6 @@ def _note_problems(report: DiskReport, scan: Scan) -> None:
 
 def _fill_quota(report: DiskReport, cfg: SiteConfig) -> None:
     """Per-user totals from repquota, root by root; scan the homes when none has quota."""
-    from datakeeper.system import quota
-
     for root in cfg.storage_roots:
         if not root.is_dir():
             continue

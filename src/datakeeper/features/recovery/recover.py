@@ -4,10 +4,12 @@ Everything comes from persistent storage: the site config and the registry.
 Accounts come back with the SAME uid, gid, groups, shell, gecos and password
 hash, because files on storage keep numeric owners. A user whose name or ids
 are taken by someone else is skipped and reported, never guessed about; the
-others are still recovered. Nothing is downloaded at boot (every ``Downloader``
-is left out): Miniconda, uv and the Python tools live on storage already, only
-their links are recreated. The done marker and the record of the result are
-written by the plan too, so a dry run writes neither and the action log has both.
+others are still recovered. Any other error in one step, even an unexpected
+one, skips that step only: it is reported and the rest goes on. Nothing is
+downloaded at boot (every ``Downloader`` is left out): Miniconda, uv and the
+Python tools live on storage already, only their links are recreated. The
+done marker and the record of the result are written by the plan too, so a
+dry run writes neither and the action log has both.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datakeeper.engine.session import change_session
 from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.setup.init import SetupReporter, StepResult, run_step
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
+from datakeeper.features.users.groups import grantable_groups, registry_warnings
 from datakeeper.i18n import _
 from datakeeper.paths import DONE_MARKER, HOME_ROOT, LAST_RECOVERY_NAME
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
@@ -30,6 +33,7 @@ from datakeeper.resources import Group, Symlink, UserAccount
 from datakeeper.resources.download import Downloader
 from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.resources.state_file import StateFile
+from datakeeper.status import StepStatus
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -40,21 +44,21 @@ class RecoveryReport:
     site: list[StepResult] = field(default_factory=list)
     users: list[StepResult] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
+    def count(self, status: StepStatus) -> int:
         return sum(1 for u in self.users if u.status == status)
 
     @property
     def skipped(self) -> list[StepResult]:
-        return [u for u in self.users if u.status == "failed"]
+        return [u for u in self.users if u.status == StepStatus.FAILED]
 
     @property
     def ok(self) -> bool:
-        return not self.skipped and all(s.status != "failed" for s in self.site)
+        return not self.skipped and all(s.status != StepStatus.FAILED for s in self.site)
 
     def summary(self) -> str:
-        recovered = self.count("changed") + self.count("planned")
+        recovered = self.count(StepStatus.CHANGED) + self.count(StepStatus.PLANNED)
         return _("{n} users recovered, {u} already right, {s} skipped").format(
-            n=recovered, u=self.count("unchanged"), s=len(self.skipped)
+            n=recovered, u=self.count(StepStatus.UNCHANGED), s=len(self.skipped)
         )
 
     def as_dict(self) -> dict:
@@ -80,11 +84,26 @@ def recover(
         for index, step in enumerate(steps, start=1):
             result = StepResult(step.key, step.title, notes=list(step.notes))
             reporter.step_started(index, len(steps), step)
-            run_step(session, step, result, dry_run, reporter)
+            run_isolated(session, step, result, dry_run, reporter)
             reporter.step_finished(result)
             (report.users if step.key == "USER" else report.site).append(result)
         session.converge(result_files(cfg, report), keep_going=True)
     return report
+
+
+def run_isolated(session, step: Step, result: StepResult, dry_run: bool, reporter) -> None:
+    """Run one step; whatever it raises fails that step alone, recorded in ``result``.
+
+    A user's home can hold what nobody foresaw (it is theirs to fill), so an
+    unexpected error in one user's step must not stop the recovery of the
+    others, nor the done marker that logins wait for.
+    """
+    try:
+        run_step(session, step, result, dry_run, reporter)
+    except Exception as error:  # isolation is the point: any error, reported, not raised
+        why = f"{type(error).__name__}: {error}"
+        result.errors.append(_("unexpected error, step skipped: {why}").format(why=why))
+        result.status = StepStatus.FAILED
 
 
 def _registry(cfg: SiteConfig) -> RegistryDocument:
@@ -106,7 +125,11 @@ def groups_step(cfg: SiteConfig, document: RegistryDocument) -> Step:
 
 
 def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
-    """One registered account, exactly as recorded, with its home link."""
+    """One registered account, exactly as recorded, with its home link.
+
+    A recorded root-equivalent group (sudo, docker …) is granted only when the
+    record allows it explicitly; otherwise it is left out and reported.
+    """
     persistent = cfg.users_dir / entry.name
     resources: list[Resource] = [
         Group(entry.primary_group, entry.gid),
@@ -114,7 +137,7 @@ def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
             entry.name,
             entry.uid,
             entry.primary_group,
-            entry.groups,
+            grantable_groups(cfg, entry),
             entry.shell,
             entry.gecos,
             str(HOME_ROOT / entry.name),
@@ -124,7 +147,7 @@ def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
         HomeMigration(HOME_ROOT / entry.name, persistent),
         Symlink(HOME_ROOT / entry.name, persistent),
     ]
-    return Step("USER", entry.name, resources)
+    return Step("USER", entry.name, resources, notes=registry_warnings(cfg, entry))
 
 
 def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:

@@ -1,7 +1,9 @@
 """The texts boot recovery installs: three systemd units and the login wait script.
 
 Every command in them is the persistent install (``INSTALLED_TOOL`` on the data
-disk), which survives the wipe.
+disk), which survives the wipe, started through ``trust.guarded_command``: root
+runs it only when its path is root's all the way up, else one line in the
+journal and exit 3.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 from datakeeper.i18n import _
 from datakeeper.paths import INSTALLED_TOOL
 from datakeeper.system import accounts, systemd
+from datakeeper.trust import guarded_command
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -30,8 +33,10 @@ def installed_tool(cfg: SiteConfig) -> Path:
 
 
 def tool_command(cfg: SiteConfig, config_path: Path, *args: str) -> list[str]:
-    """The persistent datakeeper with this site config, running ``args``."""
-    return [str(installed_tool(cfg)), "--config", str(Path(config_path).absolute()), *args]
+    """The persistent datakeeper with this site config, running ``args`` as root: behind
+    the guard that refuses a copy whose path others could have changed."""
+    config = str(Path(config_path).absolute())
+    return guarded_command(installed_tool(cfg), ["--config", config, *args])
 
 
 def recovery_service(cfg: SiteConfig, config_path: Path) -> str:

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Resource
-from datakeeper.features.setup.envfiles import condarc, global_envs_script
+from datakeeper.features.setup.cache_seal import sealed_hub
+from datakeeper.features.setup.envfiles import global_envs_script, member_condarc, system_condarc
+from datakeeper.features.setup.software import software_resources
+from datakeeper.features.setup.sudo import sudo_resources
 from datakeeper.i18n import _
 from datakeeper.managed import OwnedFilesManifest
 from datakeeper.paths import HOME_ROOT
@@ -86,7 +89,12 @@ def _group_fact(name: str) -> str | None:
 
 
 def storage_step(cfg: SiteConfig) -> Step:
-    owner = Ownership(_admin(cfg), cfg.group, cfg.storage.root_mode)
+    """The storage roots, ``root:<group>`` with ``storage.root_mode`` (3775): the admin and
+    members create folders through the group bit, and the sticky bit keeps everyone's
+    entries theirs. Root owns the roots because root runs what lies below them (the
+    installed datakeeper, conda, uv): an owner could rename ``apps`` away and plant
+    another. A root owned by the admin (an older datakeeper's layout) is fixed here."""
+    owner = Ownership("root", cfg.group, cfg.storage.root_mode)
     step = Step("STORAGE", _("the storage roots"), [Directory(cfg.storage.data_root, owner)])
     backup = cfg.storage.backup_root
     if backup is not None and backup.is_dir():
@@ -146,7 +154,7 @@ def admin_step(cfg: SiteConfig) -> Step:
         HomeDirectory(persistent, admin, private_group, cfg.home.mode),
         HomeMigration(link, persistent),
         Symlink(link, persistent),
-        SeedFile(persistent / ".condarc", condarc(cfg), dotfile),
+        SeedFile(persistent / ".condarc", member_condarc(cfg), dotfile),
         Registered(admin, cfg.registry_path, lambda: entry_from_system(admin)),
     ]
     return Step("ADMIN", _("the admin account {name}").format(name=admin), resources)
@@ -165,10 +173,11 @@ def env_step(ctx: SetupContext) -> Step:
             replace_unmanaged=True,
         ),
         Directory(SYSTEM_CONDARC.parent, Ownership("root", "root", 0o755)),
-        ManagedFile(SYSTEM_CONDARC, condarc(cfg), readable, manifest, replace_unmanaged=True),
+        ManagedFile(
+            SYSTEM_CONDARC, system_condarc(cfg), readable, manifest, replace_unmanaged=True
+        ),
+        *sealed_hub(cfg.resolved_env()[0]),  # members cannot change each other's downloads
     ]
-    from datakeeper.features.setup.software import software_resources
-
     resources += software_resources(cfg)
     return Step("ENV", _("environment variables, conda and uv"), resources, critical=False)
 
@@ -178,8 +187,6 @@ def sudo_step(cfg: SiteConfig) -> Step:
     if not cfg.sudo.enabled:
         step.notes.append(_("sudo is disabled in the config: skipped"))
         return step
-    from datakeeper.features.setup.sudo import sudo_resources
-
     step.resources = sudo_resources(cfg, manifest_of(cfg))
     return step
 

@@ -36,7 +36,6 @@ from datakeeper.trust import audit_trusted_file, untrusted_ancestors
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
-SHARED_CACHE_KINDS: tuple[str, ...] = ("conda", "huggingface", "torch")
 DF = "/usr/bin/df"
 SHEBANG = "#!/usr/bin/python3 -I\n"
 HELPER_OWNERSHIP = Ownership("root", "root", 0o755)

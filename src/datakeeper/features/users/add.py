@@ -9,17 +9,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Outcome, Resource
-from datakeeper.engine.session import change_session
+from datakeeper.engine.session import change_session, record_event
 from datakeeper.errors import ConflictError, InvalidInputError
-from datakeeper.features.setup.envfiles import condarc
+from datakeeper.features.setup.envfiles import member_condarc
 from datakeeper.features.users import keys as ssh_keys
 from datakeeper.features.users.dotfiles import hpcrc, rc_files
+from datakeeper.features.users.groups import (
+    check_privileged_groups,
+    privileged_warning,
+    recorded_allowance,
+)
 from datakeeper.features.users.ids import choose_uid
-from datakeeper.features.users.names import check_new_username
+from datakeeper.features.users.names import check_full_name, check_new_username
 from datakeeper.features.users.shells import resolve_shell
 from datakeeper.i18n import _
 from datakeeper.paths import HOME_ROOT
-from datakeeper.registry import RegistryDocument, load_or_empty
+from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.registry.live import entry_from_system
 from datakeeper.resources import Group, GroupMembership, Symlink, UserAccount
 from datakeeper.resources.authorized_keys import AuthorizedKeys
@@ -49,6 +54,7 @@ class AddRequest:
     temp_password: bool = False
     adopt_home: bool = False
     env_only: bool = False  # the account exists: set up its environment only
+    allow_privileged: tuple[str, ...] = ()  # root-equivalent groups allowed by name
 
 
 @dataclass
@@ -61,6 +67,7 @@ class AddResult:
     private_key_path: str | None = None
     private_key: str | None = None
     fingerprints: list[str] = field(default_factory=list)
+    privileged_groups: tuple[str, ...] = ()  # allowed explicitly: the CLI warns
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class _Plan:
     groups: tuple[str, ...]
     keys: tuple[str, ...]
     password: str | None
+    privileged: tuple[str, ...] = ()
 
 
 def add_user(
@@ -93,14 +101,16 @@ def add_user(
         if existing
         else choose_uid(cfg, request.name, _registry(cfg), adopt_home=request.adopt_home)
     )
+    groups = check_groups(cfg, request.groups)
     plan = _Plan(
         uid=uid,
         shell=resolve_shell(cfg, request.shell),
-        groups=check_groups(cfg, request.groups),
+        groups=groups,
         keys=tuple(k.line for k in keys),
         password=secrets.token_urlsafe(9) if request.temp_password else None,
+        privileged=_check_privileged(cfg, request, groups, existing),
     )
-    result = AddResult(request.name, uid, existing is None)
+    result = AddResult(request.name, uid, existing is None, privileged_groups=plan.privileged)
     result.fingerprints = [k.fingerprint for k in keys]
     with change_session(cfg, dry_run=dry_run) as session:
         generated = _generate(request, cfg) if request.generate_key and not dry_run else None
@@ -109,11 +119,15 @@ def add_user(
         try:
             resources = user_resources(cfg, request, plan, existing is not None)
             resources += _private_key(cfg, request, generated)
-            outcome = session.converge(resources, on_change=on_change, secrets=_secrets(plan))
+            # A run that fails midway undoes what it created, so a second try starts clean.
+            outcome = session.converge(
+                resources, on_change=on_change, secrets=_secrets(plan), rollback=True
+            )
         except BaseException:
             if generated is not None:
                 generated.discard()
             raise
+    _log_privileged(cfg, request.name, plan.privileged, dry_run)
     result.changes = [c.summary for c in outcome.planned]
     result.temp_password = plan.password if not dry_run else None
     if generated is not None:
@@ -135,8 +149,7 @@ def _check_request(cfg: SiteConfig, request: AddRequest) -> accounts.UserInfo | 
         raise InvalidInputError(_("ssh key: give --ssh-key or --generate-key, not both"))
     if request.generate_key:
         ssh_keys.check_key_kind(request.generate_key)
-    if ":" in request.gecos or "\n" in request.gecos:
-        raise InvalidInputError(_('full name: must not contain ":" or a newline'))
+    check_full_name(request.gecos)
     return existing
 
 
@@ -150,6 +163,24 @@ def check_groups(cfg: SiteConfig, extra: tuple[str, ...]) -> tuple[str, ...]:
                 ).format(group=group)
             )
     return tuple(sorted({cfg.group, *extra}))
+
+
+def _check_privileged(
+    cfg: SiteConfig,
+    request: AddRequest,
+    groups: tuple[str, ...],
+    existing: accounts.UserInfo | None,
+) -> tuple[str, ...]:
+    """Root-equivalent groups need ``--allow-privileged-group``; with ``--env-only``
+    the groups the account already has are recorded too, so they count."""
+    held = accounts.supplementary_groups(request.name) if existing else ()
+    return check_privileged_groups(cfg, request.name, {*groups, *held}, request.allow_privileged)
+
+
+def _log_privileged(cfg: SiteConfig, name: str, groups: tuple[str, ...], dry_run: bool) -> None:
+    if groups and not dry_run:
+        warning = privileged_warning(name, groups)
+        record_event(cfg, resource=f"account {name}", event=warning, outcome="warning")
 
 
 def _registry(cfg: SiteConfig) -> RegistryDocument:
@@ -184,7 +215,7 @@ def user_resources(
         Symlink(HOME_ROOT / name, persistent),
         *_dotfiles(cfg, name, persistent, plan.shell),
         *_keys(name, persistent, plan.keys),
-        *registry_records(cfg, name, plan.groups),
+        *registry_records(cfg, name, plan.groups, plan.privileged),
     ]
     return resources
 
@@ -197,7 +228,7 @@ def _private_group(name: str) -> str:
 
 def _dotfiles(cfg: SiteConfig, name: str, home: Path, shell: str) -> list[Resource]:
     owner = Ownership(name, _private_group(name), 0o644)
-    files = {".hpcrc": hpcrc(cfg), ".condarc": condarc(cfg), **rc_files(shell)}
+    files = {".hpcrc": hpcrc(cfg), ".condarc": member_condarc(cfg), **rc_files(shell)}
     return [SeedFile(home / filename, content, owner) for filename, content in files.items()]
 
 
@@ -207,11 +238,21 @@ def _keys(name: str, home: Path, keys: tuple[str, ...]) -> list[Resource]:
     return [AuthorizedKeys(home, name, _private_group(name), keys)]
 
 
-def registry_records(cfg: SiteConfig, name: str, groups: tuple[str, ...]) -> list[Resource]:
-    """The account, and the site-made groups it belongs to (they vanish with /etc)."""
+def registry_records(
+    cfg: SiteConfig, name: str, groups: tuple[str, ...], allowed: tuple[str, ...] = ()
+) -> list[Resource]:
+    """The account, and the site-made groups it belongs to (they vanish with /etc).
+
+    ``allowed`` adds to the privileged groups the registry already allows.
+    """
     site_made = [g for g in groups if _gid(g) >= logindefs.uid_min()]
     records: list[Resource] = [RegisteredGroup(g, cfg.registry_path) for g in site_made]
-    records.append(Registered(name, cfg.registry_path, lambda: entry_from_system(name)))
+
+    def describe() -> RegistryEntry:
+        kept = {*recorded_allowance(cfg, name), *allowed}
+        return entry_from_system(name, privileged_allowed=sorted(kept))
+
+    records.append(Registered(name, cfg.registry_path, describe))
     return records
 
 

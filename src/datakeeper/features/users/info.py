@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from datakeeper.errors import DatakeeperError, InvalidInputError
 from datakeeper.features.disk.scan import scan_tree
+from datakeeper.features.users.groups import registry_warnings
 from datakeeper.features.users.names import check_username_syntax
 from datakeeper.i18n import _
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
@@ -91,6 +92,12 @@ def show_user(cfg: SiteConfig, name: str) -> UserDetails:
     row = describe_user(cfg, name, document, size=True)
     recorded = document.users.get(name)
     return UserDetails(**vars(row), registry=recorded.masked() if recorded else None)
+
+
+def user_warnings(cfg: SiteConfig, name: str) -> list[str]:
+    """What the admin should know about ``name``: privileged groups allowed or not."""
+    recorded = _document(cfg).users.get(name)
+    return registry_warnings(cfg, recorded) if recorded is not None else []
 
 
 def describe_user(

@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Outcome, Resource
-from datakeeper.engine.session import change_session
+from datakeeper.engine.session import change_session, record_event
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.users.add import check_groups, registry_records
+from datakeeper.features.users.groups import (
+    check_privileged_groups,
+    privileged_warning,
+    recorded_allowance,
+)
 from datakeeper.features.users.keys import validate_public_keys
 from datakeeper.features.users.names import check_username_syntax
 from datakeeper.features.users.shells import resolve_shell
@@ -33,6 +38,7 @@ class SetRequest:
     remove_groups: tuple[str, ...] = ()
     add_keys: str | None = None  # public key text
     remove_keys: tuple[str, ...] = ()  # fingerprints
+    allow_privileged: tuple[str, ...] = ()  # root-equivalent groups allowed by name
 
 
 def set_user(
@@ -42,16 +48,44 @@ def set_user(
     dry_run: bool,
     on_change: Callable[[Change, str], None] | None = None,
 ) -> Outcome:
-    """Apply the requested changes; a registered user's record follows."""
+    """Apply the requested changes; a registered user's record follows.
+
+    Every value is checked before the session opens; a privileged group the
+    account would have (and the registry would record) must be allowed, now
+    or before.
+    """
     user = _human_account(request.name)
     if request.name == cfg.admin and cfg.group in request.remove_groups:
         raise InvalidInputError(_("the admin must stay in the site group {g}").format(g=cfg.group))
-    resources = _account_change(cfg, request, user) + _key_changes(request, user)
-    if _is_registered(cfg, request.name):
-        groups = tuple(accounts.supplementary_groups(request.name)) + request.add_groups
-        resources += registry_records(cfg, request.name, tuple(sorted(set(groups))))
+    account = _account_change(cfg, request, user)
+    registered = _is_registered(cfg, request.name)
+    allowed = _allowed(cfg, request, account[0].groups, registered)
+    resources = account + _key_changes(request, user)
+    if registered:
+        resources += registry_records(cfg, request.name, account[0].groups, allowed)
     with change_session(cfg, dry_run=dry_run) as session:
-        return session.converge(resources, on_change=on_change)
+        outcome = session.converge(resources, on_change=on_change)
+    log_allowance(cfg, request.name, tuple(request.allow_privileged), dry_run=dry_run)
+    return outcome
+
+
+def _allowed(
+    cfg: SiteConfig, request: SetRequest, groups: tuple[str, ...], registered: bool
+) -> tuple[str, ...]:
+    """The privileged groups allowed for the account's groups after the change.
+
+    Unregistered, only what this command grants counts (nothing is recorded)."""
+    checked = groups if registered else request.add_groups
+    before = recorded_allowance(cfg, request.name) if registered else ()
+    allowed = {*request.allow_privileged, *(g for g in before if g in checked)}
+    return check_privileged_groups(cfg, request.name, checked, allowed)
+
+
+def log_allowance(cfg: SiteConfig, name: str, groups: tuple[str, ...], *, dry_run: bool) -> None:
+    """Log the warning for privileged groups allowed now (the CLI prints it too)."""
+    if groups and not dry_run:
+        warning = privileged_warning(name, groups)
+        record_event(cfg, resource=f"account {name}", event=warning, outcome="warning")
 
 
 def _human_account(name: str) -> accounts.UserInfo:
@@ -105,12 +139,28 @@ def _is_registered(cfg: SiteConfig, name: str) -> bool:
     return cfg.registry_path.exists() and name in read_document(cfg.registry_path).users
 
 
-def register_user(cfg: SiteConfig, name: str, *, dry_run: bool, on_change=None) -> Outcome:
-    """Record an account created by other means, so recovery brings it back."""
+def register_user(
+    cfg: SiteConfig,
+    name: str,
+    *,
+    dry_run: bool,
+    on_change=None,
+    allow_privileged: tuple[str, ...] = (),
+) -> Outcome:
+    """Record an account created by other means, so recovery brings it back.
+
+    A member of a privileged group (sudo, docker …) is refused unless that group
+    is in ``allow_privileged``: recovery would grant it again after every wipe.
+    """
     user = _human_account(name)
     groups = tuple(accounts.supplementary_groups(user.name))
+    allowed = check_privileged_groups(cfg, name, groups, allow_privileged)
     with change_session(cfg, dry_run=dry_run) as session:
-        return session.converge(registry_records(cfg, name, groups), on_change=on_change)
+        outcome = session.converge(
+            registry_records(cfg, name, groups, allowed), on_change=on_change
+        )
+    log_allowance(cfg, name, allowed, dry_run=dry_run)
+    return outcome
 
 
 def unregister_user(cfg: SiteConfig, name: str, *, dry_run: bool, on_change=None) -> Outcome:

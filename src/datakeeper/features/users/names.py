@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from datakeeper.config.rules import RESERVED_NAMES
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 NAME_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 MAX_LENGTH = 32
+MAX_FULL_NAME = 100
+# ":" ends the passwd field; "," and "=" separate or tag GECOS sub-fields (chfn
+# refuses them in a full name too).
+FULL_NAME_FORBIDDEN = frozenset(":,=")
 
 
 def check_username_syntax(name: str) -> None:
@@ -64,3 +69,31 @@ def check_new_username(name: str, cfg: SiteConfig) -> None:
                 "private group would clash; choose another name"
             ).format(name=name, gid=group.gid)
         )
+
+
+def check_full_name(full_name: str) -> None:
+    """Refuse a GECOS full name ``useradd`` or a terminal would choke on, before any change.
+
+    Control and format characters (ESC, BEL, newlines, bidi overrides) would
+    reach the admin's terminal in ``user list``; ":" "," "=" break the field.
+    """
+    shown = full_name.encode("unicode_escape").decode("ascii")
+    if len(full_name) > MAX_FULL_NAME:
+        raise InvalidInputError(
+            _("full name: {n} characters, at most {max} allowed").format(
+                n=len(full_name), max=MAX_FULL_NAME
+            )
+        )
+    bad = [c for c in full_name if c in FULL_NAME_FORBIDDEN or _is_control(c)]
+    if bad:
+        raise InvalidInputError(
+            _(
+                'full name "{name}": must not contain control characters, ":", "," or "="; '
+                'use letters, spaces and punctuation such as "." or "-"'
+            ).format(name=shown[:60])
+        )
+
+
+def _is_control(char: str) -> bool:
+    # Cc: C0/C1 controls; Cf: format (bidi overrides); Cs: lone surrogates from bad UTF-8.
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs")

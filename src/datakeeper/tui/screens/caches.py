@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
+from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
 from datakeeper.tui.widgets.toggles import MarkedRadioButton
@@ -81,7 +82,7 @@ class CachesScreen(FeatureScreen):
         for location, usage in rows:
             whose = _("shared") if location.shared else _("yours")
             size = human_size(usage.size) if usage.exists else _("missing")
-            line = f"{location.label:<21} {whose:<7} {size:>10}  {_tail(str(location.path))}"
+            line = f"{location.label:<21} {whose:<7} {size:>10}  {_tail(printable(location.path))}"
             options.add_option(Option(Text(line), disabled=not location.cleanable))
         options.highlighted = highlighted if highlighted is not None else (0 if rows else None)
 
@@ -126,7 +127,7 @@ class CachesScreen(FeatureScreen):
             self.call(_("cleaning"), self.features.clean_caches, plan, then=self._cleaned)
 
     def _cleaned(self, run) -> None:
-        lines = [f"{kind.location.label}: {kind.outcome_text()}" for kind in run.kinds]
+        lines = [f"{kind.location.label}: {printable(kind.outcome_text())}" for kind in run.kinds]
         self.query_one("#output", TextPanel).show(lines)
         self.note = "; ".join(lines)
         self.action_reload()
@@ -150,9 +151,10 @@ def _preview_lines(kind) -> list[str]:
             size=human_size(kind.scan.size),
         )
     ]
-    lines += [f"    {item}" for item in kind.scan.sample]
+    # Names in a shared cache are chosen by its members: shown escaped, one a line.
+    lines += [f"    {printable(item)}" for item in kind.scan.sample]
     notes = [*kind.scan.notes, *kind.notes, kind.problem]
-    lines += [f"  ! {note}" for note in notes if note]
+    lines += [f"  ! {printable(note)}" for note in notes if note]
     return lines
 
 

@@ -11,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import ProgressBar
 
 from datakeeper.i18n import _
+from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.bars import text_bar
 from datakeeper.tui.widgets.textpanel import TextPanel
@@ -61,13 +62,13 @@ class DiskScreen(FeatureScreen):
         lines = [_("Storage")]
         for root in report.roots:
             if not root.exists:
-                lines.append(f"  {text_bar(0, BAR)}   -    {root.root}: " + _("missing"))
+                lines.append(f"  {text_bar(0, BAR)}   -    {printable(root.root)}: " + _("missing"))
                 continue
             figures = _("{free} free of {total}").format(
                 free=human_size(root.free), total=human_size(root.total)
             )
             bar = text_bar(root.percent / 100, BAR)
-            lines.append(f"  {bar} {root.percent:5.1f}%  {root.root}  {figures}")
+            lines.append(f"  {bar} {root.percent:5.1f}%  {printable(root.root)}  {figures}")
         lines += _folders(_("Shared folders"), report.shared)
         if report.source == "quota":
             lines.append(_("Homes (quota)"))
@@ -75,11 +76,11 @@ class DiskScreen(FeatureScreen):
         else:
             lines += _folders(_("Homes"), report.homes)
         lines += ["", _("Sizes are disk space allocated (as du counts it), not file lengths.")]
-        lines += report.notes
+        lines += [printable(note) for note in report.notes]
         if report.errors:
             lines.append(
                 _("{n} folder(s) or file(s) could not be read: {e}").format(
-                    n=report.errors, e="; ".join(report.error_samples)
+                    n=report.errors, e="; ".join(map(printable, report.error_samples))
                 )
             )
         self.query_one(TextPanel).show(lines)
@@ -101,7 +102,8 @@ def _folders(title: str, folders) -> list[str]:
     largest = max(f.bytes for f in folders) or 1
     lines = ["", title]
     for f in sorted(folders, key=lambda f: f.bytes, reverse=True):
-        name = f"{f.path} ({f.user})" if f.user else str(f.path)
+        # Folder names below a storage root may be chosen by members: shown escaped.
+        name = printable(f"{f.path} ({f.user})" if f.user else f.path)
         lines.append(f"  {text_bar(f.bytes / largest, BAR)} {human_size(f.bytes):>10}  {name}")
     return lines
 
@@ -120,7 +122,7 @@ class _Listener:
         now = time.monotonic()
         if now - self.shown > 0.2:
             self.shown = now
-            text = _("{n:,} entries in {top}").format(n=entries, top=top)
+            text = _("{n:,} entries in {top}").format(n=entries, top=printable(top))
             self.screen.from_thread(self.screen.status.busy, text)
 
     def finished(self, scan) -> None:

@@ -13,14 +13,13 @@ from textual.widgets import Button, ProgressBar, Static
 from textual.widgets.selection_list import Selection
 
 from datakeeper.i18n import _
+from datakeeper.status import InstallStatus
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
 from datakeeper.tui.widgets.toggles import Checklist
 
 if TYPE_CHECKING:
     from datakeeper.features.packages import PackageStatus
-
-MARKS = {"installed": "✓", "already installed": "·", "would install": "→", "failed": "✗"}
 
 
 class PackagesScreen(FeatureScreen):
@@ -124,15 +123,13 @@ class PackagesScreen(FeatureScreen):
         """One package is done: advance the bar, show its result."""
         self.query_one("#progress", ProgressBar).advance(1)
         detail = f": {result.error}" if result.error else ""
-        self.add_lines(
-            f"  {MARKS.get(result.status, '?')} {result.name}: {_(result.status)}{detail}"
-        )
+        self.add_lines(f"  {result.status.mark} {result.name}: {result.status.word}{detail}")
         for change in result.changes:
             self.add_lines(f"      {change}")
 
     def _done(self, results) -> None:
-        failed = [r.name for r in results if r.status == "failed"]
-        if any(r.status == "would install" for r in results):
+        failed = [r.name for r in results if r.status is InstallStatus.FAILED]
+        if any(r.status is InstallStatus.WOULD_INSTALL for r in results):
             summary = _("Plan only: nothing was installed.")
         else:
             summary = _("{ok} package(s) in place, {n} failed").format(

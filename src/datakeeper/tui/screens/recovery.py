@@ -11,20 +11,13 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from datakeeper.i18n import _
+from datakeeper.status import ChangeOutcome, StepStatus, change_line, error_line, yes_no
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.screens.confirm import ConfirmScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
 
 if TYPE_CHECKING:
     from datakeeper.features.recovery.boot import RecoveryStatus
-
-STATUS = {
-    "unchanged": _("already right"),
-    "changed": _("done"),
-    "failed": _("FAILED"),
-    "planned": _("would change"),
-    "not run": _("not run"),
-}
 
 
 class RecoveryScreen(FeatureScreen):
@@ -83,7 +76,7 @@ class RecoveryScreen(FeatureScreen):
             )
         ]
         for f in found.files:
-            lines.append(f"  {'✓' if f.present and f.current else '✗'} {f.path}")
+            lines.append(f"  {yes_no(f.present and f.current)} {f.path}")
         for unit, unit_state in found.units.items():
             lines.append(f"  {unit}: {unit_state.enabled}, {unit_state.active}")
         last = found.last_run
@@ -128,8 +121,9 @@ class RecoveryScreen(FeatureScreen):
 
     def _outcome(self, result) -> None:
         outcome = result.outcome
-        self.add_lines(*[f"  ✓ {c.summary}" for c in outcome.applied])
-        self.add_lines(*[f"  ✗ {what}: {error}" for what, error in outcome.failed], *result.notes)
+        self.add_lines(*[change_line(c.summary, ChangeOutcome.APPLIED) for c in outcome.applied])
+        failed = [error_line(f"{what}: {error}") for what, error in outcome.failed]
+        self.add_lines(*failed, *result.notes)
         self.note = _("{n} change(s) applied.").format(n=len(outcome.applied))
         self.action_refresh()
 
@@ -162,6 +156,7 @@ class _Reporter:
     def unchanged(self, resource) -> None: ...
 
     def step_finished(self, result) -> None:
-        lines = [f"{result.key} {result.title}: {STATUS.get(result.status, result.status)}"]
-        lines += [f"  ✓ {c}" for c in result.changes] + [f"  ✗ {e}" for e in result.errors]
+        lines = [f"{result.key} {result.title}: {StepStatus(result.status).word}"]
+        lines += [change_line(c, ChangeOutcome.APPLIED) for c in result.changes]
+        lines += [error_line(e) for e in result.errors]
         self.screen.from_thread(self.screen.add_lines, *lines)

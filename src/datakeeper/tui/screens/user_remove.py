@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet
 
 from datakeeper.features.users.remove.request import RemoveRequest
 from datakeeper.i18n import _
+from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
 from datakeeper.tui.widgets.toggles import MarkedCheckbox, MarkedRadioButton
@@ -116,7 +117,8 @@ class UserRemoveScreen(FeatureScreen):
             return
         self.plan = plan
         preview = plan.preview
-        self.query_one("#preview", TextPanel).show(plan.lines())
+        # One line each, quoting names the user chose (files, process names): escaped.
+        self.query_one("#preview", TextPanel).show(printable(line) for line in plan.lines())
         self.query_one("#kill").display = preview.busy
         self._show_purge(request.data == "purge" and preview.home.kind == "directory")
         self._update_button()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from datakeeper.i18n import _
+from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.screens.confirm import InfoScreen
 from datakeeper.tui.screens.user_remove import UserRemoveScreen
@@ -66,15 +68,16 @@ class UsersScreen(FeatureScreen):
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
-            table.add_row(
+            cells = (
                 row.name,
                 str(row.uid if row.uid is not None else "-"),
                 ",".join(row.groups),
                 row.shell or "-",
                 row.state,
                 row.last_login or "-",
-                key=row.name,
             )
+            # Text, not str: DataTable would read a str as markup; values are escaped.
+            table.add_row(*(Text(printable(cell)) for cell in cells), key=row.name)
         if not rows:
             self.status.done(_("No accounts yet."))
 
@@ -94,7 +97,9 @@ class UsersScreen(FeatureScreen):
     def _details(self, info) -> None:
         """``user show`` (a UserDetails): every field but the registry entry, one a line."""
         fields = info.as_dict().items()
-        lines = [f"{key:12} {_shown(value)}" for key, value in fields if key != "registry"]
+        lines = [
+            f"{key:12} {printable(_shown(value))}" for key, value in fields if key != "registry"
+        ]
         self.app.push_screen(InfoScreen(info.name, lines))
 
 

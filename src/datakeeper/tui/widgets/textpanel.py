@@ -1,4 +1,5 @@
-"""A scrollable, focusable block of plain text (never parsed as markup)."""
+"""A scrollable, focusable block of plain text (never parsed as markup, and with
+every control character shown escaped: the lines often quote names users chose)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+from datakeeper.text import printable
 
 
 class TextPanel(VerticalScroll):
@@ -22,8 +25,10 @@ class TextPanel(VerticalScroll):
         yield Static(id="text")
 
     def show(self, lines: Iterable[str]) -> None:
-        """Replace the text with ``lines``."""
-        self.query_one("#text", Static).update(Text("\n".join(lines)))
+        """Replace the text with ``lines``; a line may hold newlines of our own, any other
+        control character is escaped (screens escape the newlines of names themselves)."""
+        shown = "\n".join(printable(line, keep="\n") for line in lines)
+        self.query_one("#text", Static).update(Text(shown))
         self.scroll_home(animate=False)
 
     @property
