@@ -80,14 +80,6 @@ def untrusted_ancestors(path: Path) -> list[str]:
     return problems
 
 
-def audit_trusted_directory(path: Path) -> list[str]:
-    """Problems with directory ``path`` itself and every directory above it."""
-    path = Path(os.path.abspath(path))
-    info = _lstat(path)
-    own = [_missing(path)] if info is None else _directory_problems(path, None)
-    return untrusted_ancestors(path) + own
-
-
 def audit_trusted_file(path: Path) -> list[str]:
     """Problems with file ``path`` (regular, root's, not group/other-writable) and with
     every directory above it."""

@@ -61,11 +61,11 @@ def test_cache_methods_reach_the_cache_feature(monkeypatch, tmp_path):
 
 def test_setup_steps_and_run_setup_reach_the_setup_feature(monkeypatch, tmp_path):
     from datakeeper.features.setup import init
-    from datakeeper.features.setup.steps import STEP_KEYS, SetupContext
+    from datakeeper.features.setup.steps import SetupContext
 
     context = SetupContext(_cfg(tmp_path), tmp_path / "c.toml", b"")
     steps = Features().setup_steps(context)
-    assert tuple(s.key for s in steps) == STEP_KEYS
+    assert tuple(s.key for s in steps) == ("GROUP", "STORAGE", "FOLDERS", "ADMIN", "ENV", "SUDO")
     assert [s.key for s in steps if not s.critical] == ["ENV", "SUDO"]
     calls = []
     monkeypatch.setattr(init, "run_setup", lambda ctx, **kw: calls.append((ctx, kw)) or "report")

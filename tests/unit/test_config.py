@@ -150,7 +150,7 @@ def test_custom_values_are_normalized_and_derived() -> None:
     assert config.state_dir == Path("/srv/data/config/datakeeper")
     assert config.users_dir == Path("/srv/data/homes")
     assert config.home.umask == 0o027
-    assert config.folder_paths() == [
+    assert [config.storage.data_root / f.path for f in config.folders_parents_first()] == [
         Path("/srv/data/homes"),
         Path("/srv/data/shared"),
         Path("/srv/data/shared/models"),

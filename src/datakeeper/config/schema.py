@@ -148,11 +148,6 @@ class SiteConfig(_Model):
         """The folders sorted so that every parent comes before its children."""
         return sorted(self.folders, key=lambda folder: folder.path.count("/"))
 
-    def folder_paths(self) -> list[Path]:
-        """Absolute paths of the folders, parents first."""
-        root = self.storage.data_root
-        return [root / folder.path for folder in self.folders_parents_first()]
-
     def resolved_env(self) -> tuple[dict[str, str], dict[str, str]]:
         """(shared, personal) variables with ``{data_root}`` expanded."""
         root = str(self.storage.data_root)

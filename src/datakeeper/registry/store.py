@@ -107,14 +107,6 @@ class Registry:
         """All entries, sorted by name."""
         return [self._users[name] for name in sorted(self._users)]
 
-    def find_by_uid(self, uid: int) -> RegistryEntry | None:
-        """The entry with this uid, or None (a uid belongs to one name only)."""
-        return next((entry for entry in self.entries() if entry.uid == uid), None)
-
-    def find_by_gid(self, gid: int) -> list[RegistryEntry]:
-        """The entries whose primary gid is ``gid`` (several users may share a group)."""
-        return [entry for entry in self.entries() if entry.gid == gid]
-
     def upsert(self, entry: RegistryEntry) -> bool:
         """Add or replace the entry of ``entry.name``; return whether anything changed.
 

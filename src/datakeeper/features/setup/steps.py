@@ -34,7 +34,6 @@ from datakeeper.system import accounts
 if TYPE_CHECKING:
     from datakeeper.config import FolderSpec, SiteConfig
 
-STEP_KEYS = ("GROUP", "STORAGE", "FOLDERS", "ADMIN", "ENV", "SUDO")
 PROFILE_SCRIPT = Path("/etc/profile.d/global_envs.sh")
 SYSTEM_CONDARC = Path("/etc/conda/.condarc")
 
