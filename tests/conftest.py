@@ -21,6 +21,15 @@ ATTACKS = TESTS / "attacks"
 _tally: dict[str, set[str]] = {"tried": set(), "succeeded": set()}
 
 
+@pytest.fixture(autouse=True)
+def crash_logs(tmp_path_factory, monkeypatch) -> Path:
+    """Unexpected errors write their details here, never to the host's /var/log."""
+    folder = tmp_path_factory.mktemp("crash-logs")
+    monkeypatch.setattr("datakeeper.crashlog.ROOT_LOG_DIR", folder)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test in a server folder is a sandbox test, even where a module forgets the mark."""
     for item in items:

@@ -19,6 +19,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -55,43 +56,42 @@ class DisposableServer:
         default_factory=lambda: [StorageSpec("/data"), StorageSpec("/backup")]
     )
     binds: dict[str, str] = field(default_factory=dict)  # inside path -> host path, read-only
+    init: str = "python"  # PID 1: "python" (sandbox_init.py) or "systemd" (the real one)
+    ssd: str = "tmpfs"  # "tmpfs": gone at every stop; "ext4": a disk image reboot() may keep
+    # The cloud image's own files, under the SSD: {path: {"content", "mode"} | {"link"}}.
+    image_files: dict[str, dict] = field(default_factory=dict)
     _process: subprocess.Popen | None = None
     pid: int | None = None  # host pid of the server's PID 1
+    booted_at: float = 0.0  # time.time() when the current boot started
     boots: int = 0
 
     # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> DisposableServer:
-        """Boot the server: fresh SSD layer, persistent storage mounted."""
+        """Boot the server: fresh SSD layer (unless kept), persistent storage mounted."""
         self._prepare_layers()
         spec = self._spec()
+        self.booted_at = time.time()
+        namespaces = ["--mount", "--net", "--uts", "--ipc", "--propagation", "private"]
+        if self.init == "python":
+            namespaces += ["--pid", "--fork"]
         self._process = subprocess.Popen(
-            [
-                "unshare",
-                "--mount",
-                "--pid",
-                "--net",
-                "--uts",
-                "--ipc",
-                "--fork",
-                "--propagation",
-                "private",
-                sys.executable,
-                "-I",
-                str(INIT_SCRIPT),
-                json.dumps(spec),
-            ],
+            ["unshare", *namespaces, sys.executable, "-I", str(INIT_SCRIPT), json.dumps(spec)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         line = self._process.stdout.readline().strip()
-        if line != "ready":
+        if not line.startswith("ready"):
             error = self._process.stderr.read()
             self._process.wait()
             raise SandboxUnavailable(f"sandbox did not start: {error.strip() or line}")
-        self.pid = self._init_pid(self._process.pid)
+        if self.init == "systemd":
+            self.pid = int(line.split()[1])
+            self._wait_until_booted()
+        else:
+            self.pid = self._init_pid(self._process.pid)
         self.boots += 1
         return self
 
@@ -99,6 +99,8 @@ class DisposableServer:
         """End every process of the server and drop its mounts."""
         if self._process is None:
             return
+        if self.init == "systemd":
+            self._power_off()
         self._process.stdin.close()
         self._process.wait(timeout=30)
         self._process.stdout.close()
@@ -107,15 +109,43 @@ class DisposableServer:
         self.pid = None
         self._wait_for_loop_release()
 
-    def reboot(self, *, mounted: dict[str, bool] | None = None) -> None:
+    def reboot(
+        self,
+        *,
+        mounted: dict[str, bool] | None = None,
+        init: str | None = None,
+        wipe: bool = True,
+        image: dict[str, dict] | None = None,
+    ) -> None:
         """Power-cycle: the SSD comes back as the image; /data and /backup persist.
 
         ``mounted={"/data": False}`` simulates a disk that failed to mount.
+        ``init="systemd"`` boots the real systemd as PID 1 (``"python"``: a bare init).
+        ``wipe=False`` keeps the SSD as it was (needs ``ssd="ext4"``).
+        ``image`` replaces the cloud image's own files (see ``image_files``).
         """
         self.stop()
         for spec in self.storage:
             spec.mounted = (mounted or {}).get(spec.target, True)
+        if init is not None:
+            self.init = init
+        if image is not None:
+            self.image_files = image
+        if wipe:
+            self._ssd_image().unlink(missing_ok=True)
+        elif self.ssd != "ext4":
+            raise ValueError("keeping the SSD across a reboot needs DisposableServer(ssd='ext4')")
         self.start()
+
+    def journal(self, *args: str) -> str:
+        """This boot's ``journalctl`` lines inside a systemd server, with precise times.
+
+        Every sandbox boot shares the host's boot id, so ``-b`` cannot tell them apart:
+        the lines are those since this boot started.
+        """
+        since = f"@{self.booted_at:.6f}"
+        argv = ["journalctl", "--no-pager", "-o", "short-iso-precise", "--since", since, *args]
+        return self.run(argv).stdout
 
     # -- acting inside -------------------------------------------------------
 
@@ -226,9 +256,8 @@ class DisposableServer:
     def ssd_layer(self) -> Path:
         """The host path of the SSD's upper layer: everything written to the SSD."""
         assert self._process is not None, "server is not running"
-        return Path(f"/proc/{self._process.pid}/root") / str(self.workdir / "layers/upper").lstrip(
-            "/"
-        )
+        upper = self.workdir / "layers/ssd/upper"
+        return Path(f"/proc/{self._process.pid}/root") / str(upper).lstrip("/")
 
     # -- internals -----------------------------------------------------------
 
@@ -237,6 +266,31 @@ class DisposableServer:
             (self.workdir / name).mkdir(parents=True, exist_ok=True)
         for spec in self.storage:
             self._prepare_storage(spec)
+        if self.ssd == "ext4" and not self._ssd_image().exists():
+            _make_ext4_image(self._ssd_image(), 1024)
+
+    def _ssd_image(self) -> Path:
+        return self.workdir / "ssd.img"
+
+    def _wait_until_booted(self, timeout: float = 60) -> None:
+        """Until systemd has run its boot transaction (running or degraded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.run(["systemctl", "is-system-running"], check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                return
+            time.sleep(0.1)
+        raise SandboxUnavailable(f"systemd did not finish booting: {state}")
+
+    def _power_off(self, timeout: float = 30) -> None:
+        """``systemctl poweroff`` (so stop commands run), then SIGKILL if it lingers."""
+        pid = self.pid
+        self.run(["systemctl", "poweroff"], check=False)
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
 
     def _prepare_storage(self, spec: StorageSpec) -> None:
         backing = self._backing(spec)
@@ -247,9 +301,7 @@ class DisposableServer:
             backing.mkdir(parents=True)
             backing.chmod(0o755)
         else:
-            with open(backing, "wb") as image:
-                image.truncate(spec.size_mb * 1024 * 1024)
-            subprocess.run(["mkfs.ext4", "-q", "-F", str(backing)], check=True)
+            _make_ext4_image(backing, spec.size_mb)
 
     def _backing(self, spec: StorageSpec) -> Path:
         name = spec.target.strip("/").replace("/", "-")
@@ -273,6 +325,10 @@ class DisposableServer:
             "open_for_users": _closed_ancestors(Path(sys.base_prefix)),
             "hostname": HOSTNAME,
             "binds": self.binds,
+            "init": self.init,
+            "ssd_image": str(self._ssd_image()) if self.ssd == "ext4" else None,
+            "image_files": self.image_files,
+            "console": str(self.workdir / "console.log"),
         }
 
     @staticmethod
@@ -282,13 +338,14 @@ class DisposableServer:
 
     def _wait_for_loop_release(self) -> None:
         """A loop image must be detached before it is mounted again (no double mount)."""
-        for spec in self.storage:
-            if spec.kind != "ext4":
-                continue
+        images = [self._backing(s) for s in self.storage if s.kind == "ext4"]
+        if self.ssd == "ext4":
+            images.append(self._ssd_image())
+        for image in images:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 out = subprocess.run(
-                    ["losetup", "-j", str(self._backing(spec))], capture_output=True, text=True
+                    ["losetup", "-j", str(image)], capture_output=True, text=True
                 ).stdout
                 if not out.strip():
                     break
@@ -314,6 +371,12 @@ def _paths_hidden_inside(paths: list[Path]) -> list[str]:
 def _closed_ancestors(path: Path) -> list[str]:
     """Ancestors of ``path`` that other users cannot traverse."""
     return [str(p) for p in path.resolve().parents if not os.stat(p).st_mode & 0o001]
+
+
+def _make_ext4_image(path: Path, size_mb: int) -> None:
+    with open(path, "wb") as image:
+        image.truncate(size_mb * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(path)], check=True)
 
 
 def _walk_into(state: dict[str, tuple], prefix: str, top: Path) -> None:

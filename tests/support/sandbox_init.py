@@ -4,13 +4,21 @@ Run by ``sandbox.DisposableServer`` as
 ``unshare --mount --pid --net --uts --ipc --fork python -I sandbox_init.py SPEC``.
 Everything mounted here lives only in this mount namespace; when this process
 exits, the kernel ends every process of the namespace and drops the mounts.
+
+With ``"init": "systemd"`` in SPEC it is started without ``--pid`` and only
+supervises: it builds the same root (with device nodes of its own, since systemd
+changes the modes of the ones it finds), then starts the real systemd as PID 1
+of a new pid namespace chrooted into it, prints ``ready PID`` and waits for EOF.
+The caller powers systemd off before closing stdin.
 """
 
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
+import time
 
 
 def sh(*argv: str) -> None:
@@ -20,14 +28,34 @@ def sh(*argv: str) -> None:
 
 def mount_root(spec: dict) -> str:
     # The layers live on a tmpfs of this namespace: overlayfs refuses a lower
-    # layer inside another one (the host's "/"), and the SSD must vanish with us.
+    # layer inside another one (the host's "/"), and the SSD must vanish with us
+    # unless it is a disk image that a test keeps across a reboot.
     layers, root = spec["layers"], spec["root"]
     sh("mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", layers)
-    for name in ("upper", "work", *(f"image{t}" for t in spec["mountpoints"])):
-        os.makedirs(f"{layers}/{name}", mode=0o755)
-    options = f"lowerdir={layers}/image:/,upperdir={layers}/upper,workdir={layers}/work"
+    ssd = f"{layers}/ssd"
+    os.makedirs(ssd, mode=0o755)
+    if spec.get("ssd_image"):
+        sh("mount", "-t", "ext4", "-o", "loop", spec["ssd_image"], ssd)
+    for name in ("ssd/upper", "ssd/work", *(f"image{t}" for t in spec["mountpoints"])):
+        os.makedirs(f"{layers}/{name}", mode=0o755, exist_ok=True)
+    write_image(f"{layers}/image", spec.get("image_files", {}))
+    options = f"lowerdir={layers}/image:/,upperdir={ssd}/upper,workdir={ssd}/work"
     sh("mount", "-t", "overlay", "overlay", "-o", options, root)
     return root
+
+
+def write_image(image: str, files: dict) -> None:
+    """The cloud image's own files (rc.local, cloud-init data, fstab), as a read-only
+    layer under the SSD: ``{path: {"content": str, "mode": int} | {"link": target}}``."""
+    for path, item in files.items():
+        target = image + path
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        if "link" in item:
+            os.symlink(item["link"], target)
+            continue
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(item["content"])
+        os.chmod(target, item.get("mode", 0o644))
 
 
 def expose_host_paths(spec: dict) -> None:
@@ -46,13 +74,64 @@ def expose_host_paths(spec: dict) -> None:
         sh("mount", "-t", "overlay", "overlay", "-o", options, root + path)
 
 
-def mount_system(root: str) -> None:
-    sh("mount", "-t", "proc", "proc", f"{root}/proc")
-    sh("mount", "--rbind", "/dev", f"{root}/dev")
+def mount_system(root: str, *, own_devices: bool) -> None:
+    if own_devices:
+        make_devices(root)  # systemd's /proc comes from unshare --mount-proc
+    else:
+        sh("mount", "-t", "proc", "proc", f"{root}/proc")
+        sh("mount", "--rbind", "/dev", f"{root}/dev")
     sh("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", f"{root}/dev/shm")
     sh("mount", "--rbind", "-o", "ro", "/sys", f"{root}/sys")
+    sh("mount", "-o", "remount,bind,ro", f"{root}/sys")
     sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", f"{root}/run")
     sh("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", f"{root}/tmp")
+
+
+DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9))
+DEVICES += (("tty", 5, 0),)
+
+
+def make_devices(root: str) -> None:
+    """A /dev of the server's own: systemd chmods what it finds there, so it must
+    never see (and change) the host's nodes."""
+    dev = f"{root}/dev"
+    sh("mount", "-t", "tmpfs", "-o", "mode=0755,nosuid", "tmpfs", dev)
+    for name, major, minor in DEVICES:
+        os.mknod(f"{dev}/{name}", 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        os.chmod(f"{dev}/{name}", 0o666)  # noqa: S103 - as on every Linux; umask narrowed mknod
+    for name in ("pts", "shm"):
+        os.makedirs(f"{dev}/{name}")
+    sh("mount", "-t", "devpts", "-o", "newinstance,ptmxmode=0666,mode=620", "devpts", f"{dev}/pts")
+    os.symlink("pts/ptmx", f"{dev}/ptmx")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0")):
+        os.symlink(target, f"{dev}/{name}")
+    os.symlink("/proc/self/fd/1", f"{dev}/stdout")
+    os.symlink("/proc/self/fd/2", f"{dev}/stderr")
+
+
+def start_systemd(root: str, console: str) -> int:
+    """systemd as PID 1 of a new pid namespace, chrooted into ``root``: its host pid."""
+    environment = {"container": "other", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    argv = ["unshare", "--pid", "--fork", f"--mount-proc={root}/proc"]
+    argv += ["chroot", root, "/lib/systemd/systemd"]
+    with open(console, "wb") as log:
+        process = subprocess.Popen(
+            argv, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    for _attempt in range(200):
+        children = read_children(process.pid)
+        if children:
+            return children[0]
+        time.sleep(0.01)
+    raise RuntimeError("systemd did not start")
+
+
+def read_children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(child) for child in handle.read().split()]
+    except FileNotFoundError:
+        return []
 
 
 def mount_storage(root: str, storage: list) -> None:
@@ -66,8 +145,9 @@ def mount_storage(root: str, storage: list) -> None:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    systemd = spec.get("init") == "systemd"
     root = mount_root(spec)
-    mount_system(root)
+    mount_system(root, own_devices=systemd)
     mount_storage(root, spec["storage"])
     expose_host_paths(spec)
     for inside, host in spec["binds"].items():
@@ -78,6 +158,10 @@ def main() -> None:
     for path in spec["open_for_users"]:
         # The test's Python may live under /root (pyenv): let sandbox users reach it.
         os.chmod(root + path, os.stat(root + path).st_mode | 0o001)
+    if systemd:
+        print(f"ready {start_systemd(root, spec['console'])}", flush=True)
+        sys.stdin.read()
+        return
     os.chroot(root)
     os.chdir("/")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # PID 1 reaps orphaned daemons

@@ -25,7 +25,15 @@ from tests.support.sandbox import (
     StorageSpec,
     probe,
 )
-from tests.support.site_setup import NO_SOFTWARE, init_site, prepare_site
+from tests.support.site_setup import (
+    NO_SOFTWARE,
+    add_linked_member,
+    init_site,
+    prepare_site,
+)
+
+INSTALL = [str(PROJECT_ROOT / "install.sh"), "--wheels", "/mnt/wheelhouse"]
+SYSTEMD_MEMBERS = [f"user{n:02d}" for n in range(16)]
 
 _unavailable_reason: str | None = None
 _probed = False
@@ -40,14 +48,18 @@ def _sandbox_reason() -> str | None:
     return _unavailable_reason
 
 
-def _boot(
-    tmp_path: Path, storage: list[StorageSpec] | None = None, binds: dict[str, str] | None = None
+def boot_server(
+    tmp_path: Path,
+    storage: list[StorageSpec] | None = None,
+    binds: dict[str, str] | None = None,
+    **options,
 ) -> Iterator[DisposableServer]:
-    """Start a server under ``tmp_path``, hand it to the test, stop it afterwards."""
+    """Start a server under ``tmp_path``, hand it to the test, stop it afterwards.
+    ``options`` go to ``DisposableServer`` (``init="systemd"``, ``ssd="ext4"``)."""
     reason = _sandbox_reason()
     if reason:
         pytest.skip(reason)
-    server = DisposableServer(tmp_path / "server", binds=binds or {})
+    server = DisposableServer(tmp_path / "server", binds=binds or {}, **options)
     if storage is not None:
         server.storage = storage
     try:
@@ -63,13 +75,13 @@ def _boot(
 @pytest.fixture
 def server(tmp_path) -> Iterator[DisposableServer]:
     """A disposable server with /data and /backup as separate persistent mounts."""
-    yield from _boot(tmp_path, [StorageSpec("/data"), StorageSpec("/backup")])
+    yield from boot_server(tmp_path, [StorageSpec("/data"), StorageSpec("/backup")])
 
 
 @pytest.fixture
 def ext4_server(tmp_path) -> Iterator[DisposableServer]:
     """Like ``server`` but /data is a real ext4 filesystem (loop image)."""
-    yield from _boot(tmp_path, [StorageSpec("/data", kind="ext4"), StorageSpec("/backup")])
+    yield from boot_server(tmp_path, [StorageSpec("/data", kind="ext4"), StorageSpec("/backup")])
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +106,7 @@ def wheelhouse(tmp_path_factory) -> Path:
 @pytest.fixture
 def install_server(tmp_path, wheelhouse) -> Iterator[DisposableServer]:
     """A disposable server that sees the wheelhouse read-only at /mnt/wheelhouse."""
-    yield from _boot(tmp_path, binds={"/mnt/wheelhouse": str(wheelhouse)})
+    yield from boot_server(tmp_path, binds={"/mnt/wheelhouse": str(wheelhouse)})
 
 
 @pytest.fixture
@@ -110,4 +122,26 @@ def site(server, site_config) -> DisposableServer:
     prepare_site(server, site_config)
     report = json.loads(init_site(server).stdout)
     assert report["ok"], report
+    return server
+
+
+@pytest.fixture
+def systemd_server(tmp_path, wheelhouse) -> Iterator[DisposableServer]:
+    """A disposable server whose PID 1 is the real systemd, with an SSD disk image that
+    ``reboot(wipe=False)`` can keep, and the wheelhouse at /mnt/wheelhouse."""
+    binds = {"/mnt/wheelhouse": str(wheelhouse)}
+    yield from boot_server(tmp_path, binds=binds, init="systemd", ssd="ext4")
+
+
+@pytest.fixture
+def systemd_site(systemd_server, site_config) -> DisposableServer:
+    """A site under systemd, as an admin builds it: the tool installed on /data by
+    install.sh, ``init``, 16 linked members, ``recovery enable`` (units enabled)."""
+    server = systemd_server
+    server.run(INSTALL)
+    prepare_site(server, site_config)
+    init_site(server)
+    for name in SYSTEMD_MEMBERS:
+        add_linked_member(server, name)
+    server.run(["datakeeper", "recovery", "enable"])
     return server

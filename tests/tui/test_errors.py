@@ -15,10 +15,31 @@ async def test_an_unexpected_exception_is_a_line_in_the_screen(features):
     async with running(features) as pilot:
         await press(pilot, "7")
         text = screen_text(pilot.app)
-        assert "Error: unexpected RuntimeError: registry.json: unexpected shape" in text
+        assert "Error: unexpected error: RuntimeError: registry.json: unexpected shape;" in text
+        assert "details in" in text
         await press(pilot, "escape", "8")  # the app goes on
         assert "/data/models" in screen_text(pilot.app)
     assert pilot.app.return_code in (0, None)
+
+
+async def test_an_error_no_screen_catches_ends_the_menu_with_one_line_and_a_log(
+    features, crash_logs
+):
+    features.load_config = _raise_unforeseen  # called on the UI thread: nothing catches it
+    with pytest.raises(RuntimeError, match="unforeseen"):  # pilot re-raises; a terminal does not
+        async with running(features) as pilot:
+            await press(pilot, "7")
+    assert pilot.app.return_code == 1
+    shown = pilot.app.crash_line  # run_menu prints it once the terminal is restored
+    assert "\n" not in shown and pilot.app._exit_renderables == []  # no traceback
+    assert shown.startswith("datakeeper: error: unexpected error: RuntimeError: unforeseen;")
+    logs = list(crash_logs.glob("**/crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in shown
+    assert "Traceback (most recent call last)" in logs[0].read_text()
+
+
+def _raise_unforeseen(**_kwargs):
+    raise RuntimeError("unforeseen")
 
 
 async def test_a_missing_config_is_reported_where_it_is_needed(features):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from datakeeper.config import parse_config
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.setup.config_file import Answers
 from tests.tui.conftest import press, running, runs, screen_text, type_text
@@ -35,6 +36,19 @@ async def test_with_a_config_file_unchanged_answers_keep_what_the_file_says(feat
         await type_text(pilot, "lab")
         await press(pilot, "ctrl+s")
         assert features.called("prepare_setup")[1][0][0] == Answers(group="lab")
+
+
+async def test_a_config_written_by_hand_without_admin_opens_the_form(features):
+    features.config_exists = True
+    features.cfg = parse_config('group = "gpu-users"\n', "by-hand.toml")
+    async with running(features) as pilot:
+        await press(pilot, "1")
+        assert pilot.app.is_running and "gpu-users" in screen_text(pilot.app)
+        assert type(pilot.app.screen).__name__ == "SetupFormScreen"
+        await press(pilot, "tab")  # the admin field, empty: the admin types one
+        await type_text(pilot, "ubuntu")
+        await press(pilot, "ctrl+s")
+        assert features.called("prepare_setup")[0][0][0] == Answers(admin="ubuntu")
 
 
 async def test_the_first_step_shows_its_plan_and_nothing_is_applied_yet(features):

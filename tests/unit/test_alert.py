@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from datakeeper.actionlog import current_actor, read_actions
 from datakeeper.cli import app as app_module
 from datakeeper.cli import disk_cmd
+from datakeeper.cli.argv import GlobalOptionsGroup
 from datakeeper.config import parse_config
 from datakeeper.engine import session
 from datakeeper.errors import StorageNotPersistentError
@@ -198,7 +199,7 @@ def test_without_a_persistent_data_root_only_syslog(tmp_path, fake_disk, monkeyp
 
 
 def _app() -> typer.Typer:
-    root = typer.Typer()
+    root = typer.Typer(cls=GlobalOptionsGroup)
     root.callback()(app_module.root)
     root.add_typer(disk_cmd.app, name="disk")
     return root

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from datakeeper.cli import app as app_module
 from datakeeper.cli import disk_cmd
+from datakeeper.cli.argv import GlobalOptionsGroup
 from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, NotRootError
 from datakeeper.features.disk import usage as disk_usage
@@ -175,7 +176,7 @@ def test_human_size(size, text):
 
 def _app() -> typer.Typer:
     """The root options plus ``disk``, as app.py wires them."""
-    root = typer.Typer()
+    root = typer.Typer(cls=GlobalOptionsGroup)
     root.callback()(app_module.root)
     root.add_typer(disk_cmd.app, name="disk")
     return root

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from datakeeper.cli import app as app_module
 from datakeeper.cli import env_cmd
+from datakeeper.cli.argv import GlobalOptionsGroup
 from datakeeper.config import parse_config
 from datakeeper.errors import InvalidInputError
 from datakeeper.features import envinfo, guides
@@ -169,7 +170,7 @@ def test_unknown_guide_topic_is_invalid(tmp_path):
 
 
 def _app() -> typer.Typer:
-    root = typer.Typer()
+    root = typer.Typer(cls=GlobalOptionsGroup)
     root.callback()(app_module.root)
     root.command("env")(env_cmd.env)
     root.command("guide")(env_cmd.guide)

@@ -40,7 +40,7 @@ def test_given_values_win_and_none_in_any_case_means_no_backup(sudo_alice, tmp_p
 
 def test_an_existing_config_keeps_the_files_values(sudo_alice, tmp_path):
     existing = tmp_path / "old.toml"
-    existing.write_text('group = "lab"\n')
+    existing.write_text('group = "lab"\nadmin = "carol"\n')
     assert resolve_answers(existing, Answers()) == Answers()
     assert resolve_answers(existing, Answers(backup_root="none")) == Answers(backup_root="")
 
@@ -68,3 +68,29 @@ def test_the_word_none_means_no_backup_only_for_the_backup_root(sudo_alice, tmp_
 
 def test_the_menu_fills_its_form_with_inits_defaults(sudo_alice, tmp_path):
     assert Features(tmp_path / "new.toml").setup_defaults() == default_answers()
+
+
+def test_a_hand_written_config_without_admin_takes_the_sudo_user(sudo_alice, tmp_path):
+    config = tmp_path / "site.toml"
+    config.write_text('group = "lab"\n[conda]\nenabled = false\n')
+    assert resolve_answers(config, Answers()) == Answers(admin="alice")
+
+
+def test_a_hand_written_config_without_admin_asks_for_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    config = tmp_path / "site.toml"
+    config.write_text('group = "lab"\n')
+    asked = []
+
+    def ask(question: str, default: str) -> str:
+        asked.append((question, default))
+        return "bob"
+
+    assert resolve_answers(config, Answers(), ask=ask) == Answers(admin="bob")
+    assert asked == [("Admin account", "")]
+
+
+def test_a_config_with_an_admin_asks_nothing(sudo_alice, tmp_path):
+    config = tmp_path / "site.toml"
+    config.write_text('admin = "carol"\n')
+    assert resolve_answers(config, Answers(), ask=lambda *_: "never") == Answers()

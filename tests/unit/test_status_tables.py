@@ -110,7 +110,7 @@ def test_recovery_counts_users_by_step_status():
 def test_fix_permissions_shows_every_counter_in_the_walks_order(dry_run):
     tree = WalkReport(counts=Counter({key: 1 for key in WalkReport.COUNTERS}))
     report = PermissionsReport(dry_run=dry_run, trees=[("/data/users/amy", tree)])
-    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=True)
     permissions_cmd._render(console, report)
     rows = [line.strip("│ ") for line in console.file.getvalue().splitlines() if "│" in line]
     assert len(rows) == len(WalkReport.COUNTERS) == 15
@@ -129,3 +129,16 @@ def test_a_repair_names_every_entry_it_left_alone():
         "2 on other filesystems, 2 folders that are not shared, 2 changed while we looked, "
         "2 too deep"
     )
+
+
+def test_fix_permissions_in_a_pipe_prints_one_tab_separated_line_per_counter():
+    tree = WalkReport(counts=Counter({key: 2 for key in WalkReport.COUNTERS}))
+    report = PermissionsReport(dry_run=False, trees=[("/data/users/amy", tree)])
+    # not a terminal; soft_wrap as stdout_console() has it
+    console = Console(file=io.StringIO(), width=40, color_system=None, soft_wrap=True)
+    permissions_cmd._render(console, report)
+    lines = console.file.getvalue().splitlines()
+    assert lines[0] == "/data/users/amy"
+    assert lines[1] == "directories\t2"
+    assert "│" not in console.file.getvalue()
+    assert len([line for line in lines if line.endswith("\t2")]) == 15

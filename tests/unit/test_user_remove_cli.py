@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from datakeeper.cli import user_remove_cmd
+from datakeeper.cli.app import app
 from datakeeper.engine.session import lock_timeout
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.users.remove.preview import RemovalPreview
@@ -18,12 +17,9 @@ from datakeeper.sizes import human_size
 from datakeeper.system.home_move import HomeState
 from datakeeper.system.safe_delete import TreeUsage
 
-app = typer.Typer()
-app.command()(user_remove_cmd.remove)
-
 
 def _run(*args: str):
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, ["user", "remove", *args])
 
 
 @pytest.mark.parametrize(
@@ -45,7 +41,7 @@ def test_bad_option_combinations_are_invalid_input(args, message):
 def test_help_documents_the_data_options():
     result = _run("--help")
     assert result.exit_code == 0
-    for option in ("--archive", "--purge", "--kill-sessions", "--yes-delete-data", "--dry-run"):
+    for option in ("--archive", "--purge", "--kill-sessions", "--yes-delete-data"):
         assert option in result.output
 
 

@@ -30,12 +30,15 @@ from datakeeper.cli import (
     storage_cmd,
     user_cmd,
 )
+from datakeeper.cli.argv import GlobalOptionsGroup
+from datakeeper.cli.clickcompat import Abort, ClickException, UsageError
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.errors import DatakeeperError, ExitCode
 from datakeeper.i18n import _
 
 app = typer.Typer(
     name="datakeeper",
+    cls=GlobalOptionsGroup,
     help="Keep a multi-user GPU server whose root disk is wiped on every reboot.",
     invoke_without_command=True,
     add_completion=False,
@@ -91,7 +94,8 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Options given before the command apply to every command.
+    """--yes, --dry-run, --json and --config apply to every command, written before or
+    after it.
 
     Without a command: the full-screen menu (admin menu as root, user menu otherwise).
     """
@@ -112,30 +116,60 @@ def _start_menu(ctx: typer.Context) -> None:
     raise typer.Exit(run_menu(ctx.obj.config_path))
 
 
-def main() -> None:
-    """Console-script entry point: run the app, turn typed errors into exit codes."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: run the app, turn every error into one line and an
+    exit code (documented in the README); never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app()
+        command = typer.main.get_command(app)
+        code = command.main(args=args, prog_name="datakeeper", standalone_mode=False)
+    except UsageError as error:
+        _usage_error(error)
+    except ClickException as error:
+        _print_error(error.format_message())
+        sys.exit(error.exit_code)
     except DatakeeperError as error:
-        from datakeeper.cli.output import print_error
-
-        print_error(str(error))
+        _print_error(str(error))
         sys.exit(int(error.exit_code))
-    except PermissionError:
+    except PermissionError as error:
         if os.geteuid() == 0:
-            raise  # root refused by the kernel is a real failure: keep its details
-        _refuse_member(sys.argv[1:])
-    except KeyboardInterrupt:
+            _crash(error, args)  # root refused by the kernel is a real failure
+        _refuse_member(args)
+    except (KeyboardInterrupt, Abort):
+        print(file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as error:  # the last resort: one line and a log, never a traceback
+        _crash(error, args)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(error: UsageError) -> None:
+    """Click's four-line usage block as the README's one line, exit 2."""
+    where = error.ctx.command_path if error.ctx is not None else "datakeeper"
+    hint = _("run '{command} --help' for usage").format(command=where)
+    _print_error(f"{error.format_message().rstrip('.')}; {hint}")
+    sys.exit(int(ExitCode.INVALID))
+
+
+def _crash(error: BaseException, args: list[str]) -> None:
+    """An error nobody foresaw: its details in a private log, one line here, exit 1."""
+    from datakeeper.crashlog import report_unexpected
+
+    _print_error(report_unexpected(error, argv=["datakeeper", *args]))
+    sys.exit(int(ExitCode.FAILURE))
+
+
+def _print_error(message: str) -> None:
+    from datakeeper.cli.output import print_error
+
+    print_error(message)
 
 
 def _refuse_member(argv: Sequence[str]) -> None:
     """A non-root run touched something root-only (the registry, the action log): one
     line naming the command, exit 3, instead of a traceback."""
-    from datakeeper.cli.output import print_error
-
     what = " ".join(command_words(argv)) or "datakeeper"
-    print_error(_("{action} needs root; run it with sudo").format(action=what))
+    _print_error(_("{action} needs root; run it with sudo").format(action=what))
     sys.exit(int(ExitCode.REFUSED))
 
 

@@ -10,7 +10,7 @@ import typer
 
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit, stdout_console
+from datakeeper.cli.output import emit, new_table, stdout_console
 from datakeeper.errors import InvalidInputError
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
@@ -52,8 +52,6 @@ def clean(
             show_default=False,
         ),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would go.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Clean without asking.")] = False,
 ) -> None:
     """Show what each cache would free, ask, then clean (members: through sudo).
 
@@ -65,7 +63,7 @@ def clean(
     from datakeeper.features.caches.kinds import FLAGS, parse_age
 
     options = global_options(ctx)
-    dry_run, yes = dry_run or options.dry_run, yes or options.assume_yes
+    dry_run, yes = options.dry_run, options.assume_yes
     chosen = {"conda": conda, "pip": pip, "uv": uv, "torch": torch, "huggingface": hf}
     cfg = site_config(ctx)
     kinds = list(cfg.cache.kinds) if all_kinds else [k for k, on in chosen.items() if on]
@@ -151,10 +149,9 @@ def _usage(usage) -> dict:
 
 
 def _render_list(console, rows) -> None:
-    # Imported here, when the command runs: start-up cost (see the note at the top).
-    from rich.table import Table
-
-    table = Table(_("cache"), _("path"), _("size"), _("files"), _("oldest access"), _("note"))
+    table = new_table(
+        console, _("cache"), _("path"), _("size"), _("files"), _("oldest access"), _("note")
+    )
     for location, usage in rows:
         oldest = usage.oldest_access
         when = time.strftime("%Y-%m-%d", time.localtime(oldest)) if oldest else "-"

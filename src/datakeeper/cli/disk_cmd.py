@@ -10,7 +10,7 @@ import typer
 
 from datakeeper.cli.common import change_printer, print_outcome_summary, site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit, stderr_console
+from datakeeper.cli.output import emit, new_table, stderr_console
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
 from datakeeper.text import printable
@@ -24,9 +24,6 @@ from datakeeper.text import printable
 app = typer.Typer(invoke_without_command=True)
 alert_app = typer.Typer(invoke_without_command=True)
 app.add_typer(alert_app, name="alert")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
-DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print, change nothing.")]
 
 
 @app.callback()
@@ -43,7 +40,6 @@ def disk(
         Optional[int],  # noqa: UP045 - Typer on Python 3.10 needs Optional
         typer.Option("--jobs", "-j", min=1, help="Folders scanned at once [one per CPU, max 8]."),
     ] = None,
-    json_output: JsonOption = False,
 ) -> None:
     """Disk usage: each storage root, then the shared folders and the homes, largest first.
 
@@ -59,7 +55,7 @@ def disk(
     from datakeeper.features.disk.usage import disk_report
 
     cfg = site_config(ctx, missing_ok=True)
-    json_output = json_output or global_options(ctx).json_output
+    json_output = global_options(ctx).json_output
     with _ScanDisplay(enabled=not json_output and sys.stderr.isatty()) as display:
         report = disk_report(
             cfg,
@@ -116,10 +112,7 @@ class _ScanDisplay:
 
 
 def _render(console, report) -> None:
-    # Imported here, when the command runs: start-up cost (see the note at the top).
-    from rich.table import Table
-
-    roots = Table(_("storage"), _("size"), _("used"), _("free"), _("use%"))
+    roots = new_table(console, _("storage"), _("size"), _("used"), _("free"), _("use%"))
     for r in report.roots:
         if not r.exists:
             roots.add_row(printable(r.root), _("missing"), "", "", "")
@@ -129,14 +122,14 @@ def _render(console, report) -> None:
     console.print(roots)
     _render_folders(console, _("shared folder"), report.shared)
     if report.source == "quota":
-        quota = Table(_("filesystem"), _("user"), _("size"), _("files"))
+        quota = new_table(console, _("filesystem"), _("user"), _("size"), _("files"))
         for q in report.quota:
             quota.add_row(printable(q.root), q.user, human_size(q.bytes), str(q.files))
         console.print(quota)
     else:
         _render_folders(console, _("home"), report.homes)
     if any(f.owners for f in report.shared):
-        owners = Table(_("shared folder"), _("owner"), _("size"))
+        owners = new_table(console, _("shared folder"), _("owner"), _("size"))
         for f in report.shared:
             for user, size in (f.owners or {}).items():
                 owners.add_row(printable(f.path), printable(user), human_size(size))
@@ -145,12 +138,9 @@ def _render(console, report) -> None:
 
 
 def _render_folders(console, title: str, folders) -> None:
-    # Imported here, when the command runs: start-up cost (see the note at the top).
-    from rich.table import Table
-
     if not folders:
         return
-    table = Table(title, _("size"), _("entries"))
+    table = new_table(console, title, _("size"), _("entries"))
     for f in folders:
         # Folder names below a storage root may be chosen by members: shown escaped.
         name = printable(f"{f.path} ({f.user})" if f.user else f.path)
@@ -190,8 +180,6 @@ def alert(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing unless a root fires.")
     ] = False,
-    dry_run: DryRunOption = False,
-    json_output: JsonOption = False,
 ) -> None:
     """Check every storage root; at or above the threshold, log it (action log and
     syslog), run the hook from the config and exit 1. --dry-run prints instead.
@@ -206,8 +194,8 @@ def alert(
 
     options = global_options(ctx)
     cfg = site_config(ctx, missing_ok=True)
-    outcome = run_alert(cfg, threshold=threshold, dry_run=dry_run or options.dry_run)
-    json_output = json_output or options.json_output
+    outcome = run_alert(cfg, threshold=threshold, dry_run=options.dry_run)
+    json_output = options.json_output
     if not (quiet and not outcome.fired and not json_output):
         emit(outcome.as_dict(), json_output=json_output, render=lambda c: _render_alert(c, outcome))
     if outcome.fired:
@@ -225,7 +213,7 @@ def _render_alert(console, outcome) -> None:
 
 
 @alert_app.command("enable")
-def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+def enable(ctx: typer.Context) -> None:
     """Run the alert every hour (alert.interval): a systemd timer, or a cron entry
     (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
     # Imported when the command runs: the config and the engine would slow every start-up.
@@ -240,14 +228,14 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     outcome = enable_schedule(
         cfg,
         path,
-        dry_run=dry_run or options.dry_run,
+        dry_run=options.dry_run,
         on_change=change_printer(options.json_output),
     )
     print_outcome_summary(outcome, json_output=options.json_output)
 
 
 @alert_app.command("disable")
-def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+def disable(ctx: typer.Context) -> None:
     """Stop the scheduled alert and remove the files ``enable`` wrote."""
     # Imported when the command runs: the engine would slow every start-up.
     from datakeeper.engine.session import require_root
@@ -257,13 +245,13 @@ def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     cfg = site_config(ctx)
     require_root("disk alert disable")
     outcome = disable_schedule(
-        cfg, dry_run=dry_run or options.dry_run, on_change=change_printer(options.json_output)
+        cfg, dry_run=options.dry_run, on_change=change_printer(options.json_output)
     )
     print_outcome_summary(outcome, json_output=options.json_output)
 
 
 @alert_app.command("status")
-def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def status(ctx: typer.Context) -> None:
     """Whether the alert is scheduled, how, and with which command."""
     # Imported when the command runs: the config and the features would slow every start-up.
     from datakeeper.config import resolve_config_path
@@ -275,7 +263,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     found = schedule_status(cfg, path)
     emit(
         found.as_dict(),
-        json_output=json_output or options.json_output,
+        json_output=options.json_output,
         render=lambda c: _status(c, found),
     )
 

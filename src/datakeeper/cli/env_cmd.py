@@ -10,15 +10,13 @@ import typer
 
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit
+from datakeeper.cli.output import emit, new_table
 from datakeeper.i18n import _
 from datakeeper.status import yes_no
 from datakeeper.text import printable
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
 
-
-def env(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def env(ctx: typer.Context) -> None:
     """Show who you are, your groups and umask, where your home really lives, the
     site's variables (does each path exist, can you write it), conda and uv, and the
     free space on the storage roots.
@@ -30,16 +28,13 @@ def env(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
     cfg = site_config(ctx, missing_ok=True)
     info = gather(cfg)
-    json_output = json_output or global_options(ctx).json_output
+    json_output = global_options(ctx).json_output
     emit(info.as_dict(), json_output=json_output, render=lambda c: _render(c, info))
     if info.warnings:
         raise typer.Exit(1)
 
 
 def _render(console, info) -> None:
-    # Imported here: rich loads only when a table is drawn (measured ~12 ms of start-up).
-    from rich.table import Table
-
     console.print(
         _("You are {user} (uid {uid}), in groups: {groups}").format(
             user=info.user, uid=info.uid, groups=", ".join(info.groups)
@@ -60,7 +55,7 @@ def _render(console, info) -> None:
         ),
         markup=False,
     )
-    table = Table(_("variable"), _("value"), _("set"), _("exists"), _("writable"))
+    table = new_table(console, _("variable"), _("value"), _("set"), _("exists"), _("writable"))
     for v in info.variables:
         flags = (yes_no(v.set_right), yes_no(v.exists), yes_no(v.writable))
         table.add_row(v.name, printable(v.expected), *flags)
@@ -82,7 +77,6 @@ def guide(
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
         typer.Argument(help="A topic: conda. Without one: where to put data, sharing, reboots."),
     ] = None,
-    json_output: JsonOption = False,
 ) -> None:
     """Help for researchers: where to put data, how models are shared, what a reboot
     wipes, umask; 'guide conda' for Python environments."""
@@ -91,7 +85,7 @@ def guide(
 
     cfg = site_config(ctx, missing_ok=True)
     sections = sections_of(cfg, topic)
-    json_output = json_output or global_options(ctx).json_output
+    json_output = global_options(ctx).json_output
 
     def render(console) -> None:
         for section in sections:

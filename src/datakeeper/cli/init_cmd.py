@@ -25,8 +25,6 @@ def init(
         Optional[str],  # noqa: UP045
         typer.Option(help="Backup root [/backup if it exists]; 'none' for no backup root."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
 ) -> None:
     """Set the server up: group, storage, folders, admin home, environment, sudo.
 
@@ -41,8 +39,8 @@ def init(
     from datakeeper.features.setup.steps import SetupContext
 
     options = global_options(ctx)
-    dry_run = dry_run or options.dry_run
-    assume_yes = yes or options.assume_yes
+    dry_run = options.dry_run
+    assume_yes = options.assume_yes
     interactive = not assume_yes and sys.stdin.isatty()
     if not (dry_run or assume_yes or interactive):
         raise InvalidInputError(

@@ -8,7 +8,7 @@ import typer
 
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit, stdout_console
+from datakeeper.cli.output import emit, new_table, stdout_console
 from datakeeper.i18n import _
 from datakeeper.status import ChangeOutcome, InstallStatus
 
@@ -34,10 +34,7 @@ def list_(ctx: typer.Context) -> None:
 
 
 def _table(console, rows) -> None:
-    # Imported here, when the command runs: start-up cost (see the note at the top).
-    from rich.table import Table
-
-    table = Table(_("name"), _("from"), _("installed"), _("what it is"))
+    table = new_table(console, _("name"), _("from"), _("installed"), _("what it is"))
     for row in rows:
         package = row.package
         how = "apt" if package.kind == "apt" else "uv/pip"
@@ -58,7 +55,6 @@ def _wiped_note() -> str:
 def install(
     ctx: typer.Context,
     names: Annotated[list[str], typer.Argument(help="Catalogue names (see 'packages list').")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
 ) -> None:
     """Install packages from the catalogue; each gets its own result line.
 
@@ -74,7 +70,7 @@ def install(
     cfg = site_config(ctx)
     printer = _Progress(quiet=options.json_output)
     results = install_packages(
-        cfg, names, dry_run=dry_run or options.dry_run, listener=printer, on_change=printer.change
+        cfg, names, dry_run=options.dry_run, listener=printer, on_change=printer.change
     )
     data = [r.as_dict() for r in results]
     emit(data, json_output=options.json_output, render=lambda c: _summary(c, results))

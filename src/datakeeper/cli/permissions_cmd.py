@@ -8,7 +8,7 @@ import typer
 
 from datakeeper.cli.common import change_printer, site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit
+from datakeeper.cli.output import emit, new_table
 from datakeeper.errors import InvalidInputError
 from datakeeper.i18n import _
 from datakeeper.text import printable
@@ -35,7 +35,6 @@ def fix_permissions(
             "(each one is listed; by default write stays the owner's decision).",
         ),
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would change.")] = False,
 ) -> None:
     """Repair owners, groups and modes: --user NAME (their home) or --shared.
 
@@ -53,7 +52,7 @@ def fix_permissions(
     require_root("fix-permissions")
     cfg = site_config(ctx)
     printer = change_printer(options.json_output)
-    dry_run = dry_run or options.dry_run
+    dry_run = options.dry_run
     report = run(cfg, user=user, grant_write=grant_write, dry_run=dry_run, on_change=printer)
     emit(report.as_dict(), json_output=options.json_output, render=lambda c: _render(c, report))
     if report.failed:  # e.g. 3 when a tree's top was refused, 1 when entries were not changed
@@ -63,14 +62,11 @@ def fix_permissions(
 
 
 def _render(console, report) -> None:
-    # Imported here, when the command runs: start-up cost (see the note at the top).
-    from rich.table import Table
-
     from datakeeper.features.permissions import summary_line
     from datakeeper.system.safewalk import WalkReport
 
     for path, tree in report.trees:
-        table = Table(title=printable(path), show_header=False, title_justify="left")
+        table = new_table(console, title=printable(path), show_header=False)
         for key in WalkReport.COUNTERS:
             if tree.counts[key]:
                 table.add_row(_label(key, report.dry_run), str(tree.counts[key]))

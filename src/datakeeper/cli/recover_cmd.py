@@ -18,7 +18,6 @@ from datakeeper.cli.output import emit
 
 def recover(
     ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
     boot: Annotated[
         bool, typer.Option("--boot", help="Run as the boot service (no questions).")
     ] = False,
@@ -38,7 +37,7 @@ def recover(
     path = resolve_config_path(options.config_path)
     cfg = _load_config(path)
     reporter = setup_output.SetupPrinter(options.json_output)
-    report = run_recovery(cfg, path, dry_run=dry_run or options.dry_run, reporter=reporter)
+    report = run_recovery(cfg, path, dry_run=options.dry_run, reporter=reporter)
 
     def render(console) -> None:
         for user in report.skipped:

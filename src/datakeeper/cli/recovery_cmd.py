@@ -4,7 +4,6 @@ password sync it relies on."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -23,9 +22,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output for scripts.")]
-DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print, change nothing.")]
-
 
 def _config_path(ctx: typer.Context) -> Path:
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -35,7 +31,7 @@ def _config_path(ctx: typer.Context) -> Path:
 
 
 @app.command("enable")
-def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+def enable(ctx: typer.Context) -> None:
     """Install the boot service, the password sync and the login wait; every later
     'recover' recreates them after a wipe. Under systemd the units are enabled (recovery
     runs at the next boot; 'recovery run' runs it now)."""
@@ -47,14 +43,12 @@ def enable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     cfg = site_config(ctx)
     require_root("recovery enable")
     printer = change_printer(options.json_output)
-    result = enable_boot(
-        cfg, _config_path(ctx), dry_run=dry_run or options.dry_run, on_change=printer
-    )
+    result = enable_boot(cfg, _config_path(ctx), dry_run=options.dry_run, on_change=printer)
     _finish(result, options.json_output)
 
 
 @app.command("disable")
-def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+def disable(ctx: typer.Context) -> None:
     """Disable the boot service and remove every file 'enable' wrote."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
@@ -64,7 +58,7 @@ def disable(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     cfg = site_config(ctx)
     require_root("recovery disable")
     printer = change_printer(options.json_output)
-    result = disable_boot(cfg, dry_run=dry_run or options.dry_run, on_change=printer)
+    result = disable_boot(cfg, dry_run=options.dry_run, on_change=printer)
     _finish(result, options.json_output)
 
 
@@ -80,7 +74,7 @@ def _finish(result, json_output: bool) -> None:
 
 
 @app.command("status")
-def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
+def status(ctx: typer.Context) -> None:
     """Enabled or not, the boot files, systemd's view, the last recovery and the done marker."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.recovery.boot import status as boot_status
@@ -90,7 +84,7 @@ def status(ctx: typer.Context, json_output: JsonOption = False) -> None:
     found = boot_status(cfg, _config_path(ctx))
     emit(
         found.as_dict(),
-        json_output=json_output or options.json_output,
+        json_output=options.json_output,
         render=lambda c: _status(c, found),
     )
 
@@ -122,10 +116,9 @@ def _status(console, found) -> None:
 
 
 @app.command("run")
-def run(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+def run(ctx: typer.Context) -> None:
     """Run recovery now: the same as 'datakeeper recover'."""
-
-    recover_command(ctx, dry_run=dry_run, boot=False)
+    recover_command(ctx, boot=False)
 
 
 @app.command("hook")
@@ -136,11 +129,12 @@ def hook(ctx: typer.Context) -> None:
     from datakeeper.features.recovery.boot import hook_line
 
     cfg = site_config(ctx, missing_ok=True)
-    print(hook_line(cfg, _config_path(ctx)))
+    line = hook_line(cfg, _config_path(ctx))
+    emit({"hook": line}, json_output=global_options(ctx).json_output, render=lambda _c: print(line))
 
 
 @app.command("sync-passwords")
-def sync_passwords(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
+def sync_passwords(ctx: typer.Context) -> None:
     """Save password changes made with passwd in the registry, so recovery restores them."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
@@ -149,7 +143,7 @@ def sync_passwords(ctx: typer.Context, dry_run: DryRunOption = False) -> None:
     options = global_options(ctx)
     cfg = site_config(ctx)
     require_root("recovery sync-passwords")
-    data = sync(cfg, dry_run=dry_run or options.dry_run).as_dict()
+    data = sync(cfg, dry_run=options.dry_run).as_dict()
     emit(data, json_output=options.json_output, render=lambda c: _synced(c, data))
 
 

@@ -9,7 +9,7 @@ import typer
 
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit
+from datakeeper.cli.output import emit, new_table
 from datakeeper.errors import InvalidInputError, StorageNotPersistentError
 from datakeeper.i18n import _
 
@@ -41,10 +41,7 @@ def status(ctx: typer.Context) -> None:
 
 
 def _render_status(console, statuses) -> None:
-    # Imported here, when the command runs: start-up cost (see the note at the top).
-    from rich.table import Table
-
-    table = Table(_("root"), _("mounted"), _("marker"), _("persistent"))
+    table = new_table(console, _("root"), _("mounted"), _("marker"), _("persistent"))
     for s in statuses:
         table.add_row(
             str(s.root),
@@ -85,11 +82,13 @@ def mark(
             ).format(root=root)
         )
     options = global_options(ctx)
-    if options.dry_run:
-        print(_("would write {path}").format(path=root / MARKER_NAME))
-        return
-    require_root("storage mark")
-    print(_("wrote {path}").format(path=write_marker(root, role=_role(cfg, root))))
+    marker = root / MARKER_NAME
+    if not options.dry_run:
+        require_root("storage mark")
+        marker = write_marker(root, role=_role(cfg, root))
+    data = {"marker": str(marker), "dry_run": options.dry_run, "written": not options.dry_run}
+    done = _("would write {path}") if options.dry_run else _("wrote {path}")
+    emit(data, json_output=options.json_output, render=lambda c: c.print(done.format(path=marker)))
 
 
 def _role(cfg, root: Path) -> str:

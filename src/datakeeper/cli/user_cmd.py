@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import sys
 from functools import partial
 from pathlib import Path
@@ -16,7 +18,7 @@ from datakeeper.cli.common import (
     site_config,
 )
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit
+from datakeeper.cli.output import emit, new_table, people_value
 from datakeeper.i18n import _
 
 app = typer.Typer(help="Add, inspect and change researchers' accounts.", no_args_is_help=True)
@@ -58,7 +60,6 @@ def add(
         bool, typer.Option(help="The account exists: set up its environment only.")
     ] = False,
     host: Annotated[Opt[str], typer.Option(help="Server address for the handout.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing; use defaults.")] = False,
     allow_privileged_group: AllowPrivileged = None,
 ) -> None:
     """Create an account with a persistent home, keys and dotfiles, and register it."""
@@ -68,7 +69,6 @@ def add(
     from datakeeper.features.users.handout import handout
 
     options = global_options(ctx)
-    options.assume_yes = options.assume_yes or yes
     require_root("user add")
     cfg = site_config(ctx)
     if sys.stdin.isatty() and not options.assume_yes:
@@ -187,10 +187,9 @@ def list_(
 
 
 def _table(console, rows) -> None:
-    # Imported here: rich loads only when a table is drawn (measured ~12 ms of start-up).
-    from rich.table import Table
-
-    table = Table("name", "uid", "groups", "shell", "home", "last login", "state", "size")
+    table = new_table(
+        console, "name", "uid", "groups", "shell", "home", "last login", "state", "size"
+    )
     for r in rows:
         size = f"{r.size_bytes / 1e9:.1f} GB" if r.size_bytes is not None else ""
         table.add_row(
@@ -208,24 +207,34 @@ def _table(console, rows) -> None:
 
 @app.command("show")
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Everything about one account, including key fingerprints."""
+    """Everything about one account, including key fingerprints (your own without sudo)."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
     from datakeeper.engine.session import require_root
-    from datakeeper.features.users.info import show_user, user_warnings
+    from datakeeper.features.users.info import show_self, show_user, user_warnings
 
-    require_root("user show")  # the registry is root's (0600)
     cfg = site_config(ctx)
-    info = show_user(cfg, name).as_dict()
-    warnings = user_warnings(cfg, name)
+    if os.geteuid() != 0 and name == _caller():
+        info, warnings = show_self(cfg, name).as_dict(), []
+    else:
+        require_root("user show")  # the registry is root's (0600)
+        info, warnings = show_user(cfg, name).as_dict(), user_warnings(cfg, name)
 
     def render(console) -> None:
         for key, value in info.items():
             if key != "registry":
-                console.print(f"{key:12} {value}", markup=False)
+                console.print(f"{key:12} {people_value(value)}", markup=False)
         for warning in warnings:
             console.print(f"{'warning':12} {warning}", markup=False)
 
     emit(info, json_output=global_options(ctx).json_output, render=render)
+
+
+def _caller() -> str | None:
+    """The name of the account running this command."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return None
 
 
 @app.command("set")

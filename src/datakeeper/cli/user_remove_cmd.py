@@ -43,14 +43,12 @@ def remove(
     kill_sessions: Annotated[
         bool, typer.Option("--kill-sessions", help="End their sessions and processes first.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for the name.")] = False,
     yes_delete_data: Annotated[
         bool,
         typer.Option(
             "--yes-delete-data", help="With --purge and no terminal: the second confirmation."
         ),
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
 ) -> None:
     """Remove an account: registry entry, home link, account, crontab and at jobs.
 
@@ -63,8 +61,8 @@ def remove(
     from datakeeper.features.users.remove.removal import remove_user
 
     options = global_options(ctx)
-    dry_run = dry_run or options.dry_run
-    assume_yes = yes or options.assume_yes
+    dry_run = options.dry_run
+    assume_yes = options.assume_yes
     interactive = sys.stdin.isatty() and not assume_yes
     request = _request(name, archive, purge, kill_sessions, yes_delete_data)
     _check_can_confirm(request, dry_run, assume_yes, yes_delete_data)

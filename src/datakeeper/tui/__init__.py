@@ -10,6 +10,7 @@ they return; long calls run in worker threads, errors appear in the screen.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -20,4 +21,6 @@ def run_menu(config_path: Path | None = None, *, admin: bool | None = None) -> i
 
     app = DatakeeperApp(Features(config_path), admin=os.geteuid() == 0 if admin is None else admin)
     app.run()
+    if app.crash_line:
+        print(app.crash_line, file=sys.stderr)
     return app.return_code or 0

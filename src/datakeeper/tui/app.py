@@ -8,7 +8,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from datakeeper.crashlog import report_unexpected
 from datakeeper.i18n import _
+from datakeeper.text import printable
 
 if TYPE_CHECKING:
     from datakeeper.tui.contract import MenuFeatures
@@ -33,6 +35,20 @@ class DatakeeperApp(App[int]):
         super().__init__()
         self.feature_api = features  # (App.features is Textual's own)
         self.admin = admin
+        self.crash_line: str | None = None  # set when an error no screen caught ended the app
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no screen caught: one line at exit naming a private log of the details.
+
+        Textual (6 to 8) routes every uncaught error here and by default prints a
+        full-screen traceback when the app exits; its bookkeeping (exit code 1, pilot
+        tests re-raising the error) is kept, only the traceback is replaced.
+        """
+        self.crash_line = f"{_('datakeeper: error:')} {printable(report_unexpected(error))}"
+        super()._handle_exception(error)
+        # run_menu prints crash_line once the screen is restored: a plain line the terminal
+        # wraps itself, so the log's path copies whole (Rich would wrap or crop it).
+        self._exit_renderables.clear()
 
     def get_default_screen(self) -> Screen:
         """The first screen: the admin menu as root, the user menu otherwise."""

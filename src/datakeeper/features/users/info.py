@@ -16,7 +16,7 @@ from datakeeper.features.users.names import check_username_syntax
 from datakeeper.i18n import _
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.registry.live import entry_from_system
-from datakeeper.system import accounts, logindefs
+from datakeeper.system import accounts, logindefs, sshkeys
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -92,6 +92,34 @@ def show_user(cfg: SiteConfig, name: str) -> UserDetails:
     row = describe_user(cfg, name, document, size=True)
     recorded = document.users.get(name)
     return UserDetails(**vars(row), registry=recorded.masked() if recorded else None)
+
+
+def show_self(cfg: SiteConfig, name: str) -> UserSummary:
+    """``user show`` of one's own account, without root: the live account and home.
+
+    The registry and ``/etc/shadow`` are root's, so neither is read: no password
+    hash, and the registry state is not known (``state`` says so).
+    """
+    user = accounts.user_by_name(name)
+    if user is None:
+        raise InvalidInputError(_("user {name}: no such account").format(name=name))
+    primary = accounts.group_by_gid(user.gid)
+    own = primary.name if primary else None
+    groups = [g for g in accounts.supplementary_groups(name) if g != own]
+    home = Path("/home") / name
+    return UserSummary(
+        name=name,
+        uid=user.uid,
+        groups=groups,
+        shell=user.shell,
+        home=str(home),
+        home_target=os.path.realpath(home) if os.path.lexists(home) else None,
+        home_layout=_layout(home, cfg),
+        keys=list(sshkeys.authorized_fingerprints(Path(user.home))),
+        state=_("unknown: the registry is root's"),
+        last_login=last_login(name),
+        size_bytes=_size(cfg.users_dir / name),
+    )
 
 
 def user_warnings(cfg: SiteConfig, name: str) -> list[str]:

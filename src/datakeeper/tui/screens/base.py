@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
+from datakeeper.crashlog import report_unexpected
 from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
 from datakeeper.tui.widgets.status import StatusLine
@@ -99,9 +100,8 @@ class FeatureScreen(Screen):
             result = function(*args, **kwargs)
         except DatakeeperError as error:
             self.from_thread(self._failed, str(error))
-        except Exception as error:
-            text = _("unexpected {kind}: {error}").format(kind=type(error).__name__, error=error)
-            self.from_thread(self._failed, text)
+        except Exception as error:  # one line here; the traceback goes to a private log
+            self.from_thread(self._failed, report_unexpected(error))
         else:
             self.from_thread(self._succeeded, then, result)
 
@@ -118,9 +118,7 @@ class FeatureScreen(Screen):
             callback(*args)
         except Exception as error:  # a display bug must not end the session with a traceback
             self.working = False
-            self.status.error(
-                _("unexpected {kind}: {error}").format(kind=type(error).__name__, error=error)
-            )
+            self.status.error(report_unexpected(error))
 
     def _failed(self, message: str) -> None:
         self.working = self.leaving = False

@@ -68,7 +68,7 @@ class SetupFormScreen(FeatureScreen):
         cfg = self.config(missing_ok=True)
         current = {
             "group": cfg.group if cfg else "",
-            "admin": cfg.admin if cfg else "",
+            "admin": (cfg.admin or "") if cfg else "",  # a hand-written config may lack it
             "data_root": str(cfg.storage.data_root) if cfg else "",
             "backup_root": str(cfg.storage.backup_root or "") if cfg else "",
         }
