@@ -10,6 +10,12 @@ import pytest
 
 from datakeeper.trust import guarded_command
 from tests.support.sandbox import PROJECT_ROOT
+from tests.support.site_setup import (
+    check_site,
+    failed_checks,
+    init_site,
+    prepare_site,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -79,3 +85,23 @@ def test_install_gives_an_admin_owned_data_root_to_root_and_boot_runs_it(install
     tool = Path("/data/apps/datakeeper/current/bin/datakeeper")
     booted = server.run(guarded_command(tool, ["--version"]))  # the boot entry's guard
     assert booted.stdout.strip() == "datakeeper 0.1.0"
+
+
+def test_recover_puts_the_command_back_for_everyone_after_a_wipe(install_server):
+    server = install_server
+    server.run(INSTALL)
+    prepare_site(server)
+    init_site(server)
+    server.datakeeper("user", "add", "alice", "--yes")
+    server.datakeeper("recovery", "enable")
+    server.reboot()
+    assert server.run(["which", "datakeeper"], check=False).returncode != 0  # /usr/local wiped
+    # The README's line for the time before recovery: the copy on /data, by its full path.
+    server.run(["/data/apps/datakeeper/current/bin/datakeeper", "recover"])
+    assert server.run(["which", "datakeeper"]).stdout.strip() == "/usr/local/bin/datakeeper"
+    result = server.run(["datakeeper", "env"], user="alice", login=True, check=False)
+    assert result.returncode in (0, 1), result.stderr
+    assert "alice" in result.stdout
+    assert server.run(["datakeeper", "--version"], user="alice").stdout.startswith("datakeeper ")
+    _code, report = check_site(server)
+    assert not [line for line in failed_checks(report) if "datakeeper" in line["name"]], report

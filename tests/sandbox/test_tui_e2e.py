@@ -82,7 +82,7 @@ def test_add_a_user_with_a_generated_key_from_the_menu_then_log_in(site):
     term.wait_for("Create carol?")
     term.keys("y")
     handout = term.wait_for("carol is ready.", timeout=60)
-    assert "ssh -i carol_key carol@" in handout
+    assert "ssh -i carol_ed25519 carol@" in handout
     term.keys("Escape")
     term.wait_for("Admin menu")
     term.keys("q")

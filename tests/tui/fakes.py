@@ -189,7 +189,8 @@ class FakeFeatures:
         self._record("add_user", request, dry_run=dry_run)
         result = AddResult(request.name, 1002, True, ["create user " + request.name])
         if request.generate_key and not dry_run:
-            result.private_key_path = f"/data/config/datakeeper/keys/{request.name}_key"
+            keys = "/data/config/datakeeper/keys"
+            result.private_key_path = f"{keys}/{request.name}_{request.generate_key}"
             result.fingerprints = ["SHA256:fakefingerprint"]
         return result
 
@@ -230,6 +231,11 @@ class FakeFeatures:
         return RemovalReport(preview, request.data, False, [change], [change])
 
     # -- packages, recovery ------------------------------------------------------
+
+    def packages_note(self) -> str:
+        from datakeeper.features.packages import wiped_note
+
+        return wiped_note()
 
     def package_status(self, cfg) -> list[PackageStatus]:
         self._record("package_status")

@@ -49,8 +49,8 @@ async def test_review_shows_the_summary_and_create_adds_the_user_and_shows_the_h
         assert (request.generate_key, request.shell, request.public_keys) == ("rsa", "zsh", None)
         text = screen_text(pilot.app)
         assert type(pilot.app.screen).__name__ == "HandoutScreen"
-        assert "ssh -i alice_key alice@gpu1.example" in text
-        assert "/data/config/datakeeper/keys/alice_key (root-only)" in text
+        assert "ssh -i alice_rsa alice@gpu1.example" in text
+        assert "/data/config/datakeeper/keys/alice_rsa (root-only)" in text
         assert "SHA256:fakefingerprint" in text
         await press(pilot, "escape")
         assert type(pilot.app.screen).__name__ == "MenuScreen"

@@ -550,7 +550,8 @@ def test_check_of_a_valid_file_is_empty(tmp_path: Path) -> None:
 def test_missing_file_is_an_error_unless_allowed(tmp_path: Path) -> None:
     path = tmp_path / "absent.toml"
     assert load_config(path, missing_ok=True) == SiteConfig()
-    with pytest.raises(ConfigError, match=r"absent\.toml: no such file; create it with"):
+    expected = r"absent\.toml: no such file; not set up yet\? run 'sudo datakeeper init'"
+    with pytest.raises(ConfigError, match=expected):
         load_config(path)
 
 

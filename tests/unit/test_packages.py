@@ -257,3 +257,37 @@ def test_cli_without_a_command_on_no_terminal_prints_the_help():
     result = CliRunner().invoke(app, [])
     assert result.exit_code == 2
     assert "packages" in result.output and "Usage" in result.output
+
+
+@needs_root
+def test_cli_install_without_names_puts_the_recorded_set_back(tmp_path, system):
+    (tmp_path / MARKER_NAME).write_text("{}")
+    cfg = _cfg(tmp_path)
+    config = tmp_path / "site.toml"
+    config.write_text(f'admin = "admin"\n[storage]\ndata_root = "{tmp_path}"\nbackup_root = ""\n')
+    install_packages(cfg, ["fzf", "bat"], dry_run=False)
+    system.installed.clear()  # the reboot wiped the OS packages
+    result = CliRunner().invoke(app, ["packages", "install", "--json", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert [(r["name"], r["status"]) for r in json.loads(result.output)] == [
+        ("bat", "installed"),
+        ("fzf", "installed"),
+    ]
+    assert system.installed >= {"bat", "fzf"}
+
+
+@needs_root
+def test_cli_install_without_names_and_nothing_recorded_says_what_to_do(tmp_path, system):
+    (tmp_path / MARKER_NAME).write_text("{}")
+    config = tmp_path / "site.toml"
+    config.write_text(f'admin = "admin"\n[storage]\ndata_root = "{tmp_path}"\nbackup_root = ""\n')
+    result = CliRunner().invoke(app, ["--config", str(config), "packages", "install"])
+    assert result.exit_code == 0, result.output
+    assert "No package is recorded yet" in result.output
+    assert not [c for c in system.commands if "install" in c]
+
+
+def test_every_text_says_the_same_about_how_packages_come_back():
+    note = packages.wiped_note()
+    assert "'datakeeper packages install' with no names" in note
+    assert "recovery installs" not in note

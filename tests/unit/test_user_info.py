@@ -84,3 +84,18 @@ def test_handout_as_dict_keeps_the_json_keys_and_the_text(cfg):
     assert data["ssh"] == "ssh dana@gpu1" and data["key_fingerprints"] == ["SHA256:x"]
     assert sheet.text[0] == "Account dana (uid 1502) is ready."
     assert data["persistent_home"] == str(cfg.users_dir / "dana")
+
+
+def test_handout_gives_the_exact_commands_for_the_real_key_file(cfg):
+    key = "/data/config/datakeeper/keys/dana_ed25519"
+    result = AddResult("dana", 1502, True, [], private_key_path=key)
+    sheet = handout(cfg, result, host="gpu1")
+    assert sheet.ssh == "ssh -i dana_ed25519 dana@gpu1"
+    admin = cfg.admin or "ADMIN"  # the site's admin; this config names none
+    assert sheet.text[2:7] == [
+        f"Private key: {key} (root-only). Hand it to dana over a secure channel:",
+        f"  1. on the server: sudo install -m 600 -o {admin} {key} ~/dana_ed25519",
+        f"  2. on your computer: scp {admin}@gpu1:dana_ed25519 . && ssh {admin}@gpu1 rm dana_ed25519",
+        "  3. dana keeps it private: chmod 600 dana_ed25519; then: ssh -i dana_ed25519 dana@gpu1",
+        f"  4. delete it from the server: sudo shred -u {key}",
+    ]

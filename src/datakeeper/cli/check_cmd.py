@@ -53,6 +53,8 @@ def _fix(cfg, path, options) -> None:
 
 
 def _render(console, report) -> None:
+    for advice in report.advice:
+        console.print(f"! {advice}", markup=False)
     group = None
     for result in report.results:
         if result.group != group:

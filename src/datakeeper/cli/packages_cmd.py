@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -44,30 +44,34 @@ def _table(console, rows) -> None:
     console.print(_wiped_note(), markup=False)
 
 
-def _wiped_note() -> str:
-    return _(
-        "OS packages (apt) live on the system disk and are wiped at every reboot; "
-        "recovery installs the recorded ones again. Python tools live on the data disk."
-    )
-
-
 @app.command("install")
 def install(
     ctx: typer.Context,
-    names: Annotated[list[str], typer.Argument(help="Catalogue names (see 'packages list').")],
+    names: Annotated[
+        Optional[list[str]],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Argument(help="Catalogue names (see 'packages list') [the recorded ones]."),
+    ] = None,
 ) -> None:
-    """Install packages from the catalogue; each gets its own result line.
+    """Install packages from the catalogue; without names, the recorded ones again.
 
-    One failing package does not stop the others; the exit code is 1 if any failed.
+    After a reboot the OS packages are gone: run it with no names to get back
+    what was installed before. One failing package does not stop the others;
+    the exit code is 1 if any failed.
     """
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
-    from datakeeper.features.packages import install_packages, resolve
+    from datakeeper.features.packages import install_packages, names_or_recorded, resolve
 
     options = global_options(ctx)
-    resolve(names)  # unknown names are refused before anything else
+    if names:
+        resolve(names)  # unknown names are refused before anything else
     require_root("packages install")
     cfg = site_config(ctx)
+    names = names_or_recorded(cfg, names or [])
+    if not names:
+        none_yet = _("No package is recorded yet: name the ones to install (see 'packages list').")
+        emit([], json_output=options.json_output, render=lambda c: c.print(none_yet))
+        return
     printer = _Progress(quiet=options.json_output)
     results = install_packages(
         cfg, names, dry_run=options.dry_run, listener=printer, on_change=printer.change
@@ -107,3 +111,10 @@ def _summary(console, results) -> None:
     line = _("{ok} package(s) in place, {n} failed").format(ok=ok, n=len(failed))
     console.print(line + (f": {', '.join(failed)}" if failed else ""), markup=False)
     console.print(_wiped_note(), markup=False)
+
+
+def _wiped_note() -> str:
+    # Imported here, when a command prints it: start-up cost (see the note at the top).
+    from datakeeper.features.packages import wiped_note
+
+    return wiped_note()

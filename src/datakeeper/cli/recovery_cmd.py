@@ -90,7 +90,9 @@ def status(ctx: typer.Context) -> None:
 
 
 def _status(console, found) -> None:
-    state = _("enabled") if found.enabled else _("not enabled")
+    state = {True: _("enabled"), False: _("not enabled")}.get(
+        found.enabled, _("unknown (only root can read the flag)")
+    )
     console.print(_("Boot recovery: {state}; systemd {systemd}").format(
         state=state, systemd=found.systemd), markup=False)  # fmt: skip
     for f in found.files:
@@ -106,7 +108,7 @@ def _status(console, found) -> None:
         )
     last = found.last_run
     if last:
-        result = _("ok") if last.ok else _("with problems")
+        result = {True: _("ok"), False: _("with problems")}.get(last.ok, _("finished"))
         console.print(_("Last recovery: {time}, {result}: {summary}").format(
             time=last.time, result=result, summary=last.summary), markup=False)  # fmt: skip
     else:

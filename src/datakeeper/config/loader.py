@@ -160,7 +160,7 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        message = _('{path}: no such file; create it with "datakeeper config show > {path}"')
+        message = _("{path}: no such file; not set up yet? run 'sudo datakeeper init'")
         raise ConfigError(message.format(path=path)) from None
     except IsADirectoryError:
         message = _("{path}: is a directory; give the path of the .toml file")

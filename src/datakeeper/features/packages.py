@@ -2,13 +2,14 @@
 
 OS packages come from ``apt-get`` under their Debian names (``fd-find``,
 ``bat``). They land on the SSD, so every wipe takes them: the catalogue names
-installed are recorded in ``<state_dir>/packages.json``, and
-``package_resources(cfg)`` is what ``check`` plans and ``check --fix``
-installs again. Python tools (ruff) go to persistent storage: ``uv tool
-install`` into ``<data_root>/apps/tools`` (or, without the shared uv, pip into
-a virtual environment ``<data_root>/apps/tools/<name>``), linked into
-``/usr/local/bin``, so after a wipe recovery brings back only the links, and
-downloads nothing.
+installed are recorded in ``<state_dir>/packages.json``; ``packages install``
+with no names installs that set again, ``package_resources(cfg)`` is what
+``check`` plans (listing the missing ones) and ``check --fix`` installs. Boot
+recovery does not: it downloads nothing, and says which command to run.
+Python tools (ruff) go to persistent storage: ``uv tool install`` into
+``<data_root>/apps/tools`` (or, without the shared uv, pip into a virtual
+environment ``<data_root>/apps/tools/<name>``), linked into ``/usr/local/bin``,
+so after a wipe recovery brings back only the links, and downloads nothing.
 """
 
 from __future__ import annotations
@@ -109,8 +110,22 @@ def resources_for(cfg: SiteConfig, package: Package) -> list[Resource]:
     return resources
 
 
+def wiped_note() -> str:
+    """Where packages live and how they come back after a reboot (CLI and menu)."""
+    return _(
+        "OS packages (apt) are wiped at every reboot: 'datakeeper packages install' with "
+        "no names puts the recorded ones back. Python tools live on the data disk."
+    )
+
+
+def names_or_recorded(cfg: SiteConfig, names: list[str]) -> list[str]:
+    """``names``, or when none are given the recorded set (installed again after a wipe)."""
+    return list(names) if names else recorded(cfg)
+
+
 def recorded(cfg: SiteConfig) -> list[str]:
-    """Catalogue names installed so far (what recovery installs again)."""
+    """Catalogue names installed so far (what ``packages install`` with no names and
+    ``check --fix`` install again after a wipe)."""
     try:
         data = json.loads((cfg.state_dir / RECORD_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -151,6 +151,12 @@ class Features:
 
     # -- packages, recovery ------------------------------------------------------
 
+    def packages_note(self) -> str:
+        """``datakeeper.features.packages.wiped_note``."""
+        from datakeeper.features.packages import wiped_note
+
+        return wiped_note()
+
     def package_status(self, cfg) -> list:
         """``datakeeper.features.packages.package_status``."""
         from datakeeper.features.packages import package_status

@@ -54,6 +54,15 @@ def check_registry(cfg: SiteConfig) -> list[CheckResult]:
     return results
 
 
+def missing_accounts(cfg: SiteConfig) -> list[str]:
+    """Registered accounts that do not exist here: after a wipe, before ``recover``."""
+    try:
+        document = read_document(cfg.registry_path)
+    except (DatakeeperError, OSError):
+        return []
+    return sorted(name for name in document.users if accounts.user_by_name(name) is None)
+
+
 def _registry_line(subject: str, problem: str | None) -> CheckResult:
     if problem:
         return CheckResult("REGISTRY", subject, FAIL, problem)

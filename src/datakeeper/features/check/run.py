@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.check.audits import check_registry, check_sudo_policy
+from datakeeper.features.check.audits import check_registry, check_sudo_policy, missing_accounts
 from datakeeper.features.check.result import FAIL, PASS, SKIP, CheckReport, CheckResult
 from datakeeper.features.check.trusted import check_trust
 from datakeeper.features.enabled import enabled_steps
@@ -47,7 +47,20 @@ def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
         results += check_step(step)
     results += check_sudo_policy(cfg)
     results += check_registry(cfg)
-    return CheckReport(results)
+    return CheckReport(results, *_recovery_advice(cfg))
+
+
+def _recovery_advice(cfg: SiteConfig) -> tuple[list[str], str | None]:
+    """After a wipe most lines fail for one reason: say so first, and what fixes it."""
+    missing = missing_accounts(cfg)
+    if not missing:
+        return [], None
+    advice = _(
+        "{n} registered account(s) are missing on this server ({names}): the system disk "
+        "was probably wiped. 'sudo datakeeper recover' brings them back with the same ids, "
+        "and most lines below with them."
+    ).format(n=len(missing), names=", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))
+    return [advice], "sudo datakeeper recover"
 
 
 def check_storage(cfg: SiteConfig) -> list[CheckResult]:

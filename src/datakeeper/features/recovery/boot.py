@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,7 +162,7 @@ class LastRun:
     """Time, ok and summary of the last ``recover`` (its record on storage)."""
 
     time: str | None
-    ok: bool
+    ok: bool | None  # None: not known (a member reads only the done marker's summary)
     summary: str | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -173,7 +174,7 @@ class LastRun:
 class RecoveryStatus:
     """``recovery status``: enabled or not, the boot files, systemd's view, the last run."""
 
-    enabled: bool
+    enabled: bool | None  # None: not known (the flag's folder is root's)
     files: list[FileState]
     systemd_running: bool
     units: dict[str, UnitState]
@@ -210,12 +211,12 @@ def status(cfg: SiteConfig, config_path: Path) -> RecoveryStatus:
     run, done marker."""
     running = systemd.is_running()
     return RecoveryStatus(
-        enabled=flag_path(cfg).exists(),
+        enabled=_exists(flag_path(cfg)),
         files=file_states(_file_resources(cfg, config_path)),
         systemd_running=running,
         units={unit: systemd.unit_state(unit) for unit in UNITS} if running else {},
         install=installed_tool(cfg),
-        last_run=last_run(cfg),
+        last_run=last_run(cfg) or _marker_run(),
         done_marker=DONE_MARKER.exists(),
         hook=hook_line(cfg, config_path),
     )
@@ -233,6 +234,24 @@ def last_run(cfg: SiteConfig) -> LastRun | None:
     if not isinstance(record, dict):
         return LastRun(None, False, _("unreadable record"))
     return LastRun(record.get("time"), record.get("ok"), record.get("summary"))
+
+
+def _marker_run() -> LastRun | None:
+    """What anyone may know of this boot's recovery: the done marker (world-readable on
+    /run) holds its summary. Used when the full record, which is root's, is not readable."""
+    text = _read_text(DONE_MARKER)
+    if text is None:
+        return None
+    when = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(DONE_MARKER.stat().st_mtime))
+    return LastRun(when, None, text.strip())
+
+
+def _exists(path: Path) -> bool | None:
+    """Whether ``path`` exists; None when a folder on the way is not ours to search."""
+    try:
+        return path.exists()
+    except PermissionError:
+        return None
 
 
 def _read_text(path: Path) -> str | None:

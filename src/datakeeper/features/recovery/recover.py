@@ -171,8 +171,9 @@ def without_downloads(resources: list[Resource]) -> list[Resource]:
 
 def _left_out_note(key: str) -> list[str]:
     if key == "PACKAGES":
-        return [_("OS packages are not reinstalled at boot; run 'datakeeper packages install' "
-                  "for the ones you need again")]  # fmt: skip
+        return [_("OS packages are not reinstalled at boot (nothing is downloaded then); "
+                  "'datakeeper packages install' with no names installs the recorded ones "
+                  "again")]  # fmt: skip
     return [_("software installs are not repeated at boot; run 'datakeeper init' if conda "
               "or uv is missing")]  # fmt: skip
 

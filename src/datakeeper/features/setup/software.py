@@ -2,8 +2,9 @@
 
 Both live on persistent storage (see ``datakeeper.resources.software``), so a
 wipe only takes the links datakeeper puts on the SSD: ``/etc/profile.d/conda.sh``
-(every login shell gets ``conda``, no rc file edited) and ``/usr/local/bin/uv``/
-``uvx``; converging again re-creates the links and downloads nothing.
+(every login shell gets ``conda``, no rc file edited), ``/usr/local/bin/uv``/
+``uvx`` and ``/usr/local/bin/datakeeper``; converging again re-creates the links
+and downloads nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine.resource import Resource
+from datakeeper.paths import INSTALLED_TOOL
 from datakeeper.resources.software import MinicondaInstall, UvInstall
 from datakeeper.resources.symlink import Symlink
 
@@ -39,4 +41,14 @@ def software_resources(
         resources.append(UvInstall(cfg.uv_prefix, cfg.uv.requirement, storage_root=root))
         for name in ("uv", "uvx"):
             resources.append(Symlink(bin_dir / name, cfg.uv_prefix / "bin" / name))
-    return resources
+    return resources + tool_link(cfg, bin_dir=bin_dir)
+
+
+def tool_link(cfg: SiteConfig, *, bin_dir: Path = BIN_DIR) -> list[Resource]:
+    """``datakeeper`` itself on everyone's PATH: the link install.sh made, which a wipe
+    takes with the SSD. Only where install.sh put the tool on storage (a copy run from
+    elsewhere has nothing to link)."""
+    installed = cfg.storage.data_root / INSTALLED_TOOL
+    if not installed.exists():
+        return []
+    return [Symlink(bin_dir / "datakeeper", installed)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import socket
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.i18n import _
@@ -39,19 +41,15 @@ def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> Hand
     """What to tell the new user: how to log in, the key, the password, the home."""
     host = host or socket.getfqdn()
     ssh = f"ssh {result.name}@{host}"
-    if result.private_key_path:
-        ssh = f"ssh -i {result.name}_key {result.name}@{host}"
+    key_file = Path(result.private_key_path).name if result.private_key_path else None
+    if key_file:
+        ssh = f"ssh -i {key_file} {result.name}@{host}"
     lines = [
         _("Account {name} (uid {uid}) is ready.").format(name=result.name, uid=result.uid),
         _("Log in: {ssh}").format(ssh=ssh),
     ]
-    if result.private_key_path:
-        lines.append(
-            _(
-                "Private key: {path} (root-only). Give it to {name} over a secure channel, "
-                "then delete it from the server."
-            ).format(path=result.private_key_path, name=result.name)
-        )
+    if key_file:
+        lines += key_steps(result.private_key_path, result.name, host, cfg.admin or "ADMIN")
     if result.temp_password:
         lines.append(
             _(
@@ -82,3 +80,25 @@ def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> Hand
         changes=list(result.changes),
         text=lines,
     )
+
+
+def key_steps(key_path: str, name: str, host: str, admin: str) -> list[str]:
+    """How the generated private key reaches its owner, with the real file names, and
+    leaves the server (it is root-only there, so the admin first copies it out)."""
+    key_file = shlex.quote(Path(key_path).name)
+    path = shlex.quote(key_path)
+    return [
+        _("Private key: {path} (root-only). Hand it to {name} over a secure channel:").format(
+            path=key_path, name=name
+        ),
+        _("  1. on the server: sudo install -m 600 -o {admin} {path} ~/{file}").format(
+            admin=admin, path=path, file=key_file
+        ),
+        _(
+            "  2. on your computer: scp {admin}@{host}:{file} . && ssh {admin}@{host} rm {file}"
+        ).format(admin=admin, host=host, file=key_file),
+        _(
+            "  3. {name} keeps it private: chmod 600 {file}; then: ssh -i {file} {name}@{host}"
+        ).format(name=name, file=key_file, host=host),
+        _("  4. delete it from the server: sudo shred -u {path}").format(path=path),
+    ]

@@ -76,7 +76,8 @@ class CheckScreen(FeatureScreen):
                 first_fail = first_fail or (added if result.status == CheckStatus.FAIL else None)
         cursor = first_fail or (tree.root.children[0] if tree.root.children else None)
         self.call_after_refresh(tree.move_cursor, cursor)  # Enter opens the first FAIL
-        self.query_one("#summary", Static).update(report.summary())
+        advice = "".join(f"{line}\n" for line in report.advice)  # e.g. recover after a wipe
+        self.query_one("#summary", Static).update(advice + report.summary())
 
     def action_fix(self) -> None:
         """Plan the fixes (``check --fix``'s dry run) and ask before applying them."""

@@ -42,14 +42,7 @@ class PackagesScreen(FeatureScreen):
         self.lines: list[str] = []
 
     def body(self) -> Iterable[Widget]:
-        yield Static(
-            _(
-                "OS packages (apt) live on the system disk and are wiped at every reboot; "
-                "recovery installs the recorded ones again. Python tools live on the data disk."
-            ),
-            classes="hint",
-            markup=False,
-        )
+        yield Static(self.features.packages_note(), classes="hint", markup=False)
         yield Checklist(id="catalogue")
         yield ProgressBar(show_eta=False, id="progress")
         yield TextPanel(id="log")
@@ -95,7 +88,7 @@ class PackagesScreen(FeatureScreen):
         if self.cfg is None:
             return
         if not names:
-            self.status.error(_("tick at least one package (space), then press i"))
+            self.status.error(_("nothing is ticked: move to a package and press space to tick it"))
             return
         progress = self.query_one("#progress", ProgressBar)
         progress.update(total=len(names), progress=0)
