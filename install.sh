@@ -22,7 +22,8 @@ say() { printf '%s\n' "install.sh: $*"; }
 die() { code=$1; shift; printf '%s\n' "install.sh: error: $*" >&2; exit "$code"; }
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    # The comment block at the top of this file, up to the first line of code.
+    awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 }
 
 while [ $# -gt 0 ]; do

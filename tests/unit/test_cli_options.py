@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,30 @@ def test_an_unexpected_error_is_one_line_with_the_log_of_its_details(capsys, tmp
 class _Raising:
     def __init__(self, error_source) -> None:
         self.main = error_source
+
+
+def test_install_sh_help_is_its_header_and_nothing_else():
+    script = Path(__file__).resolve().parents[2] / "install.sh"
+    result = subprocess.run(["sh", str(script), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Install datakeeper onto persistent storage")
+    assert lines[-1].startswith("3 refused")
+    assert "set -eu" not in result.stdout
+
+
+def _groups() -> list[list[str]]:
+    found = [[]]
+    for path in COMMANDS:
+        for end in range(1, len(path)):
+            if path[:end] not in found:
+                found.append(path[:end])
+    return found
+
+
+@pytest.mark.parametrize("path", _groups(), ids=lambda p: " ".join(p) or "datakeeper")
+def test_help_lists_every_command_with_a_summary_that_fits_80_columns(path):
+    result = CliRunner().invoke(app, [*path, "--help"], terminal_width=80)
+    commands = result.output.split("Commands:", 1)[1]
+    assert "..." not in commands, commands
+    assert all(len(line) <= 80 for line in commands.splitlines())

@@ -95,7 +95,8 @@ def test_handout_gives_the_exact_commands_for_the_real_key_file(cfg):
     assert sheet.text[2:7] == [
         f"Private key: {key} (root-only). Hand it to dana over a secure channel:",
         f"  1. on the server: sudo install -m 600 -o {admin} {key} ~/dana_ed25519",
-        f"  2. on your computer: scp {admin}@gpu1:dana_ed25519 . && ssh {admin}@gpu1 rm dana_ed25519",
+        f"  2. on your computer: scp {admin}@gpu1:dana_ed25519 . "
+        f"&& ssh {admin}@gpu1 rm dana_ed25519",
         "  3. dana keeps it private: chmod 600 dana_ed25519; then: ssh -i dana_ed25519 dana@gpu1",
         f"  4. delete it from the server: sudo shred -u {key}",
     ]

@@ -46,20 +46,26 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("init")(init_cmd.init)
-app.command("check")(check_cmd.check)
-app.command("recover")(recover_cmd.recover)
-app.add_typer(recovery_cmd.app, name="recovery")
-app.add_typer(user_cmd.app, name="user")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(storage_cmd.app, name="storage")
-app.add_typer(log_cmd.app, name="log")
-app.add_typer(disk_cmd.app, name="disk")
-app.command("env")(env_cmd.env)
-app.command("guide")(env_cmd.guide)
-app.add_typer(packages_cmd.app, name="packages")
-app.add_typer(cache_cmd.app, name="cache")
-app.command("fix-permissions")(permissions_cmd.fix_permissions)
+app.command("init", short_help=_("Set the server up (six steps)."))(init_cmd.init)
+app.command("check", short_help=_("Test the server against the config."))(check_cmd.check)
+app.command("recover", short_help=_("Bring accounts back after a wipe."))(recover_cmd.recover)
+app.add_typer(
+    recovery_cmd.app, name="recovery", short_help=_("Recover at every boot, before logins.")
+)
+app.add_typer(user_cmd.app, name="user", short_help=_("Add, show and change accounts."))
+app.add_typer(config_cmd.app, name="config", short_help=_("Show and validate the site config."))
+app.add_typer(storage_cmd.app, name="storage", short_help=_("Are the storage roots persistent?"))
+app.add_typer(log_cmd.app, name="log", short_help=_("Show the action log."))
+app.add_typer(disk_cmd.app, name="disk", short_help=_("Disk usage; the disk-full alert."))
+app.command("env", short_help=_("Your environment, checked."))(env_cmd.env)
+app.command("guide", short_help=_("Help for researchers (data, conda)."))(env_cmd.guide)
+app.add_typer(
+    packages_cmd.app, name="packages", short_help=_("Admin tools for everyone (fzf, btop …).")
+)
+app.add_typer(cache_cmd.app, name="cache", short_help=_("List and clean the shared caches."))
+app.command("fix-permissions", short_help=_("Repair owners, groups and modes."))(
+    permissions_cmd.fix_permissions
+)
 
 
 def _print_version(value: bool) -> None:
@@ -120,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: run the app, turn every error into one line and an
     exit code (documented in the README); never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if COMPLETE_VAR in os.environ:
+        _enable_completion()
     try:
         command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="datakeeper", standalone_mode=False)
@@ -141,6 +149,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as error:  # the last resort: one line and a log, never a traceback
         _crash(error, args)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+COMPLETE_VAR = "_DATAKEEPER_COMPLETE"  # set by the shell scripts the ENV step installs
+
+
+def _enable_completion() -> None:
+    """Typer answers completion requests only for shells it registered; with its own
+    --install-completion left out (the ENV step installs the scripts), register them
+    here, on the Tab path only."""
+    try:
+        from typer.completion import completion_init
+    except ImportError:  # an older Typer registers them itself
+        return
+    completion_init()
 
 
 def _usage_error(error: UsageError) -> None:

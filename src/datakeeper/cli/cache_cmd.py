@@ -23,7 +23,7 @@ from datakeeper.text import printable
 app = typer.Typer(help="List and clean the package and model caches.", no_args_is_help=True)
 
 
-@app.command("list")
+@app.command("list", short_help=_("Each cache: size, files, oldest use."))
 def list_caches(ctx: typer.Context) -> None:
     """Show each cache: path, size, files and the oldest access."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -34,7 +34,7 @@ def list_caches(ctx: typer.Context) -> None:
     emit(data, json_output=global_options(ctx).json_output, render=lambda c: _render_list(c, rows))
 
 
-@app.command("clean")
+@app.command("clean", short_help=_("Free space in the caches."))
 def clean(
     ctx: typer.Context,
     conda: Annotated[bool, typer.Option("--conda", help="Shared conda package tarballs.")] = False,

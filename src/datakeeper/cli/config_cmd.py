@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Show and validate the site config.", no_args_is_help=True)
 
 
-@app.command("show")
+@app.command("show", short_help=_("Print the effective config as TOML."))
 def show(ctx: typer.Context) -> None:
     """Print the effective config (defaults filled in) as TOML, or JSON with --json."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -50,7 +50,7 @@ def show(ctx: typer.Context) -> None:
     emit(config_to_dict(config), json_output=options.json_output, render=render)
 
 
-@app.command("validate")
+@app.command("validate", short_help=_("List every problem of a config file."))
 def validate(
     ctx: typer.Context,
     path: Annotated[

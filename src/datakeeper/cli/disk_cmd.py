@@ -23,7 +23,7 @@ from datakeeper.text import printable
 # No help= here: the callbacks' docstrings are the help of "disk" and "disk alert".
 app = typer.Typer(invoke_without_command=True)
 alert_app = typer.Typer(invoke_without_command=True)
-app.add_typer(alert_app, name="alert")
+app.add_typer(alert_app, name="alert", short_help=_("Alert when a disk fills up."))
 
 
 @app.callback()
@@ -212,7 +212,7 @@ def _render_alert(console, outcome) -> None:
         print(f"  {printable(line)}", file=sys.stderr)  # may quote the hook's output
 
 
-@alert_app.command("enable")
+@alert_app.command("enable", short_help=_("Run the alert every hour."))
 def enable(ctx: typer.Context) -> None:
     """Run the alert every hour (alert.interval): a systemd timer, or a cron entry
     (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
@@ -234,7 +234,7 @@ def enable(ctx: typer.Context) -> None:
     print_outcome_summary(outcome, json_output=options.json_output)
 
 
-@alert_app.command("disable")
+@alert_app.command("disable", short_help=_("Stop the scheduled alert."))
 def disable(ctx: typer.Context) -> None:
     """Stop the scheduled alert and remove the files ``enable`` wrote."""
     # Imported when the command runs: the engine would slow every start-up.
@@ -250,7 +250,7 @@ def disable(ctx: typer.Context) -> None:
     print_outcome_summary(outcome, json_output=options.json_output)
 
 
-@alert_app.command("status")
+@alert_app.command("status", short_help=_("Whether and how the alert runs."))
 def status(ctx: typer.Context) -> None:
     """Whether the alert is scheduled, how, and with which command."""
     # Imported when the command runs: the config and the features would slow every start-up.

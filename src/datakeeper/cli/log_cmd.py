@@ -9,6 +9,7 @@ import typer
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit
+from datakeeper.i18n import _
 from datakeeper.text import printable
 
 # The action log module (~5 ms, measured with `python3 -X importtime`) is imported
@@ -17,7 +18,7 @@ from datakeeper.text import printable
 app = typer.Typer(help="Show the action log.", no_args_is_help=True)
 
 
-@app.command("show")
+@app.command("show", short_help=_("The newest entries (root only)."))
 def show(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest N entries.")] = 50,

@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 
-@app.command("list")
+@app.command("list", short_help=_("The catalogue and what is installed."))
 def list_(ctx: typer.Context) -> None:
     """The catalogue: each package, how it is installed, and whether it is installed now."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -44,7 +44,7 @@ def _table(console, rows) -> None:
     console.print(_wiped_note(), markup=False)
 
 
-@app.command("install")
+@app.command("install", short_help=_("Install (none named: the recorded)."))
 def install(
     ctx: typer.Context,
     names: Annotated[

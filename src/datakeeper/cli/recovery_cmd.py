@@ -30,7 +30,7 @@ def _config_path(ctx: typer.Context) -> Path:
     return resolve_config_path(global_options(ctx).config_path).absolute()
 
 
-@app.command("enable")
+@app.command("enable", short_help=_("Install the boot service."))
 def enable(ctx: typer.Context) -> None:
     """Install the boot service, the password sync and the login wait; every later
     'recover' recreates them after a wipe. Under systemd the units are enabled (recovery
@@ -47,7 +47,7 @@ def enable(ctx: typer.Context) -> None:
     _finish(result, options.json_output)
 
 
-@app.command("disable")
+@app.command("disable", short_help=_("Remove the boot service."))
 def disable(ctx: typer.Context) -> None:
     """Disable the boot service and remove every file 'enable' wrote."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -73,7 +73,7 @@ def _finish(result, json_output: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command("status")
+@app.command("status", short_help=_("Boot files, systemd, the last run."))
 def status(ctx: typer.Context) -> None:
     """Enabled or not, the boot files, systemd's view, the last recovery and the done marker."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -117,13 +117,13 @@ def _status(console, found) -> None:
     console.print(_("Recovered since this boot: {done}").format(done=done), markup=False)
 
 
-@app.command("run")
+@app.command("run", short_help=_("Recover now (= datakeeper recover)."))
 def run(ctx: typer.Context) -> None:
     """Run recovery now: the same as 'datakeeper recover'."""
     recover_command(ctx, boot=False)
 
 
-@app.command("hook")
+@app.command("hook", short_help=_("Print the boot line for rc.local."))
 def hook(ctx: typer.Context) -> None:
     """Print the boot hook line for cloud-init 'runcmd' or /etc/rc.local, for a server
     whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."""
@@ -135,7 +135,7 @@ def hook(ctx: typer.Context) -> None:
     emit({"hook": line}, json_output=global_options(ctx).json_output, render=lambda _c: print(line))
 
 
-@app.command("sync-passwords")
+@app.command("sync-passwords", short_help=_("Save changed passwords."))
 def sync_passwords(ctx: typer.Context) -> None:
     """Save password changes made with passwd in the registry, so recovery restores them."""
     # Imported here, when the command runs: start-up cost (see the note at the top).

@@ -20,7 +20,7 @@ from datakeeper.i18n import _
 app = typer.Typer(help="Check that storage roots are the persistent disks.", no_args_is_help=True)
 
 
-@app.command("status")
+@app.command("status", short_help=_("Mounted, marked, persistent, free."))
 def status(ctx: typer.Context) -> None:
     """Show each storage root: mounted, marked, persistent, and its free space.
 
@@ -52,7 +52,7 @@ def _render_status(console, statuses) -> None:
     console.print(table)
 
 
-@app.command("mark")
+@app.command("mark", short_help=_("Mark a root as persistent storage."))
 def mark(
     ctx: typer.Context,
     root: Annotated[Path, typer.Argument(help="A configured storage root, e.g. /data.")],

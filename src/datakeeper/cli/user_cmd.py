@@ -34,7 +34,7 @@ AllowPrivileged = Annotated[
 ]
 
 
-@app.command("add")
+@app.command("add", short_help=_("Create an account with a persistent home."))
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Account name (lowercase).")],
@@ -170,7 +170,7 @@ def _print_handout(console, sheet) -> None:
         console.print(sheet.private_key, markup=False)
 
 
-@app.command("list")
+@app.command("list", short_help=_("Every account: ids, groups, state."))
 def list_(
     ctx: typer.Context,
     sizes: Annotated[bool, typer.Option("--sizes", help="Also measure each home.")] = False,
@@ -205,7 +205,7 @@ def _table(console, rows) -> None:
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", short_help=_("Everything about one account."))
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Everything about one account, including key fingerprints (your own without sudo)."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -237,7 +237,7 @@ def _caller() -> str | None:
         return None
 
 
-@app.command("set")
+@app.command("set", short_help=_("Change shell, groups or keys."))
 def set_(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument()],
@@ -274,7 +274,7 @@ def set_(
     _finish(outcome, options)
 
 
-@app.command("register")
+@app.command("register", short_help=_("Record an existing account."))
 def register(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument()],
@@ -290,7 +290,7 @@ def register(
     _warn_privileged(name, allowed)
 
 
-@app.command("unregister")
+@app.command("unregister", short_help=_("Forget an account in the registry."))
 def unregister(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Forget an account in the registry; the account itself is left alone."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -320,4 +320,6 @@ def _finish(outcome, options) -> None:
 
 from datakeeper.cli import user_remove_cmd  # noqa: E402  (remove has a module of its own)
 
-app.command("remove")(user_remove_cmd.remove)
+app.command("remove", short_help=_("Remove an account; keep or archive data."))(
+    user_remove_cmd.remove
+)

@@ -132,18 +132,26 @@ def run_alert(
 def _record(cfg: SiteConfig, check: AlertCheck, outcome: AlertOutcome) -> None:
     """Action log (persistent data root, root only) plus syslog; syslog alone otherwise."""
     if outcome.dry_run:
-        outcome.actions.append(_("would log: {line}").format(line=check.sentence()))
+        outcome.actions.append(
+            _("would log the alert for {root} (action log and syslog)").format(
+                root=check.usage.root
+            )
+        )
         return
     why_not = _why_no_log_file(cfg)
     if why_not is None:
         try:
             _log_file(cfg, check)
-            outcome.actions.append(_("logged: {line}").format(line=check.sentence()))
+            outcome.actions.append(
+                _("logged the alert for {root} (action log and syslog)").format(
+                    root=check.usage.root
+                )
+            )
             return
         except (OSError, DatakeeperError) as error:  # the hook must still run
             why_not = str(error)
     send_to_syslog(check.sentence())
-    outcome.actions.append(_("sent to syslog: {line}").format(line=check.sentence()))
+    outcome.actions.append(_("sent the alert for {root} to syslog").format(root=check.usage.root))
     outcome.problems.append(_("not written to the action log: {why}").format(why=why_not))
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from datakeeper.engine import Resource
 from datakeeper.features.setup.cache_seal import sealed_hub
+from datakeeper.features.setup.completion import completion_resources
 from datakeeper.features.setup.envfiles import global_envs_script, member_condarc, system_condarc
 from datakeeper.features.setup.software import software_resources
 from datakeeper.features.setup.sudo import sudo_resources
@@ -178,6 +179,7 @@ def env_step(ctx: SetupContext) -> Step:
         *sealed_hub(cfg.resolved_env()[0]),  # members cannot change each other's downloads
     ]
     resources += software_resources(cfg)
+    resources += completion_resources(manifest)
     return Step("ENV", _("environment variables, conda and uv"), resources, critical=False)
 
 
