@@ -3,12 +3,14 @@ keys add a user with a generated key; the account then logs in through the real 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
 
 import pytest
 
+from tests.support.site_setup import prepare_site
 from tests.support.sshd import ssh_login, sshd_log, start_sshd
 
 pytestmark = [
@@ -98,3 +100,36 @@ def test_add_a_user_with_a_generated_key_from_the_menu_then_log_in(site):
     result = ssh_login(site, "carol", KEY, "id -un; pwd -P")
     assert result.returncode == 0, f"{result.stderr}\n--- sshd log ---\n{sshd_log(site)}"
     assert result.stdout.split() == ["carol", "/data/users/carol"]
+
+
+STEPS = ["GROUP", "STORAGE", "FOLDERS", "ADMIN", "ENV", "SUDO"]
+
+
+def test_the_setup_wizard_sets_a_fresh_server_up_step_by_step(server):
+    """A config written by hand (no admin in it), an admin account with its home on the
+    SSD: menu 1, type the admin, then plan and apply each of the six steps."""
+    prepare_site(server)
+    term = Terminal(server, [sys.executable, "-m", "datakeeper"])
+    term.wait_for("Admin menu")
+    term.keys("1")
+    term.wait_for("Show the plan")
+    term.keys("Tab")  # the admin field: empty, since the config names none
+    term.type("admin")
+    term.keys("C-s")
+    for number, key in enumerate(STEPS, start=1):
+        shown = term.wait_for(f"{number}/6 {key}:", timeout=60)
+        assert "✗" not in shown and "FAILED" not in shown, shown
+        term.wait_for("Plan (nothing changed yet)", timeout=60)
+        term.keys("a")
+        shown = term.wait_for("Result:", timeout=60)
+        assert "Error" not in shown and "failed" not in shown, shown
+        term.keys("n")
+    summary = term.wait_for("Summary", timeout=60)
+    assert "6/6" in summary
+    term.keys("q")
+    # What the six steps did, seen from outside the menu.
+    assert server.run(["getent", "group", "gpu-users"]).stdout.startswith("gpu-users:")
+    assert os.readlink(server.path("/home/admin")) == "/data/users/admin"
+    assert server.path("/data/users/admin/thesis.tex").read_text() == "thesis\n"
+    assert os.path.isfile(server.path("/etc/sudoers.d/datakeeper"))
+    assert 'admin = "admin"' in server.path("/data/config/datakeeper.toml").read_text()

@@ -82,6 +82,7 @@ class FakeFeatures:
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple, dict]] = []
         self.fail: dict[str, Exception] = {}
+        self.hook = "/data/apps/datakeeper/current/bin/datakeeper recover --boot"
         self.cfg = parse_config(CONFIG, "test.toml")
         self.lock = threading.Lock()
         self.config_missing = False
@@ -277,7 +278,7 @@ class FakeFeatures:
             install=Path("/data/apps/datakeeper/current/bin/datakeeper"),
             last_run=None,
             done_marker=False,
-            hook="/data/apps/datakeeper/current/bin/datakeeper recover --boot",
+            hook=self.hook,
         )
 
     def recovery_enable(self, cfg):

@@ -88,6 +88,23 @@ async def test_the_user_disk_view_is_the_same_feature(features):
         assert "/data/users/bob (bob)" in screen_text(pilot.app)
 
 
+async def test_a_researcher_sees_the_homes_first_within_80x24(features):
+    async with running(features, admin=False) as pilot:
+        await press(pilot, "2")
+        rows = [line.strip("│ ") for line in screen_text(pilot.app).splitlines()]
+        content = [row for row in rows if row and not row.startswith(("╭", "╰", "⭘"))]
+        assert content[0] == "Homes"
+        assert "/data/users/bob (bob)" in content[1]
+
+
+async def test_the_admin_sees_the_storage_first(features):
+    async with running(features) as pilot:
+        await press(pilot, "8")
+        rows = [line.strip("│ ") for line in screen_text(pilot.app).splitlines()]
+        content = [row for row in rows if row and not row.startswith(("╭", "╰", "⭘"))]
+        assert content[0] == "Storage"
+
+
 @pytest.mark.parametrize(
     ("key", "topic", "shown"),
     [

@@ -47,4 +47,6 @@ async def test_installing_nothing_is_refused_with_a_hint(features):
     async with running(features) as pilot:
         await press(pilot, "5", "i")
         assert features.called("install_packages") == []
-        assert "Error: tick at least one package" in screen_text(pilot.app)
+        assert "Error: nothing is ticked: move to a package and press space" in screen_text(
+            pilot.app
+        )

@@ -17,6 +17,18 @@ async def test_status_is_shown_on_entry(features):
         assert "Last recovery: never" in text and "recover --boot" in text
 
 
+async def test_a_long_hook_line_is_shown_whole_on_one_line_and_c_copies_it(features):
+    guard = "'import guard; guard.check()' " * 4
+    features.hook = f"/usr/bin/python3 -I -c {guard}recover --boot"
+    async with running(features) as pilot:
+        await press(pilot, "6")
+        shown = str(pilot.app.screen.query_one("#hook").render())
+        assert features.hook in shown.splitlines()  # one line, never wrapped
+        await press(pilot, "c")
+        assert pilot.app.clipboard == features.hook
+        assert "hook line copied" in screen_text(pilot.app)
+
+
 async def test_enable_shows_what_it_did_and_the_new_status(features):
     async with running(features) as pilot:
         await press(pilot, "6", "e")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from datakeeper.errors import RefusedError
 from datakeeper.features.users.remove.removal import RemoveRequest
 from tests.tui.conftest import press, running, screen_text, type_text
-from tests.tui.fakes import removal_sentences
+from tests.tui.fakes import USERS, removal_sentences
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,7 +34,26 @@ async def test_enter_shows_everything_about_a_user(features):
 
 
 async def _pick_bob(pilot) -> None:
-    await press(pilot, "4", "down", "enter")
+    await press(pilot, "4", "enter")  # bob is the first (the admin is not offered)
+
+
+async def test_delete_offers_neither_the_admin_nor_unregistered_accounts(features):
+    stray = replace(USERS[1], name="ubuntu", uid=1100, state="unregistered")
+    features.list_users = lambda cfg: [*USERS, stray]
+    async with running(features) as pilot:
+        await press(pilot, "4")
+        table = pilot.app.screen.query_one("#users")
+        assert [str(key.value) for key in table.rows] == ["bob"]
+
+
+async def test_a_wrong_name_typed_to_confirm_says_so(features):
+    async with running(features) as pilot:
+        await _pick_bob(pilot)
+        pilot.app.screen.query_one("#confirm-name").focus()
+        await type_text(pilot, "rob")
+        await press(pilot, "enter")
+        assert "type the name bob exactly to confirm (you typed rob)" in screen_text(pilot.app)
+        assert features.called("remove_user") == []
 
 
 async def test_removal_shows_size_groups_and_sessions_and_keeps_data_by_default(features):

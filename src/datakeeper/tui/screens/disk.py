@@ -59,22 +59,27 @@ class DiskScreen(FeatureScreen):
         from datakeeper.sizes import human_size
 
         self.query_one("#progress").display = False
-        lines = [_("Storage")]
+        storage = [_("Storage")]
         for root in report.roots:
             if not root.exists:
-                lines.append(f"  {text_bar(0, BAR)}   -    {printable(root.root)}: " + _("missing"))
+                storage.append(
+                    f"  {text_bar(0, BAR)}   -    {printable(root.root)}: " + _("missing")
+                )
                 continue
             figures = _("{free} free of {total}").format(
                 free=human_size(root.free), total=human_size(root.total)
             )
             bar = text_bar(root.percent / 100, BAR)
-            lines.append(f"  {bar} {root.percent:5.1f}%  {printable(root.root)}  {figures}")
-        lines += _folders(_("Shared folders"), report.shared)
+            storage.append(f"  {bar} {root.percent:5.1f}%  {printable(root.root)}  {figures}")
         if report.source == "quota":
-            lines.append(_("Homes (quota)"))
-            lines += [f"  {q.user}: {human_size(q.bytes)}" for q in report.quota]
+            homes = [_("Homes (quota)")]
+            homes += [f"  {q.user}: {human_size(q.bytes)}" for q in report.quota]
         else:
-            lines += _folders(_("Homes"), report.homes)
+            homes = _folders(_("Homes"), report.homes)
+        shared = _folders(_("Shared folders"), report.shared)
+        # A researcher looks for their own home first; the admin for the disks first.
+        admin = getattr(self.app, "admin", True)
+        lines = storage + shared + homes if admin else homes[1:] + [""] + storage + shared
         lines += ["", _("Sizes are disk space allocated (as du counts it), not file lengths.")]
         lines += [printable(note) for note in report.notes]
         if report.errors:

@@ -33,7 +33,7 @@ class MenuScreen(FeatureScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(str(n), f"pick({n})", show=False) for n in range(1, 10)
-    ]
+    ] + [Binding("escape", "back", show=False)]  # the first screen: Esc has nowhere to go
     DEFAULT_CSS = """
     MenuScreen OptionList { height: auto; max-height: 1fr; margin: 1 2 0 2; }
     MenuScreen #hint { margin: 1 3; height: auto; }

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, ScrollableContainer
 from textual.widget import Widget
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
 from datakeeper.i18n import _
 from datakeeper.status import ChangeOutcome, StepStatus, change_line, error_line, yes_no
@@ -29,9 +29,12 @@ class RecoveryScreen(FeatureScreen):
         Binding("d", "disable", _("Disable")),
         Binding("r", "run", _("Run now")),
         Binding("s", "refresh", _("Status")),
+        Binding("c", "copy_hook", _("Copy hook")),
     ]
     DEFAULT_CSS = """
     RecoveryScreen #state { height: auto; max-height: 10; }
+    RecoveryScreen #hook-box { height: 3; overflow-x: auto; overflow-y: hidden; }
+    RecoveryScreen #hook { width: auto; padding: 0 1; }
     RecoveryScreen #output { height: 1fr; }
     """
 
@@ -39,9 +42,13 @@ class RecoveryScreen(FeatureScreen):
         super().__init__()
         self.cfg = None
         self.lines: list[str] = []
+        self.hook = ""
 
     def body(self) -> Iterable[Widget]:
         yield TextPanel(id="state")
+        # The hook line is for copying into rc.local or cloud-init: never wrapped.
+        with ScrollableContainer(id="hook-box"):
+            yield Static(id="hook", markup=False)
         yield TextPanel(id="output")
         with Horizontal(classes="buttons"):
             yield Button(_("Enable (e)"), id="enable")
@@ -85,9 +92,19 @@ class RecoveryScreen(FeatureScreen):
                 when=f"{last.time}: {last.summary}" if last else _("never")
             )
         )
-        if found.hook:
-            lines.append(_("Boot hook without systemd: {hook}").format(hook=found.hook))
         self.query_one("#state", TextPanel).show(lines)
+        self.hook = found.hook or ""
+        if self.hook:
+            title = _(
+                "Boot hook without systemd (c copies it; 'datakeeper recovery hook' prints it):"
+            )
+            self.query_one("#hook", Static).update(f"{title}\n{self.hook}")
+
+    def action_copy_hook(self) -> None:
+        """Put the hook line on the clipboard (OSC 52: where the terminal allows it)."""
+        if self.hook:
+            self.app.copy_to_clipboard(self.hook)
+            self.status.done(_("hook line copied (if your terminal allows it)"))
 
     def add_lines(self, *lines: str) -> None:
         """Add lines to the output panel."""

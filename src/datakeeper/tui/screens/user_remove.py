@@ -135,6 +135,23 @@ class UserRemoveScreen(FeatureScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self._update_button()
 
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a confirmation field: remove when everything is typed right, else say
+        what is wrong (a silent refusal reads as a hang)."""
+        typed = event.value.strip()
+        if event.input.id == "confirm-name" and typed != self.user:
+            self.status.error(
+                _("type the name {name} exactly to confirm (you typed {typed})").format(
+                    name=self.user, typed=printable(typed) or _("nothing")
+                )
+            )
+        elif event.input.id == "confirm-purge" and typed != PURGE_WORD:
+            self.status.error(_("type {word} to delete the data for good").format(word=PURGE_WORD))
+        elif self._confirmed():
+            self._remove()
+        elif self.plan is None:
+            self.status.busy(_("still planning; wait for the plan to show"))
+
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         if self.preview is not None:
             self.plan = None

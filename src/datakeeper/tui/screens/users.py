@@ -64,6 +64,9 @@ class UsersScreen(FeatureScreen):
             self.call(_("listing users"), self.features.list_users, self.cfg, then=self._show)
 
     def _show(self, rows: list) -> None:
+        if self.for_removal:  # only what `user remove` is for: not the admin, not strays
+            admin = self.cfg.admin if self.cfg is not None else None
+            rows = [r for r in rows if r.name != admin and r.state != "unregistered"]
         self.rows = rows
         table = self.query_one(DataTable)
         table.clear()

@@ -16,7 +16,12 @@ class TextPanel(VerticalScroll):
     """Lines of text; arrows and PgUp/PgDn scroll it when it has the focus."""
 
     DEFAULT_CSS = """
-    TextPanel { height: 1fr; border: round $primary-darken-2; padding: 0 1; }
+    /* The scrollbar gets a column of its own: drawn over the text it hid the ends of
+       lines ("steps ▇▇"). */
+    TextPanel {
+        height: 1fr; border: round $primary-darken-2; padding: 0 0 0 1;
+        scrollbar-gutter: stable; scrollbar-size-vertical: 1;
+    }
     TextPanel:focus { border: round $accent; }
     TextPanel > Static { width: 1fr; }
     """
