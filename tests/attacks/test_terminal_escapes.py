@@ -26,8 +26,10 @@ ACTIONS = "/data/config/datakeeper/actions.log"
 TITLE = "\x1b]0;OWNED\x07\x1b[2J\x1b[31mFAKE: all good"
 SHOWN = "\\x1b]0;OWNED\\x07\\x1b[2J\\x1b[31mFAKE: all good"
 PROCESS = "\x1b]0;OWNED\x07\x1b[2J"  # 14 bytes: fits a process name
-# Raw in a terminal: C0 controls but the newline that ends our own lines, DEL, C1.
-RAW = [chr(c) for c in (*range(0x0A), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))]
+# Raw in a terminal: C0 controls but the newline that ends our own lines and the tab
+# that separates the fields of a table in a pipe (a tab inside a name is escaped: see
+# tests/unit/test_cli_output.py), DEL, C1.
+RAW = [chr(c) for c in (*range(0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))]
 
 PLANT = r"""
 import os, shutil, subprocess, time

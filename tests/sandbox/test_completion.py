@@ -49,8 +49,5 @@ def test_zsh_gets_an_autoloaded_completion_function(site):
     function = site.path(str(ZSH_FUNCTION))
     assert function.read_text().startswith("#compdef datakeeper\n")
     assert oct(function.stat().st_mode & 0o777) == "0o644"
-    script = (
-        "autoload -U compinit; compinit -u; "
-        "print -r -- ${_comps[datakeeper]}"
-    )
+    script = "autoload -U compinit; compinit -u; print -r -- ${_comps[datakeeper]}"
     assert site.run(["zsh", "-f", "-c", script]).stdout.strip() == "_datakeeper"

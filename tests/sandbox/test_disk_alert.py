@@ -48,7 +48,7 @@ def test_the_alert_logs_while_an_admin_run_holds_the_lock(site):
     assert busy.returncode == 4, busy.stderr  # an admin's run would have to wait
     fired = server.datakeeper("disk", "alert", "--threshold", "1", env=NO_WAIT, check=False)
     assert fired.returncode == 1, fired.stderr
-    assert "logged:" in fired.stdout
+    assert "logged the alert for /data (action log and syslog)" in fired.stdout
     lines = server.path(ACTIONS).read_text().splitlines()
     [entry] = [e for e in map(json.loads, lines) if e["outcome"] == "alert"]
     assert entry["resource"] == "disk /data"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import threading
+import time
 
+import pytest
+from textual.widgets import ProgressBar
+
+from datakeeper.progress import tracked
 from tests.tui.conftest import press, running, screen_text
 
 pytestmark = pytest.mark.asyncio
@@ -57,3 +63,35 @@ async def test_run_now_shows_each_step_and_the_summary(features):
         assert "USER bob: done" in text and "✓ create user bob" in text
         assert "USER carol: FAILED" in text and "✗ uid 1003 is taken" in text
         assert "1 users recovered, 0 already right, 1 skipped" in text
+
+
+async def test_long_work_shows_a_progress_bar_while_it_runs(features):
+    release, halfway = threading.Event(), threading.Event()
+    original = features.recover
+
+    def slow_recover(cfg, *, reporter):
+        with tracked("recovering", 4, "steps") as progress:
+            progress.advance(2)
+            time.sleep(0.15)  # the bar redraws at most every 0.1 s
+            progress.advance(0)
+            halfway.set()
+            release.wait(5)
+            progress.advance(2)
+        return original(cfg, reporter=reporter)
+
+    features.recover = slow_recover
+    async with running(features) as pilot:
+        await press(pilot, "6")
+        await pilot.press("r")
+        await asyncio.to_thread(halfway.wait, 5)
+        await pilot.pause(0.3)
+        bar = pilot.app.screen.query_one("#work-progress", ProgressBar)
+        assert bar.display and bar.total == 4 and bar.progress == 2
+        assert "Working: recovering" in screen_text(pilot.app)
+        release.set()
+        for _ in range(50):  # the worker ends, then its last messages reach the screen
+            await pilot.pause(0.1)
+            if not bar.display and "1 users recovered" in screen_text(pilot.app):
+                break
+        assert not bar.display
+        assert "1 users recovered" in screen_text(pilot.app)

@@ -216,6 +216,18 @@ def test_exit_code_is_1_when_a_root_fires(tmp_path, fake_disk, logged, percent, 
     assert json.loads(result.output)["alert"] is bool(code)
 
 
+def test_the_alert_is_printed_once_then_where_it_went(tmp_path, fake_disk, logged):
+    fake_disk["percent"] = 90.0
+    config = tmp_path / "site.toml"
+    config.write_text(f'[storage]\ndata_root = "{tmp_path}"\nbackup_root = ""\n')
+    args = ["--config", str(config), "disk", "alert", "--threshold", "75"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 1, result.output
+    alert_line, logged_line = result.output.splitlines()
+    assert alert_line.startswith("! ") and "90" in alert_line
+    assert logged_line == f"  logged the alert for {tmp_path} (action log and syslog)"
+
+
 def test_quiet_prints_nothing_below_the_threshold(tmp_path, fake_disk):
     config = tmp_path / "site.toml"
     config.write_text(f'[storage]\ndata_root = "{tmp_path}"\nbackup_root = ""\n')

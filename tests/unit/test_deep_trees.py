@@ -80,7 +80,7 @@ def test_a_failed_archive_copy_removes_its_partial_copy_whatever_the_error(tmp_p
     destination = tmp_path / "backup" / "archive" / "bob-x"
     destination.parent.mkdir(parents=True)
 
-    def crash(src: str, dst: str, *, rescue_name: str) -> treemerge.MergeReport:
+    def crash(src: str, dst: str, *, rescue_name: str, **_progress) -> treemerge.MergeReport:
         (Path(dst) / "half").write_text("copied so far\n")
         raise RecursionError("maximum recursion depth exceeded")
 

@@ -13,6 +13,8 @@ from datakeeper.cli.app import app
 from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, InvalidInputError
 from datakeeper.features import packages
+from datakeeper.features.check.run import FAIL, PASS, check_step
+from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.packages import (
     catalogue,
     install_packages,
@@ -291,3 +293,14 @@ def test_every_text_says_the_same_about_how_packages_come_back():
     note = packages.wiped_note()
     assert "'datakeeper packages install' with no names" in note
     assert "recovery installs" not in note
+
+
+def test_check_lists_each_recorded_os_package_that_is_missing(tmp_path, system, monkeypatch):
+    """After a wipe `check` names the recorded apt packages that are gone (FAIL each)."""
+    cfg = _cfg(tmp_path)
+    monkeypatch.setattr(packages, "recorded", lambda cfg: ["bat", "fzf"])
+    system.installed = {"bat"}
+    (step,) = [s for s in enabled_steps(cfg, tmp_path / "c.toml") if s.key == "PACKAGES"]
+    lines = {r.subject: (r.status, r.detail) for r in check_step(step)}
+    assert lines["apt bat"] == (PASS, "")
+    assert lines["apt fzf"] == (FAIL, "install the OS package fzf (apt-get)")

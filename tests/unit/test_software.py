@@ -21,6 +21,7 @@ from tests.support.software_driver import fake_installer, fake_installer_sha256
 
 from datakeeper.config import parse_config
 from datakeeper.errors import CommandError, ConfigError, ConflictError, RefusedError
+from datakeeper.features.recovery.recover import site_steps
 from datakeeper.features.setup.software import software_resources
 from datakeeper.resources import Symlink
 from datakeeper.resources.software import MinicondaInstall, UvInstall, system_python
@@ -334,3 +335,14 @@ def test_disabled_software_gives_no_resources() -> None:
         "Symlink",
         "Symlink",
     ]
+
+
+def test_recovery_puts_the_datakeeper_command_back_for_everyone(tmp_path: Path) -> None:
+    """A wipe takes /usr/local/bin/datakeeper; recover's ENV step links it again."""
+    tool = tmp_path / "apps/datakeeper/current/bin/datakeeper"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\n")
+    cfg = parse_config(f'admin = "ubuntu"\n[storage]\ndata_root = "{tmp_path}"', "t")
+    env = next(s for s in site_steps(cfg, tmp_path / "c.toml") if s.key == "ENV")
+    links = [r for r in env.resources if r.id == "symlink /usr/local/bin/datakeeper"]
+    assert len(links) == 1 and links[0].target == tool

@@ -40,9 +40,10 @@ class Cleaner:
     not be removed and why, ``skipped`` what was left alone on purpose.
     """
 
-    def __init__(self, root: str, now: float) -> None:
+    def __init__(self, root: str, now: float, on_removed=None) -> None:
         self.root = root
         self.now = now
+        self.on_removed = on_removed  # called with 1 per entry removed (a progress bar)
         self.removed: list[tuple[str, int]] = []
         self.failed: list[str] = []
         self.skipped: list[tuple[str, str]] = []
@@ -97,6 +98,8 @@ class Cleaner:
             return
         counted = stat.S_ISREG(info.st_mode) and info.st_nlink <= 1
         self.removed.append((shown, info.st_size if counted else 0))
+        if self.on_removed is not None:
+            self.on_removed(1)
 
     def _unlink(self, fd: int, name: str) -> str | None:
         """Unlink ``name`` in ``fd``; None when it went, else why not."""

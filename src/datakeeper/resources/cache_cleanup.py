@@ -17,6 +17,7 @@ from datakeeper.engine.change import Change, Result
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ActionFailedError
 from datakeeper.i18n import _
+from datakeeper.progress import tracked
 from datakeeper.sizes import human_size
 
 SAMPLE = 20  # entries a scan names; the rest are counted
@@ -101,7 +102,9 @@ class CacheCleanup(Resource):
         return _("remove {n} entries ({size}) from {path}").format(**values)
 
     def _clean(self) -> Result:
-        self.cleaned = self.method.clean()
+        total = self.scan.files  # what the plan counted: the bar's end
+        with tracked(_("cleaning {path}").format(path=self.path), total, "items"):
+            self.cleaned = self.method.clean()
         done = _("removed {n} entries, freed {size}").format(
             n=self.cleaned.removed, size=human_size(self.cleaned.freed)
         )

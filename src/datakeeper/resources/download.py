@@ -20,6 +20,7 @@ from pathlib import Path
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import CommandError, ConfigError, RefusedError
 from datakeeper.i18n import _
+from datakeeper.progress import tracked
 
 CHUNK = 1024 * 1024
 
@@ -56,12 +57,21 @@ def _fetch(url: str, timeout: float) -> Iterator[bytes]:
         raise ConfigError(_("{url}: only http:// and https:// URLs are downloaded").format(url=url))
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (checked)
-            while chunk := response.read(CHUNK):
-                yield chunk
+            total = _content_length(response)
+            with tracked(_("downloading {url}").format(url=url), total, "bytes") as progress:
+                while chunk := response.read(CHUNK):
+                    progress.advance(len(chunk))
+                    yield chunk
     except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
         message = _("cannot download {url}: {reason}; check the URL and the network")
         reason = _describe(error, timeout)
         raise CommandError(message.format(url=url, reason=reason)) from error
+
+
+def _content_length(response: http.client.HTTPResponse) -> int | None:
+    """The size the server announced, or ``None`` (chunked or missing)."""
+    length = response.headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else None
 
 
 def _describe(reason: object, timeout: float) -> str:

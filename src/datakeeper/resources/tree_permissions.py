@@ -56,7 +56,8 @@ class TreePermissions(Resource):
         return [Change(self.id, plan_sentence(self.top, counts), self._fix, before, {})]
 
     def _fix(self) -> Result:
-        self.report = fix_tree(self.top, self.rules, self.hook)
+        expected = self.report.entries  # what the plan's survey saw: the bar's total
+        self.report = fix_tree(self.top, self.rules, self.hook, expected)
         done = result_sentence(self.report)
         if self.report.counts["errors"]:
             raise ActionFailedError(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from datakeeper.errors import ActionFailedError, RefusedError
 from datakeeper.i18n import _
+from datakeeper.progress import tracked
 from datakeeper.system import safe_delete, treemerge
 from datakeeper.system.mounts import mounts
 
@@ -122,8 +123,12 @@ def copy_then_delete(home: HomeState, destination: Path) -> None:
     """The move across filesystems: verified copy, rename into place, then delete."""
     partial = destination.with_name(f".{destination.name}.partial")
     os.mkdir(partial, 0o700)
+    total = home.usage.allocated_bytes if home.usage else None  # du's figure: near enough
     try:
-        report = treemerge.merge_tree(str(home.path), str(partial), rescue_name=".rescued")
+        with tracked(_("copying {path}").format(path=home.path), total, "bytes") as progress:
+            report = treemerge.merge_tree(
+                str(home.path), str(partial), rescue_name=".rescued", on_copied=progress.advance
+            )
         if report.rescued:
             raise ActionFailedError(_("copy of {path} is incomplete").format(path=home.path))
         _copy_top_attributes(home.path, partial)

@@ -38,6 +38,7 @@ from typing import ClassVar, Protocol
 
 from datakeeper.errors import RefusedError
 from datakeeper.i18n import _
+from datakeeper.progress import NO_PROGRESS, Progress, tracked
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
@@ -91,6 +92,7 @@ class WalkReport:
     COUNTERS: ClassVar[tuple[str, ...]] = (*SEEN, *CHANGED, *LEFT_ALONE, "errors")
 
     counts: Counter = field(default_factory=Counter)
+    entries: int = 0  # every entry looked at below the top: a later fix's progress total
     problems: list[str] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)  # the first entries that change
     granted: list[str] = field(default_factory=list)  # entries that get group write
@@ -178,18 +180,23 @@ def survey_tree(top: Path, rules: Rules) -> WalkReport:
     return TreeSurvey().walk(top, rules)
 
 
-def fix_tree(top: Path, rules: Rules, hook: Hook | None = None) -> WalkReport:
-    """Bring ``top`` and everything below it to what ``rules`` want; what it did."""
-    return TreeFixer(hook).walk(top, rules)
+def fix_tree(
+    top: Path, rules: Rules, hook: Hook | None = None, expected: int | None = None
+) -> WalkReport:
+    """Bring ``top`` and everything below it to what ``rules`` want; what it did.
+    ``expected``: the entries a survey just saw, the progress bar's total."""
+    return TreeFixer(hook, expected).walk(top, rules)
 
 
 class TreeSurvey:
     """Walks one tree and counts every entry that differs from what ``rules`` want."""
 
-    def __init__(self, hook: Hook | None = None) -> None:
+    def __init__(self, hook: Hook | None = None, expected: int | None = None) -> None:
         self.report = WalkReport()
         self.hook = hook  # tests: called with (dir_fd, name) just before an entry is opened
         self.device = 0
+        self.progress: Progress = NO_PROGRESS
+        self.expected = expected  # entries below the top, when a survey counted them
 
     def walk(self, top: Path, rules: Rules) -> WalkReport:
         """Walk ``top`` itself and everything below it; returns the running report."""
@@ -199,10 +206,17 @@ class TreeSurvey:
             self.device = info.st_dev
             self.report.counts["directories"] += 1
             self._apply(fd, info, rules.directory(info), str(top))
-            self._walk(fd, _Dir((info.st_dev, info.st_ino), "", rules, str(top), 1, []))
+            # The total is known when a survey just counted the tree (a fix after its
+            # plan); a survey itself shows a count only: counting first would walk twice.
+            doing = self._doing().format(path=top)
+            with tracked(doing, self.expected, _("items")) as self.progress:
+                self._walk(fd, _Dir((info.st_dev, info.st_ino), "", rules, str(top), 1, []))
         finally:
             os.close(fd)
         return self.report
+
+    def _doing(self) -> str:
+        return _("checking permissions in {path}")
 
     def _walk(self, top_fd: int, top: _Dir) -> None:
         """Depth first without recursion, holding two descriptors however deep the tree
@@ -239,6 +253,8 @@ class TreeSurvey:
 
     def _entry(self, fd: int, level: _Dir, name: str) -> tuple[int, _Dir] | None:
         """Look at one entry of ``level``; a subdirectory to walk into comes back opened."""
+        self.report.entries += 1
+        self.progress.advance(1)
         try:
             info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except OSError:
@@ -365,6 +381,9 @@ def _back_up(top_fd: int, fd: int, path: list[_Dir]) -> int:
 
 class TreeFixer(TreeSurvey):
     """Walks one tree and brings every entry to what ``rules`` want (see module doc)."""
+
+    def _doing(self) -> str:
+        return _("fixing permissions in {path}")
 
     def _fix_file(self, fd: int, name: str, info: os.stat_result, target: Target, where: str):
         """Open ``name`` without following a link; change it only if it is the inode seen."""

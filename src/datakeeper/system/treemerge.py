@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from datakeeper.errors import ActionFailedError
@@ -96,6 +97,7 @@ class _Merge(_Preview):
     """``_Preview``'s decisions, carried out."""
 
     rescue_name: str = ".rescued"
+    on_copied: Callable[[int], None] | None = None  # bytes of each file copied (progress)
     _dst_root_fd: int | None = None
     _rescue_fd: int | None = None
     _rescuing: bool = False
@@ -120,8 +122,11 @@ class _Merge(_Preview):
                 raise ActionFailedError(_("{path} vanished while it was copied").format(path=path))
             return Subdir(name, ident(info), ident(made), data=info)
         if stat.S_ISREG(mode):
-            self.report.bytes_copied += _copy_file(name, info, src_fd, dst_fd)
+            size = _copy_file(name, info, src_fd, dst_fd)
+            self.report.bytes_copied += size
             self.report.copied += 1
+            if self.on_copied is not None:
+                self.on_copied(size)
         elif stat.S_ISLNK(mode):
             os.symlink(os.readlink(name, dir_fd=src_fd), name, dir_fd=dst_fd)
             os.chown(name, info.st_uid, info.st_gid, dir_fd=dst_fd, follow_symlinks=False)
@@ -175,13 +180,16 @@ class _Merge(_Preview):
         return fd
 
 
-def merge_tree(src: str, dst: str, *, rescue_name: str) -> MergeReport:
-    """Merge directory ``src`` into directory ``dst`` (see the module docstring)."""
+def merge_tree(
+    src: str, dst: str, *, rescue_name: str, on_copied: Callable[[int], None] | None = None
+) -> MergeReport:
+    """Merge directory ``src`` into directory ``dst`` (see the module docstring);
+    ``on_copied`` hears the size of each file copied."""
     src_fd = os.open(src, DIR_FLAGS)
     try:
         dst_fd = os.open(dst, DIR_FLAGS)
         try:
-            return _Merge(rescue_name=rescue_name).run(src_fd, dst_fd)
+            return _Merge(rescue_name=rescue_name, on_copied=on_copied).run(src_fd, dst_fd)
         finally:
             os.close(dst_fd)
     finally:

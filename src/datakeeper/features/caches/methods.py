@@ -29,9 +29,11 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from datakeeper import progress
 from datakeeper.errors import LockBusyError, RefusedError
 from datakeeper.features.caches.kinds import measure
 from datakeeper.features.setup.sudo import helper_policy, shared_cache_dirs
@@ -89,8 +91,9 @@ class BuiltIn:
         return _refusing(lambda: scan_of(self._walk(sudo_helper.scan_cache)))
 
     def clean(self) -> Cleaned:
+        clean = partial(sudo_helper.clean_cache, on_removed=progress.current().advance)
         with shared_cache_lock(self.cfg, self.kind):
-            return _refusing(lambda: cleaned_of(self._walk(sudo_helper.clean_cache)))
+            return _refusing(lambda: cleaned_of(self._walk(clean)))
 
     def _walk(self, walk: Callable[..., Cleaner]) -> Cleaner:
         """The helper's ``scan_cache`` or ``clean_cache`` with the site's policy."""

@@ -10,12 +10,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, ProgressBar
 
+from datakeeper import progress
 from datakeeper.crashlog import report_unexpected
 from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
 from datakeeper.tui.widgets.status import StatusLine
+from datakeeper.tui.widgets.work_progress import (
+    ProgressAdvanced,
+    ProgressFinished,
+    ProgressStarted,
+    ScreenProgress,
+)
 
 if TYPE_CHECKING:
     from datakeeper.tui.contract import MenuFeatures
@@ -41,6 +48,7 @@ class FeatureScreen(Screen):
     def compose(self) -> Iterable[Widget]:
         yield Header()
         yield from self.body()
+        yield ProgressBar(id="work-progress", show_eta=True)  # shown while long work runs
         yield StatusLine(id="status")
         yield Footer()
 
@@ -51,6 +59,20 @@ class FeatureScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = self.HEADING
         self.ui_app = self.app
+        self.query_one("#work-progress").display = False
+
+    def on_progress_started(self, message: ProgressStarted) -> None:
+        """Long work began in a worker (see ``ScreenProgress``): show the bar."""
+        bar = self.query_one("#work-progress", ProgressBar)
+        bar.update(total=message.total, progress=0)
+        bar.display = True
+        self.status.busy(message.description)
+
+    def on_progress_advanced(self, message: ProgressAdvanced) -> None:
+        self.query_one("#work-progress", ProgressBar).advance(message.amount)
+
+    def on_progress_finished(self, _message: ProgressFinished) -> None:
+        self.query_one("#work-progress", ProgressBar).display = False
 
     @property
     def features(self) -> MenuFeatures:
@@ -97,7 +119,8 @@ class FeatureScreen(Screen):
 
     def _call(self, function, args, kwargs, then) -> None:
         try:
-            result = function(*args, **kwargs)
+            with progress.reporting(ScreenProgress(self)):  # this worker thread's own
+                result = function(*args, **kwargs)
         except DatakeeperError as error:
             self.from_thread(self._failed, str(error))
         except Exception as error:  # one line here; the traceback goes to a private log
