@@ -17,6 +17,12 @@ HOME_ROOT = Path("/home")
 # reboot removes it by itself.
 DONE_MARKER = Path("/run/datakeeper/recovery-done")
 
+# tmpfs marker written when the last recovery had problems: logins say so.
+FAILED_MARKER = Path("/run/datakeeper/recovery-failed")
+
+# pam_nologin(8) refuses every login but root's while this file exists.
+NOLOGIN = Path("/run/nologin")
+
 # The persistent install of datakeeper (install.sh), relative to the data
 # root; it survives a wipe, so boot units and hooks run this one.
 INSTALLED_TOOL = "apps/datakeeper/current/bin/datakeeper"

@@ -61,6 +61,12 @@ def inspect(root: Path) -> StorageStatus:
     return StorageStatus(root, exists, described, exists and has_marker(root), on_root_fs)
 
 
+def backup_missing_note() -> str:
+    """What ``check`` and ``recovery status`` say when the backup disk is not mounted."""
+    return _("the backup disk is not mounted: recovery runs without it, and nothing is "
+             "written there until it is mounted (see /etc/fstab)")  # fmt: skip
+
+
 def has_marker(root: Path) -> bool:
     """True when ``root`` holds a root-owned marker file written by datakeeper."""
     info = _lstat(root / MARKER_NAME)

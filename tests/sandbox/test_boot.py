@@ -22,6 +22,7 @@ CONFIG = NO_SOFTWARE + "\n[recovery]\nlogin_wait_seconds = 2\n"
 UNIT_DIR = "/etc/systemd/system"
 FILES = [
     f"{UNIT_DIR}/datakeeper-recovery.service",
+    f"{UNIT_DIR}/datakeeper-shutdown-sync.service",
     f"{UNIT_DIR}/datakeeper-password-sync.path",
     f"{UNIT_DIR}/datakeeper-password-sync.service",
     "/etc/profile.d/00-recovery-check.sh",
@@ -68,10 +69,12 @@ def test_enable_writes_the_units_the_login_script_and_the_flag(enabled):
     assert os.path.isfile(server.path(FLAG))
     unit = server.path(FILES[0]).read_text().splitlines()
     assert f"ExecStart={EXEC_START}" in unit
-    assert "RequiresMountsFor=/data /backup" in unit
+    # /data is required; /backup only wanted and ordered (its failure must not stop recovery).
+    assert "RequiresMountsFor=/data" in unit
+    assert [u for u in unit if "backup" in u] == ["Wants=backup.mount", "After=backup.mount"]
     assert "systemd is not running" in enabled.enable_output
     assert HOOK in enabled.enable_output
-    syntax = server.run(["sh", "-n", FILES[3]], check=False)
+    syntax = server.run(["sh", "-n", FILES[-1]], check=False)
     assert syntax.returncode == 0, syntax.stderr
 
 
@@ -122,9 +125,9 @@ def test_disable_removes_everything_and_recover_leaves_it_removed(enabled):
 
 
 def test_a_login_script_written_by_someone_else_is_kept_aside(site):
-    site.run(["sh", "-c", f"echo '# mine' > {FILES[3]}"])
+    site.run(["sh", "-c", f"echo '# mine' > {FILES[-1]}"])
     site.datakeeper("recovery", "enable")
-    kept = site.run(["sh", "-c", f"cat {FILES[3]}.datakeeper-old-*"]).stdout
+    kept = site.run(["sh", "-c", f"cat {FILES[-1]}.datakeeper-old-*"]).stdout
     assert kept == "# mine\n"
 
 

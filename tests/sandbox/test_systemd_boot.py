@@ -3,6 +3,8 @@ with the tool installed on /data the way install.sh does it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.systemd]
@@ -23,3 +25,15 @@ def test_with_the_ssd_kept_recovery_runs_before_logins_are_allowed(systemd_site)
     recovered = _finished(journal, "Finished datakeeper-recovery.service")
     sessions = _finished(journal, "Finished systemd-user-sessions.service")
     assert recovered <= sessions
+
+
+def test_the_booted_server_cannot_change_the_hosts_kernel_settings(systemd_server):
+    server = systemd_server
+    knob = Path("/proc/sys/fs/protected_regular")
+    before = knob.read_text()
+    server.reboot(wipe=False)
+    assert knob.read_text() == before  # systemd-sysctl did not apply the image's sysctl.d
+    refused = server.run(["sh", "-c", f"echo {before.strip()} > {knob}"], check=False)
+    assert refused.returncode != 0 and "Read-only file system" in refused.stderr
+    state = server.run(["systemctl", "show", "-p", "ActiveState", "systemd-sysctl"]).stdout
+    assert state.strip() == "ActiveState=inactive"

@@ -31,6 +31,10 @@ INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HOSTNAME = "dk-sandbox"
+# Under systemd, a storage image mounted by the server's own /etc/fstab (StorageSpec
+# by_fstab) shows up as a block device DEVICE_DIR/<target without slashes>. Not under
+# /dev: in a container systemd's fstab generator ignores every line naming a /dev path.
+DEVICE_DIR = "/mnt/dk-storage"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -45,6 +49,18 @@ class StorageSpec:
     kind: str = "dir"  # "dir": bind of a host directory; "ext4": loop-mounted image
     size_mb: int = 256
     mounted: bool = True
+    # systemd only: the image is attached as a block device (see ``device``) and not
+    # mounted by the sandbox; an fstab line in the image (``fstab_line``) mounts it.
+    by_fstab: bool = False
+
+    @property
+    def device(self) -> str:
+        """The block device of a ``by_fstab`` image, inside the server."""
+        return f"{DEVICE_DIR}/{self.target.strip('/').replace('/', '-')}"
+
+    def fstab_line(self, options: str = "defaults,nofail") -> str:
+        """The /etc/fstab line that mounts this image inside a systemd server."""
+        return f"{self.device} {self.target} ext4 {options} 0 0\n"
 
 
 @dataclass
@@ -136,6 +152,10 @@ class DisposableServer:
         elif self.ssd != "ext4":
             raise ValueError("keeping the SSD across a reboot needs DisposableServer(ssd='ext4')")
         self.start()
+
+    def storage_image(self, target: str) -> Path:
+        """The host path of the ext4 image behind ``target`` (to break or inspect it)."""
+        return self._backing(next(s for s in self.storage if s.target == target))
 
     def journal(self, *args: str) -> str:
         """This boot's ``journalctl`` lines inside a systemd server, with precise times.
@@ -320,8 +340,13 @@ class DisposableServer:
                     "source": str(self._backing(s)),
                 }
                 for s in self.storage
-                if s.mounted
+                if s.mounted and not s.by_fstab
             ],
+            "devices": {
+                s.device: str(self._backing(s))
+                for s in self.storage
+                if s.by_fstab and self.init == "systemd"
+            },
             "open_for_users": _closed_ancestors(Path(sys.base_prefix)),
             "hostname": HOSTNAME,
             "binds": self.binds,

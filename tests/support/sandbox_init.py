@@ -109,11 +109,25 @@ def make_devices(root: str) -> None:
     os.symlink("/proc/self/fd/2", f"{dev}/stderr")
 
 
+# The server's /proc/sys and /proc/sysrq-trigger are the host's kernel settings: read-only
+# (as systemd-nspawn makes them), or systemd-sysctl would apply the image's sysctl.d to
+# the host (it did: fs.protected_regular). Then the shell becomes systemd (exec: PID 1).
+READ_ONLY_KERNEL_KNOBS = """
+set -e
+for knob in sys sysrq-trigger; do
+    [ -e "$1/proc/$knob" ] || continue  # some kernels have no sysrq
+    mount --bind "$1/proc/$knob" "$1/proc/$knob"
+    mount -o remount,bind,ro "$1/proc/$knob"
+done
+exec chroot "$1" /lib/systemd/systemd
+"""
+
+
 def start_systemd(root: str, console: str) -> int:
     """systemd as PID 1 of a new pid namespace, chrooted into ``root``: its host pid."""
     environment = {"container": "other", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     argv = ["unshare", "--pid", "--fork", f"--mount-proc={root}/proc"]
-    argv += ["chroot", root, "/lib/systemd/systemd"]
+    argv += ["sh", "-c", READ_ONLY_KERNEL_KNOBS, "sh", root]
     with open(console, "wb") as log:
         process = subprocess.Popen(
             argv, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log
@@ -143,6 +157,32 @@ def mount_storage(root: str, storage: list) -> None:
             sh("mount", "-t", "ext4", "-o", "loop", item["source"], target)
 
 
+def attach_devices(root: str, devices: dict) -> list:
+    """Each storage image a test mounts from the server's own fstab, as a block device
+    of the server (``{inside path: image}``): the loop device is set up here, where the
+    host's /dev has it; the server's /dev gets a node of the same number. Its loop
+    devices, detached at exit (the kernel frees a busy one when it is unmounted)."""
+    loops = []
+    if devices:  # a tmpfs of its own: the root's overlay holds no device nodes
+        folder = root + os.path.dirname(next(iter(devices)))
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", folder)
+    for inside, image in devices.items():
+        loop = subprocess.run(
+            ["losetup", "--find", "--show", image],
+            check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        ).stdout.strip()  # fmt: skip
+        loops.append(loop)
+        os.makedirs(os.path.dirname(root + inside), mode=0o755, exist_ok=True)
+        os.mknod(root + inside, 0o660 | stat.S_IFBLK, os.stat(loop).st_rdev)
+    return loops
+
+
+def detach(loops: list) -> None:
+    for loop in loops:
+        subprocess.run(["losetup", "-d", loop], check=False, stdin=subprocess.DEVNULL)
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     systemd = spec.get("init") == "systemd"
@@ -159,8 +199,10 @@ def main() -> None:
         # The test's Python may live under /root (pyenv): let sandbox users reach it.
         os.chmod(root + path, os.stat(root + path).st_mode | 0o001)
     if systemd:
+        loops = attach_devices(root, spec.get("devices", {}))
         print(f"ready {start_systemd(root, spec['console'])}", flush=True)
         sys.stdin.read()
+        detach(loops)
         return
     os.chroot(root)
     os.chdir("/")

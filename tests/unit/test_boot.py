@@ -15,7 +15,10 @@ import pytest
 from datakeeper.config import parse_config
 from datakeeper.features.check.run import check_step
 from datakeeper.features.enabled import enabled_steps
-from datakeeper.features.recovery import boot
+from datakeeper.features.recovery import boot, unit_files
+from datakeeper.features.recovery.recover import RecoveryReport, site_steps
+from datakeeper.registry import RegistryEntry
+from datakeeper.registry.store import render
 from datakeeper.resources import ManagedFile
 from datakeeper.resources.systemd_unit import DaemonReload
 from datakeeper.system import systemd
@@ -52,6 +55,7 @@ def sandboxed_paths(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(boot, "LOGIN_CHECK", tmp_path / "etc/profile.d/00-recovery-check.sh")
     monkeypatch.setattr(boot, "DONE_MARKER", tmp_path / "run/recovery-done")
     monkeypatch.setattr(boot.systemd, "is_running", lambda: False)
+    monkeypatch.setattr(boot.systemd, "is_installed", lambda: False)  # never the host's
 
 
 def _unit_lines(text: str) -> list[str]:
@@ -63,23 +67,61 @@ def test_recovery_service_runs_recover_after_the_mounts_and_before_logins(
 ):
     lines = _unit_lines(boot.recovery_service(cfg, config_path))
     tool = f"{tmp_path}/data/{INSTALL}"
-    assert f"RequiresMountsFor={tmp_path}/data {tmp_path}/backup" in lines
+    # The data disk is required; the backup disk only wanted and ordered (issue 14).
+    assert f"RequiresMountsFor={tmp_path}/data" in lines
+    backup = systemd.mount_unit(tmp_path / "backup")
+    assert f"Wants={backup}" in lines
+    assert f"After={backup}" in lines
+    assert not any(f"{tmp_path}/backup" in line for line in lines)
     assert "After=local-fs.target" in lines
-    before = next(line for line in lines if line.startswith("Before="))
-    assert {"systemd-user-sessions.service", "ssh.service"} <= set(before[7:].split())
+    # Before member logins only: a hung recovery must not keep root out (ssh starts).
+    assert "Before=systemd-user-sessions.service" in lines
+    assert not any("ssh" in line for line in lines if line.startswith("Before="))
     assert "Type=oneshot" in lines
     assert "RemainAfterExit=yes" in lines
+    assert "TimeoutStartSec=5min" in lines  # no user registered yet
     assert f"ExecStart={_guarded(f'{tool} --config {config_path} recover --boot')}" in lines
+    assert not any(line.startswith("ExecStop=") for line in lines)  # the shutdown sync's
+    assert lines[-2:] == ["[Install]", "WantedBy=multi-user.target"]
+
+
+def test_shutdown_sync_unit_saves_passwords_when_stopped(cfg, config_path, tmp_path):
+    lines = _unit_lines(boot.shutdown_sync_service(cfg, config_path))
+    tool = f"{tmp_path}/data/{INSTALL}"
     sync = _guarded(f"{tool} --config {config_path} recovery sync-passwords")
     assert f"ExecStop={sync}" in lines
+    assert "RemainAfterExit=yes" in lines  # active until shutdown, which runs ExecStop
+    assert f"RequiresMountsFor={tmp_path}/data" in lines  # stops first
+    assert not any("backup" in line for line in lines)  # a failed backup disk is no matter
+    # Not ordered after the recovery: the hook path's recovery starts it and waits.
+    assert not any(line.startswith("After=") for line in lines)
     assert lines[-2:] == ["[Install]", "WantedBy=multi-user.target"]
+
+
+@pytest.mark.parametrize(
+    ("users", "timeout"),
+    [(0, "5min"), (1, "10min"), (150, "10min"), (151, "15min"), (500, "25min"),
+     (5000, "60min")],
+)  # fmt: skip
+def test_start_timeout_scales_with_the_users_in_buckets(users, timeout):
+    assert unit_files.start_timeout(users) == timeout
+
+
+def test_start_timeout_counts_the_registered_users(cfg, config_path):
+    cfg.state_dir.mkdir(parents=True, mode=0o700)
+    entries = [RegistryEntry(name=f"u{n}", uid=2000 + n, gid=2000 + n, primary_group=f"u{n}")
+               for n in range(151)]  # fmt: skip
+    cfg.registry_path.write_bytes(render(entries))
+    cfg.registry_path.chmod(0o600)
+    assert unit_files.registered_users(cfg) == 151
+    assert "TimeoutStartSec=15min" in _unit_lines(boot.recovery_service(cfg, config_path))
 
 
 def test_without_a_backup_root_only_the_data_root_is_required(tmp_path, config_path):
     cfg = parse_config(f'[storage]\ndata_root = "{tmp_path}/data"\nbackup_root = ""\n', "t")
-    assert f"RequiresMountsFor={tmp_path}/data" in _unit_lines(
-        boot.recovery_service(cfg, config_path)
-    )
+    lines = _unit_lines(boot.recovery_service(cfg, config_path))
+    assert f"RequiresMountsFor={tmp_path}/data" in lines
+    assert not any(line.startswith("Wants=") for line in lines)
 
 
 def test_password_sync_units_watch_shadow_and_wait_for_recovery(cfg, config_path, tmp_path):
@@ -129,6 +171,7 @@ def test_enabled_boot_resources_are_root_files_replacing_unmanaged_ones(cfg, con
     assert all(isinstance(r, ManagedFile) for r in resources)
     assert {r.path for r in resources} == {
         tmp_path / "etc/systemd/system/datakeeper-recovery.service",
+        tmp_path / "etc/systemd/system/datakeeper-shutdown-sync.service",
         tmp_path / "etc/systemd/system/datakeeper-password-sync.path",
         tmp_path / "etc/systemd/system/datakeeper-password-sync.service",
         tmp_path / "etc/profile.d/00-recovery-check.sh",
@@ -161,7 +204,12 @@ def systemctl(monkeypatch):
 
 
 def _fake_state(monkeypatch, service: str, path: str, reload: str = "no") -> None:
-    table = {boot.SERVICE: service.split(":"), boot.SYNC_PATH: path.split(":")}
+    """``path`` is the state of the units that run all the time: the watch, the sync."""
+    table = {
+        boot.SERVICE: service.split(":"),
+        boot.SYNC_PATH: path.split(":"),
+        boot.SHUTDOWN_SYNC: path.split(":"),
+    }
 
     def state(unit: str) -> UnitState:
         enabled, active = table.get(unit, ["static", "inactive"])
@@ -176,9 +224,25 @@ def test_units_are_reloaded_enabled_and_the_watch_started_but_not_recovery(monke
     change.action()
     assert systemctl == [
         ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", boot.SERVICE, boot.SYNC_PATH],
-        ["systemctl", "start", boot.SYNC_PATH],
+        ["systemctl", "enable", boot.SERVICE, boot.SHUTDOWN_SYNC, boot.SYNC_PATH],
+        # The shutdown sync is started too: after a hook boot, its ExecStop then runs.
+        ["systemctl", "start", boot.SHUTDOWN_SYNC, boot.SYNC_PATH],
     ]
+
+
+def test_a_stopped_shutdown_sync_is_started_again(monkeypatch, systemctl):
+    _fake_state(monkeypatch, "enabled:inactive", "enabled:active")
+    original = systemd.unit_state
+    monkeypatch.setattr(
+        systemd,
+        "unit_state",
+        lambda unit: (
+            UnitState("enabled", "inactive", "no") if unit == boot.SHUTDOWN_SYNC else original(unit)
+        ),
+    )
+    (change,) = boot.boot_units(enabled=True).plan()
+    change.action()
+    assert ["systemctl", "start", boot.SHUTDOWN_SYNC, boot.SYNC_PATH] in systemctl
 
 
 def test_enabled_units_plan_nothing_unless_files_changed(monkeypatch):
@@ -193,8 +257,8 @@ def test_disabling_does_not_wait_for_the_recovery_service_to_stop(monkeypatch, s
     (change,) = boot.boot_units(enabled=False).plan()
     change.action()
     assert ["systemctl", "disable", "--now", boot.SYNC_PATH] in systemctl
-    assert ["systemctl", "disable", boot.SERVICE] in systemctl
-    assert ["systemctl", "stop", "--no-block", boot.SERVICE] in systemctl
+    assert ["systemctl", "disable", boot.SERVICE, boot.SHUTDOWN_SYNC] in systemctl
+    assert ["systemctl", "stop", "--no-block", boot.SERVICE, boot.SHUTDOWN_SYNC] in systemctl
     _fake_state(monkeypatch, "disabled:inactive", "disabled:inactive")
     assert boot.boot_units(enabled=False).plan() == []
 
@@ -216,7 +280,7 @@ def test_status_of_a_site_that_never_enabled_recovery(cfg, config_path):
     assert found["enabled"] is False
     assert found["systemd"] == "not running"
     assert found["units"] == {}
-    assert [f["present"] for f in found["files"]] == [False] * 4
+    assert [f["present"] for f in found["files"]] == [False] * 5
     assert found["last_run"] is None
     assert found["done_marker"] is False
     assert found["hook"] == boot.hook_line(cfg, config_path)
@@ -271,7 +335,7 @@ def test_check_plans_the_boot_files_and_names_the_change_enable_would_make(cfg, 
 
 def _write_script(tmp_path: Path, marker: Path, seconds: int) -> Path:
     script = tmp_path / "00-recovery-check.sh"
-    script.write_text(boot.login_check_script(marker, seconds))
+    script.write_text(boot.login_check_script(marker, seconds, tmp_path / "failed"))
     return script
 
 
@@ -287,16 +351,40 @@ def test_login_script_is_valid_posix_sh(tmp_path, shell):
 
 
 def _login(
-    shell: str, script: Path, *, interactive: bool
+    shell: str, script: Path, *, interactive: bool, uid: int = 1000
 ) -> tuple[float, subprocess.CompletedProcess]:
+    """Source ``script`` as a login of ``uid`` would (a fake ``id`` first on PATH says it)."""
+    fake = script.parent / "fake-bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "id").write_text(f"#!/bin/sh\necho {uid}\n")
+    (fake / "id").chmod(0o755)
     flags = ["-i"] if interactive else []
     start = time.monotonic()
     result = subprocess.run(
         [shell, *flags, "-c", f". {script}; echo went-on"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
-        env={"PATH": os.environ["PATH"], "HOME": "/", "ENV": ""},
+        env={"PATH": f"{fake}:{os.environ['PATH']}", "HOME": "/", "ENV": ""},
     )  # fmt: skip
     return time.monotonic() - start, result
+
+
+def test_root_never_waits_but_is_told_recovery_is_not_done(tmp_path):
+    script = _write_script(tmp_path, tmp_path / "marker", 20)
+    elapsed, result = _login("sh", script, interactive=True, uid=0)
+    assert elapsed < 1.5
+    assert result.stdout.strip() == "went-on"
+    assert "waiting" not in result.stderr
+    assert "recovery has not finished" in result.stderr
+
+
+def test_every_login_is_told_when_the_last_recovery_had_problems(tmp_path):
+    marker = tmp_path / "marker"
+    marker.write_text("done\n")
+    (tmp_path / "failed").write_text("1 skipped\n")
+    for uid in (0, 1000):
+        _, result = _login("sh", _write_script(tmp_path, marker, 20), interactive=True, uid=uid)
+        assert "the recovery after the last reboot had problems" in result.stderr
+        assert result.stdout.strip() == "went-on"
 
 
 def test_interactive_login_waits_for_the_marker_then_goes_on_with_a_warning(tmp_path):
@@ -343,3 +431,16 @@ def test_zero_seconds_only_warns(tmp_path):
     assert elapsed < 1.5
     assert "waiting" not in result.stderr
     assert "recovery has not finished" in result.stderr
+
+
+def test_recovery_names_the_command_that_installs_recorded_os_packages(cfg, config_path):
+    """Boot downloads nothing: recover's summary says how to get the apt packages back."""
+    cfg.state_dir.mkdir(parents=True)
+    (cfg.state_dir / "packages.json").write_text('{"packages": ["fzf", "ruff"]}')
+    steps = site_steps(cfg.model_copy(update={"admin": "ubuntu"}), config_path)
+    (packages,) = [s for s in steps if s.key == "PACKAGES"]
+    assert [type(r).__name__ for r in packages.resources] == ["Directory", "Symlink"]
+    assert "'datakeeper packages install' with no names" in packages.notes[0]
+    summary = RecoveryReport(packages_left_out=True).summary()
+    assert summary.endswith("OS packages not reinstalled: run 'datakeeper packages install'")
+    assert "packages" not in RecoveryReport().summary()

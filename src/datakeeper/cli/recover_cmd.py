@@ -10,6 +10,7 @@ import typer
 from datakeeper.cli import setup_output
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit
+from datakeeper.i18n import _
 
 # The config, the engine and the recovery features (~0.15 s, measured with
 # `python3 -X importtime`) and the storage check are imported inside the functions:
@@ -43,6 +44,10 @@ def recover(
         for user in report.skipped:
             console.print(f"  skipped {user.title}: {'; '.join(user.errors)}", markup=False)
         console.print(report.summary(), markup=False)
+        if not report.ok:
+            problems = _("recovery finished with problems; logins are open again (logins "
+                         "are told); details: datakeeper recovery status")  # fmt: skip
+            console.print(problems, markup=False)
 
     emit(report.as_dict(), json_output=options.json_output, render=render)
     if not report.ok:

@@ -115,6 +115,8 @@ def _status(console, found) -> None:
         console.print(_("Last recovery: never"))
     done = _("yes") if found.done_marker else _("no (logins wait)")
     console.print(_("Recovered since this boot: {done}").format(done=done), markup=False)
+    for warning in found.warnings:
+        console.print(_("Warning: {text}").format(text=warning), markup=False)
 
 
 @app.command("run", short_help=_("Recover now (= datakeeper recover)."))

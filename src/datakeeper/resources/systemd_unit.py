@@ -20,13 +20,16 @@ from datakeeper.system.systemd import UnitState
 class SystemdUnits(Resource):
     """``units`` enabled at boot and the ``running`` ones started now, after a
     daemon-reload when a file changed (``static`` units, started by others, count for
-    that reload only); or, with ``enabled=False``, all of them disabled and stopped."""
+    that reload only); or, with ``enabled=False``, all of them disabled and stopped.
+    ``online=False`` (systemd not running: an image prepared offline) only enables or
+    disables them, which makes or removes links: nothing is started, stopped or reloaded."""
 
     label: str
     units: tuple[str, ...]
     running: tuple[str, ...] = ()
     static: tuple[str, ...] = ()
     enabled: bool = True
+    online: bool = True
 
     @property
     def id(self) -> str:
@@ -42,11 +45,16 @@ class SystemdUnits(Resource):
 
     def _is_on(self, states: dict[str, UnitState]) -> bool:
         enabled = all(states[u].is_enabled for u in self.units)
+        if not self.online:
+            return enabled
         running = all(states[u].active == "active" for u in self.running)
         return enabled and running and not any(s.stale for s in states.values())
 
     def _on_sentence(self) -> str:
         units, running = _names(self.units), _names(self.running)
+        if not self.online:
+            return _("enable {units} (systemd is not running: they start at the next boot)"
+                     ).format(units=units)  # fmt: skip
         if set(self.running) == set(self.units):
             return _("reload systemd, enable and start {units}").format(units=units)
         if not self.running:
@@ -56,11 +64,16 @@ class SystemdUnits(Resource):
         )
 
     def _off_sentence(self) -> str:
+        if not self.online:
+            return _("disable {units}").format(units=_names(self.units))
         if set(self.running) == set(self.units):
             return _("stop and disable {units}").format(units=_names(self.units))
         return _("disable {units}, stop them").format(units=_names(self.units))
 
     def _turn_on(self) -> None:
+        if not self.online:
+            systemd.enable(*self.units)  # links only: works without a running systemd
+            return
         systemd.daemon_reload()
         if set(self.running) == set(self.units):
             systemd.enable(*self.units, now=True)
@@ -70,6 +83,9 @@ class SystemdUnits(Resource):
             systemd.start(*self.running)
 
     def _turn_off(self) -> None:
+        if not self.online:
+            systemd.disable(*self.units)
+            return
         if self.running:
             systemd.disable(*self.running, now=True)
         at_boot = [u for u in self.units if u not in self.running]

@@ -8,6 +8,7 @@ fall back to cron there.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,36 @@ UNIT_DIR = Path("/etc/systemd/system")
 def is_running(run_dir: Path = RUN_DIR) -> bool:
     """True when systemd manages this system (the test sd_booted() makes)."""
     return run_dir.is_dir()
+
+
+def is_installed() -> bool:
+    """True when ``systemctl`` exists: ``enable`` and ``disable`` then work even while
+    systemd is not running (they only make or remove links), so an image prepared
+    offline boots with the units on."""
+    return shutil.which("systemctl") is not None
+
+
+def mount_unit(path: str | Path) -> str:
+    """The name of the mount unit of ``path`` (``systemd-escape --path --suffix=mount``):
+    "/backup" -> "backup.mount", "/mnt/my-disk" -> "mnt-my\\x2ddisk.mount"."""
+    parts = [part for part in str(path).split("/") if part]
+    if not parts:
+        return "-.mount"
+    escaped = "-".join(_escape(part) for part in parts)
+    # A leading "." would make a hidden name: systemd escapes it too.
+    return ("\\x2e" + escaped[1:] if escaped.startswith(".") else escaped) + ".mount"
+
+
+def _escape(part: str) -> str:
+    """One path element: "-", spaces and non-ASCII as \\xNN (systemd.unit(5))."""
+    return "".join(
+        char if char.isascii() and (char.isalnum() or char in ":_.") else _hex(char)
+        for char in part
+    )
+
+
+def _hex(char: str) -> str:
+    return "".join(f"\\x{byte:02x}" for byte in char.encode())
 
 
 def daemon_reload() -> None:

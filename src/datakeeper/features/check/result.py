@@ -12,6 +12,7 @@ from datakeeper.i18n import _
 from datakeeper.status import CheckStatus
 
 PASS, FAIL, SKIP = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.SKIP
+WARN = CheckStatus.WARN
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 ``enable`` writes a flag on persistent storage (``<state_dir>/recovery-enabled``); from
 then on every ``recover`` recreates these files too, so a wipe of ``/etc`` (even of
 ``/etc/systemd``) loses them only until the next recovery: ``datakeeper-recovery.service``
-(``recover --boot`` after the storage mounts, before logins; its ``ExecStop`` saves password
-changes at shutdown), ``datakeeper-password-sync.path`` + ``.service`` (a change to
-``/etc/shadow`` saves the new hashes at once) and ``/etc/profile.d/00-recovery-check.sh``
-(an interactive login waits for recovery's done marker). Every command is the persistent
+(``recover --boot`` after the storage mounts, before member logins),
+``datakeeper-shutdown-sync.service`` (its ``ExecStop`` saves password changes at shutdown;
+the hook path's recovery starts it, so the sync is armed after a hook boot too),
+``datakeeper-password-sync.path`` + ``.service`` (a change to ``/etc/shadow`` saves the
+new hashes at once) and ``/etc/profile.d/00-recovery-check.sh`` (an interactive login of a
+member waits for recovery's done marker). Every command is the persistent
 install, which survives the wipe; without systemd, or when ``/etc/systemd`` is wiped too,
 the one line from ``hook_line`` runs recovery from cloud-init or rc.local.
 """
@@ -26,11 +28,13 @@ from datakeeper.engine.session import converge
 from datakeeper.features.drift import FileState, file_states
 from datakeeper.features.recovery.unit_files import (
     SERVICE,
+    SHUTDOWN_SYNC,
     SYNC_PATH,
     SYNC_SERVICE,
     installed_tool,
     login_check_script,
     recovery_service,
+    shutdown_sync_service,
     sync_path_unit,
     sync_service,
     tool_command,
@@ -42,13 +46,14 @@ from datakeeper.resources import ManagedFile
 from datakeeper.resources.absent import Absent
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.systemd_unit import DaemonReload, SystemdUnits
+from datakeeper.storage import backup_missing_note, inspect
 from datakeeper.system import systemd
 from datakeeper.system.systemd import UnitState
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
-UNITS = (SERVICE, SYNC_PATH, SYNC_SERVICE)
+UNITS = (SERVICE, SHUTDOWN_SYNC, SYNC_PATH, SYNC_SERVICE)
 UNIT_DIR = systemd.UNIT_DIR
 LOGIN_CHECK = Path("/etc/profile.d/00-recovery-check.sh")
 ROOT_FILE = Ownership("root", "root", 0o644)  # systemd and login shells trust root's files
@@ -85,8 +90,8 @@ def boot_resources(cfg: SiteConfig, config_path: Path) -> list[Resource]:
 
 def _boot_resources(cfg: SiteConfig, config_path: Path) -> list[Resource]:
     resources: list[Resource] = [*_file_resources(cfg, config_path)]
-    if systemd.is_running():
-        resources.append(boot_units(enabled=True))
+    if systemd.is_running() or systemd.is_installed():
+        resources.append(boot_units(enabled=True, online=systemd.is_running()))
     return resources
 
 
@@ -98,21 +103,38 @@ def _file_resources(cfg: SiteConfig, config_path: Path) -> list[ManagedFile]:
     ]
 
 
-def boot_units(*, enabled: bool) -> SystemdUnits:
-    """systemd knows the boot units: the service enabled (it runs at boot, not now) and the
-    shadow watch enabled and running; or (``enabled=False``) all of them disabled."""
+def boot_units(*, enabled: bool, online: bool = True) -> SystemdUnits:
+    """systemd knows the boot units: the service enabled (it runs at boot, not now), the
+    shadow watch and the shutdown sync enabled and running (after a hook boot too, so the
+    sync runs at shutdown); or (``enabled=False``) all of them disabled. Offline
+    (``online=False``, systemd not running) they are only enabled or disabled: links."""
     label = "systemd units of boot recovery"
-    return SystemdUnits(label, (SERVICE, SYNC_PATH), (SYNC_PATH,), (SYNC_SERVICE,), enabled)
+    units = (SERVICE, SHUTDOWN_SYNC, SYNC_PATH)
+    if not enabled:
+        # Stopping the shutdown sync runs its sync, which waits for this run's lock: it
+        # is stopped without waiting, like the service (see SystemdUnits).
+        return SystemdUnits(label, units, (SYNC_PATH,), (SYNC_SERVICE,), enabled, online)
+    running = (SHUTDOWN_SYNC, SYNC_PATH)
+    return SystemdUnits(label, units, running, (SYNC_SERVICE,), enabled, online)
 
 
 def boot_files(cfg: SiteConfig, config_path: Path) -> dict[Path, str]:
     """Path -> content of every file boot recovery needs."""
     return {
         UNIT_DIR / SERVICE: recovery_service(cfg, config_path),
+        UNIT_DIR / SHUTDOWN_SYNC: shutdown_sync_service(cfg, config_path),
         UNIT_DIR / SYNC_PATH: sync_path_unit(),
         UNIT_DIR / SYNC_SERVICE: sync_service(cfg, config_path),
         LOGIN_CHECK: login_check_script(DONE_MARKER, cfg.recovery.login_wait_seconds),
     }
+
+
+def login_check_files(cfg: SiteConfig, config_path: Path) -> list[ManagedFile]:
+    """The login wait script alone, when recovery is enabled: ``recover`` writes it first,
+    before any account exists."""
+    if not flag_path(cfg).exists():
+        return []
+    return [r for r in _file_resources(cfg, config_path) if r.path == LOGIN_CHECK]
 
 
 def enable(cfg: SiteConfig, config_path: Path, *, dry_run: bool, on_change=None) -> BootResult:
@@ -131,6 +153,10 @@ def _enable_notes(cfg: SiteConfig, config_path: Path) -> list[str]:
         _("{unit} runs at every boot ('datakeeper recovery run' recovers now). If /etc/systemd "
           "is wiped at boot too, also run this line from cloud-init or rc.local: {hook}")
         if systemd.is_running() else
+        _("systemd is not running here: {unit} is enabled (links only) and runs at every "
+          "boot under systemd. If /etc/systemd is wiped at boot too, also run this line from "
+          "cloud-init or rc.local: {hook}")
+        if systemd.is_installed() else
         _("systemd is not running here: the files are written, but nothing starts them at "
           "boot. Run this line at boot (cloud-init runcmd or /etc/rc.local): {hook}")
     ]  # fmt: skip
@@ -141,10 +167,12 @@ def _enable_notes(cfg: SiteConfig, config_path: Path) -> list[str]:
 
 
 def disable(cfg: SiteConfig, *, dry_run: bool, on_change=None) -> BootResult:
-    """Disable the units (under systemd), remove the flag and every boot file."""
+    """Disable the units (offline too: links only), remove the flag and every boot file."""
     manifest = OwnedFilesManifest(cfg.managed_files_path)
     running = systemd.is_running()
-    resources: list[Resource] = [boot_units(enabled=False)] if running else []
+    resources: list[Resource] = []
+    if running or systemd.is_installed():  # offline, disable only removes the links
+        resources.append(boot_units(enabled=False, online=running))
     resources.append(Absent(flag_path(cfg), manifest))
     resources += [Absent(path, manifest) for path in _all_paths()]
     if running:
@@ -182,6 +210,7 @@ class RecoveryStatus:
     last_run: LastRun | None
     done_marker: bool
     hook: str
+    warnings: list[str] = field(default_factory=list)  # e.g. the backup disk not mounted
 
     @property
     def systemd(self) -> str:
@@ -203,6 +232,7 @@ class RecoveryStatus:
             "last_run": self.last_run.as_dict() if self.last_run else None,
             "done_marker": self.done_marker,
             "hook": self.hook,
+            "warnings": self.warnings,
         }
 
 
@@ -214,12 +244,27 @@ def status(cfg: SiteConfig, config_path: Path) -> RecoveryStatus:
         enabled=_exists(flag_path(cfg)),
         files=file_states(_file_resources(cfg, config_path)),
         systemd_running=running,
-        units={unit: systemd.unit_state(unit) for unit in UNITS} if running else {},
+        units={unit: systemd.unit_state(unit) for unit in UNITS} if _knows_units() else {},
         install=installed_tool(cfg),
         last_run=last_run(cfg) or _marker_run(),
         done_marker=DONE_MARKER.exists(),
         hook=hook_line(cfg, config_path),
+        warnings=storage_warnings(cfg),
     )
+
+
+def storage_warnings(cfg: SiteConfig) -> list[str]:
+    """A backup disk that exists but is not mounted: recovery runs without it (its unit
+    only wants it), and the admin should know."""
+    backup = cfg.storage.backup_root
+    if backup is None or not os.path.isdir(backup) or inspect(backup).persistent:
+        return []
+    return [f"{backup}: {backup_missing_note()}"]
+
+
+def _knows_units() -> bool:
+    """Whether ``systemctl`` can say if the units are enabled (offline too)."""
+    return systemd.is_running() or systemd.is_installed()
 
 
 def last_run(cfg: SiteConfig) -> LastRun | None:

@@ -23,11 +23,15 @@ from typing import TYPE_CHECKING
 from datakeeper.engine import Resource
 from datakeeper.engine.session import change_session
 from datakeeper.features.enabled import enabled_steps
+from datakeeper.features.recovery.boot import login_check_files
+from datakeeper.features.recovery.login_block import logins_blocked
+from datakeeper.features.recovery.step_limit import USER_STEP_TIMEOUT, time_limit
 from datakeeper.features.setup.init import SetupReporter, StepResult, run_step
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.features.users.groups import grantable_groups, registry_warnings
 from datakeeper.i18n import _
 from datakeeper.paths import DONE_MARKER, HOME_ROOT, LAST_RECOVERY_NAME
+from datakeeper.progress import tracked
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.resources import Group, Symlink, UserAccount
 from datakeeper.resources.download import Downloader
@@ -43,6 +47,9 @@ if TYPE_CHECKING:
 class RecoveryReport:
     site: list[StepResult] = field(default_factory=list)
     users: list[StepResult] = field(default_factory=list)
+    # Recorded OS packages left out (boot downloads nothing): the summary names the
+    # command that installs them again.
+    packages_left_out: bool = False
 
     def count(self, status: StepStatus) -> int:
         return sum(1 for u in self.users if u.status == status)
@@ -57,9 +64,12 @@ class RecoveryReport:
 
     def summary(self) -> str:
         recovered = self.count(StepStatus.CHANGED) + self.count(StepStatus.PLANNED)
-        return _("{n} users recovered, {u} already right, {s} skipped").format(
+        line = _("{n} users recovered, {u} already right, {s} skipped").format(
             n=recovered, u=self.count(StepStatus.UNCHANGED), s=len(self.skipped)
         )
+        if self.packages_left_out:
+            line += _("; OS packages not reinstalled: run 'datakeeper packages install'")
+        return line
 
     def as_dict(self) -> dict:
         return {
@@ -73,20 +83,35 @@ class RecoveryReport:
 def recover(
     cfg: SiteConfig, config_path: Path, *, dry_run: bool, reporter: SetupReporter
 ) -> RecoveryReport:
-    """Converge groups, every registered user, then the site steps; report per user."""
+    """Block member logins first (``/run/nologin``), converge groups, every registered
+    user, then the site steps; report per user; lift the block, even on failure."""
+    with logins_blocked(dry_run=dry_run) as block:
+        report = _recover(cfg, config_path, dry_run=dry_run, reporter=reporter)
+        block.ok, block.summary = report.ok, report.summary()
+    return report
+
+
+def _recover(
+    cfg: SiteConfig, config_path: Path, *, dry_run: bool, reporter: SetupReporter
+) -> RecoveryReport:
     report = RecoveryReport()
     # The registry is the truth here: do not copy /etc/shadow into it first.
     with change_session(cfg, dry_run=dry_run, sync_passwords=False) as session:
+        # Before any account exists: an interactive login then waits for the recovery.
+        session.converge(login_check_files(cfg, config_path), keep_going=True)
         document = _registry(cfg)
         steps = [groups_step(cfg, document)]
         steps += [user_step(cfg, entry) for entry in _ordered(document, cfg)]
         steps += site_steps(cfg, config_path)
-        for index, step in enumerate(steps, start=1):
-            result = StepResult(step.key, step.title, notes=list(step.notes))
-            reporter.step_started(index, len(steps), step)
-            run_isolated(session, step, result, dry_run, reporter)
-            reporter.step_finished(result)
-            (report.users if step.key == "USER" else report.site).append(result)
+        report.packages_left_out = any(s.key == "PACKAGES" and s.notes for s in steps)
+        with tracked(_("recovering"), len(steps), "steps") as progress:
+            for index, step in enumerate(steps, start=1):
+                result = StepResult(step.key, step.title, notes=list(step.notes))
+                reporter.step_started(index, len(steps), step)
+                run_isolated(session, step, result, dry_run, reporter)
+                reporter.step_finished(result)
+                progress.advance(1)
+                (report.users if step.key == "USER" else report.site).append(result)
         session.converge(result_files(cfg, report), keep_going=True)
     return report
 
@@ -99,7 +124,8 @@ def run_isolated(session, step: Step, result: StepResult, dry_run: bool, reporte
     others, nor the done marker that logins wait for.
     """
     try:
-        run_step(session, step, result, dry_run, reporter)
+        with time_limit(USER_STEP_TIMEOUT if step.key == "USER" else None):
+            run_step(session, step, result, dry_run, reporter)
     except Exception as error:  # isolation is the point: any error, reported, not raised
         why = f"{type(error).__name__}: {error}"
         result.errors.append(_("unexpected error, step skipped: {why}").format(why=why))

@@ -1,4 +1,4 @@
-"""The texts boot recovery installs: three systemd units and the login wait script.
+"""The texts boot recovery installs: four systemd units and the login wait script.
 
 Every command in them is the persistent install (``INSTALLED_TOOL`` on the data
 disk), which survives the wipe, started through ``trust.guarded_command``: root
@@ -12,8 +12,10 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
-from datakeeper.paths import INSTALLED_TOOL
+from datakeeper.paths import FAILED_MARKER, INSTALLED_TOOL
+from datakeeper.registry import load_or_empty
 from datakeeper.system import accounts, systemd
 from datakeeper.trust import guarded_command
 
@@ -23,8 +25,15 @@ if TYPE_CHECKING:
 SERVICE = "datakeeper-recovery.service"
 SYNC_PATH = "datakeeper-password-sync.path"
 SYNC_SERVICE = "datakeeper-password-sync.service"
+SHUTDOWN_SYNC = "datakeeper-shutdown-sync.service"
 SYNC_LOCK_WAIT = 600  # seconds the path-triggered sync waits for a running datakeeper
-START_TIMEOUT = "30min"  # a hung recovery must not keep sshd from starting for ever
+# TimeoutStartSec of the recovery: BASE_TIMEOUT_MIN plus STEP_TIMEOUT_MIN for every
+# started USERS_PER_STEP registered users (at most MAX_TIMEOUT_MIN), so that adding a
+# user changes the unit text only every USERS_PER_STEP users.
+BASE_TIMEOUT_MIN = 5
+STEP_TIMEOUT_MIN = 5
+USERS_PER_STEP = 150  # ~2 s a user; a user's step normally takes well under 1 s
+MAX_TIMEOUT_MIN = 60
 
 
 def installed_tool(cfg: SiteConfig) -> Path:
@@ -39,18 +48,54 @@ def tool_command(cfg: SiteConfig, config_path: Path, *args: str) -> list[str]:
     return guarded_command(installed_tool(cfg), ["--config", config, *args])
 
 
+def start_timeout(users: int) -> str:
+    """``TimeoutStartSec`` for ``users`` registered users, bucketed (see the constants)."""
+    steps = -(-max(users, 0) // USERS_PER_STEP)  # ceiling division
+    return f"{min(BASE_TIMEOUT_MIN + STEP_TIMEOUT_MIN * steps, MAX_TIMEOUT_MIN)}min"
+
+
+def registered_users(cfg: SiteConfig) -> int:
+    """How many users the registry holds; where it is not readable (a member runs
+    ``recovery status``), the home folders on storage: one per registered user."""
+    try:
+        return len(load_or_empty(cfg.registry_path).users)
+    except (OSError, DatakeeperError):
+        try:
+            return sum(1 for entry in cfg.users_dir.iterdir() if entry.is_dir())
+        except OSError:
+            return 0
+
+
 def recovery_service(cfg: SiteConfig, config_path: Path) -> str:
-    """The unit that recovers at boot, after the storage mounts and before logins."""
-    sync = tool_command(cfg, config_path, "recovery", "sync-passwords")
+    """The unit that recovers at boot, after the storage mounts and before member logins.
+
+    Ordered before ``systemd-user-sessions.service`` only (which lifts ``/run/nologin``),
+    not before sshd: root can log in to a server whose recovery hangs.
+    """
     return (
         "[Unit]\n"
         f"Description={_unit_text(_('datakeeper: recover accounts and environment'))}\n"
         "After=local-fs.target\n"
-        f"RequiresMountsFor={_unit_paths(cfg.storage_roots)}\n"
-        "Before=systemd-user-sessions.service ssh.service sshd.service\n\n"
+        f"{storage_dependencies(cfg)}"
+        "Before=systemd-user-sessions.service\n\n"
         "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
-        f"TimeoutStartSec={START_TIMEOUT}\n"
-        f"ExecStart={systemd.exec_line(tool_command(cfg, config_path, 'recover', '--boot'))}\n"
+        f"TimeoutStartSec={start_timeout(registered_users(cfg))}\n"
+        f"ExecStart={systemd.exec_line(tool_command(cfg, config_path, 'recover', '--boot'))}\n\n"
+        "[Install]\nWantedBy=multi-user.target\n"
+    )
+
+
+def shutdown_sync_service(cfg: SiteConfig, config_path: Path) -> str:
+    """Saves changed passwords at shutdown (its ``ExecStop``). Its own unit, started at
+    boot and by the hook path's recovery, so the sync is armed in both deployment modes;
+    not ordered after the recovery, so recovery can start it without waiting for itself."""
+    sync = tool_command(cfg, config_path, "recovery", "sync-passwords")
+    return (
+        "[Unit]\n"
+        f"Description={_unit_text(_('datakeeper: save changed passwords at shutdown'))}\n"
+        f"{storage_dependencies(cfg, backup=False)}\n"
+        "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+        "ExecStart=/bin/true\n"
         f"ExecStop={systemd.exec_line(sync)}\n\n"
         "[Install]\nWantedBy=multi-user.target\n"
     )
@@ -73,31 +118,47 @@ def sync_service(cfg: SiteConfig, config_path: Path) -> str:
         "[Unit]\n"
         f"Description={_unit_text(_('datakeeper: save changed passwords in the registry'))}\n"
         f"After={SERVICE}\n"
-        f"RequiresMountsFor={_unit_paths(cfg.storage_roots)}\n\n"
+        f"{storage_dependencies(cfg, backup=False)}\n"
         "[Service]\nType=oneshot\n"
         f"Environment=DATAKEEPER_LOCK_TIMEOUT={SYNC_LOCK_WAIT}\n"
         f"ExecStart={systemd.exec_line(sync)}\n"
     )
 
 
-def login_check_script(marker: Path, wait_seconds: int) -> str:
-    """POSIX sh for /etc/profile.d: an interactive login waits for ``marker`` (at most
-    ``wait_seconds``), then goes on with a warning; other shells never wait."""
+def login_check_script(marker: Path, wait_seconds: int, failed: Path = FAILED_MARKER) -> str:
+    """POSIX sh for /etc/profile.d: an interactive login of a member waits for ``marker``
+    (at most ``wait_seconds``), then goes on with a warning; root and other shells never
+    wait. While ``failed`` exists (the last recovery had problems) every interactive login
+    is told so."""
     waiting = _("datakeeper: this server is still restoring accounts and settings after a reboot;")
     waiting += " " + _("waiting up to {n} s...").format(n=wait_seconds)
     late = _("datakeeper: warning: recovery has not finished; some settings may be missing.")
+    problems = _("datakeeper: warning: the recovery after the last reboot had problems; "
+                 "some accounts or settings may be missing (the admin can run "
+                 "'datakeeper recovery status').")  # fmt: skip
     done, n = shlex.quote(str(marker)), int(wait_seconds)
-    wait = _WAIT.format(waiting=shlex.quote(waiting), done=done, n=n) if n > 0 else ""
-    return _LOGIN_CHECK.format(done=done, wait=wait, late=shlex.quote(late))
+    wait = _WAIT.format(waiting=shlex.quote(waiting), done=done, n=n) if n > 0 else "        :\n"
+    return _LOGIN_CHECK.format(
+        done=done,
+        wait=wait,
+        late=shlex.quote(late),
+        failed=shlex.quote(str(failed)),
+        problems=shlex.quote(problems),
+    )
 
 
 _LOGIN_CHECK = """\
 # Written by datakeeper (datakeeper recovery enable); changes are overwritten.
-# Interactive logins wait until boot recovery has finished; scripts never wait.
+# Interactive logins wait until boot recovery has finished; root and scripts never wait.
 case $- in
 *i*)
     if [ ! -e {done} ]; then
-{wait}        [ -e {done} ] || printf '%s\\n' {late} >&2
+        if [ "$(id -u)" != 0 ]; then
+{wait}        fi
+        [ -e {done} ] || printf '%s\\n' {late} >&2
+    fi
+    if [ -e {failed} ]; then
+        printf '%s\\n' {problems} >&2
     fi
     ;;
 esac
@@ -119,6 +180,13 @@ def _unit_text(value: str) -> str:
     return " ".join(value.split()).replace("%", "%%")
 
 
-def _unit_paths(paths: list[Path]) -> str:
-    """Storage roots for a space-separated unit setting (the config allows no space or %)."""
-    return " ".join(str(p) for p in paths)
+def storage_dependencies(cfg: SiteConfig, *, backup: bool = True) -> str:
+    """The ``[Unit]`` lines tying a unit to the storage: the data disk is required (no
+    recovery without the registry); the backup disk (``backup``) only wanted and ordered
+    before, so a failed backup disk leaves recovery running (``status`` and ``check``
+    warn). A mount unit that does not exist (storage mounted before boot) is ignored."""
+    lines = [f"RequiresMountsFor={cfg.storage.data_root}"]
+    if backup and cfg.storage.backup_root is not None:
+        backup = systemd.mount_unit(cfg.storage.backup_root)
+        lines += [f"Wants={backup}", f"After={backup}"]
+    return "".join(f"{line}\n" for line in lines)

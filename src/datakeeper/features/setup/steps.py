@@ -30,6 +30,7 @@ from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.registered import Registered, RegisteredGroup, recorded_group_gid
 from datakeeper.resources.seed import SeedFile
+from datakeeper.storage import inspect
 from datakeeper.system import accounts
 
 if TYPE_CHECKING:
@@ -97,8 +98,11 @@ def storage_step(cfg: SiteConfig) -> Step:
     owner = Ownership("root", cfg.group, cfg.storage.root_mode)
     step = Step("STORAGE", _("the storage roots"), [Directory(cfg.storage.data_root, owner)])
     backup = cfg.storage.backup_root
-    if backup is not None and backup.is_dir():
+    if backup is not None and backup.is_dir() and inspect(backup).persistent:
         step.resources.append(Directory(backup, owner))
+    elif backup is not None and backup.is_dir():
+        # Its disk failed to mount: recovery goes on without it (``check`` warns).
+        step.notes.append(_("backup root {path} is not mounted: skipped").format(path=backup))
     elif backup is not None:
         step.notes.append(_("backup root {path} is absent: skipped").format(path=backup))
     return step
