@@ -1,0 +1,1 @@
+"""``datakeeper gpu``: who holds which GPU (snapshot), totals per user, idle holders."""
