@@ -129,6 +129,8 @@ def test_the_setup_wizard_sets_a_fresh_server_up_step_by_step(server):
     term.keys("q")
     # What the six steps did, seen from outside the menu.
     assert server.run(["getent", "group", "gpu-users"]).stdout.startswith("gpu-users:")
+    for folder in ("/data/users", "/data/dataset", "/data/models/huggingface/hub", "/data/apps"):
+        assert server.path(folder).is_dir(), folder
     assert os.readlink(server.path("/home/admin")) == "/data/users/admin"
     assert server.path("/data/users/admin/thesis.tex").read_text() == "thesis\n"
     assert os.path.isfile(server.path("/etc/sudoers.d/datakeeper"))

@@ -14,12 +14,22 @@ from typing import Any
 
 from datakeeper.config import parse_config
 from datakeeper.engine import Change, Outcome
+from datakeeper.features.backup.browse import Entry as BrowseEntry
+from datakeeper.features.backup.browse import Listing
+from datakeeper.features.backup.last_run import LastRun
+from datakeeper.features.backup.listing import SnapshotInfo
+from datakeeper.features.backup.prune import PrunePlan
+from datakeeper.features.backup.run import RunReport
+from datakeeper.features.backup.schedule import BackupStatus
+from datakeeper.features.backup.verify import Verdict
 from datakeeper.features.caches.kinds import CacheLocation, Usage
 from datakeeper.features.caches.report import CleanRun, KindReport
 from datakeeper.features.check.run import FAIL, PASS, SKIP, CheckReport, CheckResult
 from datakeeper.features.disk.usage import DiskReport, FolderUsage, RootUsage
 from datakeeper.features.drift import FileState
 from datakeeper.features.envinfo import EnvInfo, Variable
+from datakeeper.features.gpu.by_user import ViewerView, for_viewer
+from datakeeper.features.gpu.snapshot import GpuProcess, GpuSnapshot
 from datakeeper.features.guides import guide
 from datakeeper.features.packages import Package, PackageResult, PackageStatus, catalogue
 from datakeeper.features.recovery.boot import BootResult, RecoveryStatus
@@ -40,6 +50,7 @@ from datakeeper.resources.symlink_absent import LinkState
 from datakeeper.status import CleanupStatus, InstallStatus, StepStatus
 from datakeeper.system.activity import LoginSession
 from datakeeper.system.home_move import HomeState
+from datakeeper.system.nvml import GpuFigures
 from datakeeper.system.safe_delete import TreeUsage
 
 CONFIG = 'group = "gpu-users"\nadmin = "admin"\n'
@@ -76,6 +87,20 @@ USERS = [
 ]
 
 
+GIB = 1 << 30
+GPUS = [
+    GpuFigures(0, "NVIDIA A100-SXM4-80GB", "GPU-0", 52 * GIB, 80 * GIB, 97, 61, 312.5),
+    GpuFigures(1, "NVIDIA A100-SXM4-80GB", "GPU-1", 9 * GIB, 80 * GIB, 0, 35, 61.0),
+]
+GPU_PROCESSES = [
+    GpuProcess(4242, 0, 40 * GIB, 1002, "alice", "python", True),
+    GpuProcess(5151, 0, 12 * GIB, 1001, "bob", "train.py", True),
+    GpuProcess(6060, 1, None, 1001, "bob", "jupyter", True),
+    GpuProcess(7070, 1, 8 * GIB, 1003, "carol", "torchrun", True),
+    GpuProcess(31337, 1, 1 * GIB, None, None, "", False),
+]
+
+
 class FakeFeatures:
     """Records ``(method, args, kwargs)`` in ``calls``; see the module docstring."""
 
@@ -91,6 +116,7 @@ class FakeFeatures:
         self.setup_done: set[str] = set()  # run_setup: steps already applied
         self.setup_errors: dict[str, str] = {}  # run_setup: step key -> its error on apply
         self.plan_errors: dict[str, str] = {}  # run_setup: step key -> its error in a dry run
+        self.gpus_missing = False  # gpu_view: no NVIDIA GPU or driver
 
     def _record(self, method: str, *args: Any, **kwargs: Any) -> None:
         with self.lock:
@@ -400,6 +426,128 @@ class FakeFeatures:
             kind.resource.cleaned = Cleaned(kind.scan.files, kind.scan.size)
             kind.status = CleanupStatus.DONE
         return CleanRun(plan.cfg, False, plan.kinds)
+
+    def gpu_view(self, *, mine_only: bool) -> ViewerView:
+        self._record("gpu_view", mine_only=mine_only)
+        if self.gpus_missing:
+            snapshot = GpuSnapshot(False, 0.0, reason="NVML Shared Library Not Found")
+        else:
+            snapshot = GpuSnapshot(
+                True, 0.0, driver="550.54.15", gpus=GPUS, processes=GPU_PROCESSES
+            )
+        return for_viewer(snapshot, 1001 if mine_only else 0)  # the researcher is bob
+
+    # -- backups -----------------------------------------------------------------
+
+    def backup_status(self, cfg) -> BackupStatus:
+        self._record("backup_status")
+        ran = bool(self.called("run_backup"))
+        last = LastRun(
+            "2026-12-04T02:30:07+00:00",
+            True,
+            True,
+            "snapshot 2026-12-04T023000Z: 12 files, 3.0 KiB (1.0 KiB added)",
+        )
+        if ran:
+            last = LastRun(
+                "2026-12-04T10:00:09+00:00", True, False, "snapshot 2026-12-04T100000Z: 13 files"
+            )
+        return BackupStatus("cron", "*-*-* 02:30:00", True, True, "cron: 30 2 * * *", last)
+
+    def list_backups(self, cfg) -> list[SnapshotInfo]:
+        self._record("list_backups")
+        root = Path("/backup/datakeeper/snapshots")
+        rows = [
+            SnapshotInfo(
+                "2026-12-03T023000Z", root / "2026-12-03T023000Z", "verified", 3072, 3072, 12
+            ),
+            SnapshotInfo(
+                "2026-12-04T023000Z", root / "2026-12-04T023000Z", "complete", 3072, 1024, 12
+            ),
+            SnapshotInfo("2026-12-04T090000Z", root / "2026-12-04T090000Z.partial", "partial"),
+        ]
+        if self.called("run_backup"):
+            rows.append(
+                SnapshotInfo(
+                    "2026-12-04T100000Z", root / "2026-12-04T100000Z", "complete", 4096, 1024, 13
+                )
+            )
+        if self.called("prune_backups"):
+            rows = [row for row in rows if row.state != "partial"]
+        return rows
+
+    def run_backup(self, cfg) -> RunReport:
+        self._record("run_backup")
+        change = Change(
+            "backup snapshot /backup/datakeeper/snapshots",
+            "take snapshot 2026-12-04T100000Z of /data/users (about 1.0 KiB new)",
+            _noop,
+            result="snapshot 2026-12-04T100000Z: 13 files, 4.0 KiB (1.0 KiB added)",
+        )
+        return RunReport(Outcome(dry_run=False, applied=[change]), None)
+
+    def plan_prune(self, cfg) -> PrunePlan:
+        self._record("plan_prune")
+        if self.called("prune_backups"):
+            return PrunePlan([], {})
+        return PrunePlan(
+            [
+                _Removal(
+                    "2026-12-04T090000Z.partial",
+                    "an interrupted run, older than the newest complete snapshot",
+                )
+            ],
+            {},
+        )
+
+    def prune_backups(self, cfg, plan) -> Outcome:
+        self._record("prune_backups", len(plan.removals))
+        return Outcome(
+            dry_run=False, applied=[c for removal in plan.removals for c in removal.plan()]
+        )
+
+    def verify_backup(self, cfg, name: str | None = None) -> Verdict:
+        self._record("verify_backup", name)
+        return Verdict("2026-12-04T023000Z", checked=12, hashed=12)
+
+    def browse_backup(self, cfg, path, snapshot) -> Listing:
+        self._record("browse_backup", path, snapshot)
+        listing = Listing("2026-12-04T023000Z", str(path or "/data/users"))
+        listing.entries += [
+            BrowseEntry("notes.txt", "file", 2048, 1764815400.0, 1001),
+            BrowseEntry("proj", "folder", 4096, 1764815400.0, 1001),
+            BrowseEntry("evil", "link", 0, 1764815400.0, 1001, "/etc/shadow"),
+        ]
+        return listing
+
+    def restore_backup(self, cfg, path, snapshot) -> Outcome:
+        self._record("restore_backup", path, snapshot)
+        name = f"{path}.restored-2026-12-04T023000Z"
+        summary = f"restore {path} from snapshot 2026-12-04T023000Z as {name}"
+        return Outcome(dry_run=False, applied=[Change(f"restore {path}", summary, _noop)])
+
+    def browse_my_files(self, cfg, path, snapshot) -> str:
+        self._record("browse_my_files", path, snapshot)
+        return "snapshot 2026-12-04T023000Z: ~\n  2.0 KiB  notes.txt\n        -  proj/\n"
+
+    def restore_my_files(self, cfg, path, snapshot) -> str:
+        self._record("restore_my_files", path, snapshot)
+        return f"restored {path} as {path}.restored-2026-12-04T023000Z\n"
+
+
+def _noop() -> None:
+    return None
+
+
+class _Removal:
+    """A snapshot the fake prune removes (the real one reads the backup disk)."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name, self.why = name, why
+
+    def plan(self) -> list[Change]:
+        summary = f"remove snapshot {self.name} ({self.why})"
+        return [Change(f"backup snapshot {self.name}", summary, _noop)]
 
 
 class _Method:

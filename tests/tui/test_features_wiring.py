@@ -6,6 +6,8 @@ import grp
 from pathlib import Path
 
 from datakeeper.config import parse_config
+from datakeeper.features.gpu import snapshot
+from datakeeper.features.gpu.snapshot import GpuProcess, GpuSnapshot
 from datakeeper.features.setup.config_file import Answers
 from datakeeper.system import accounts, logindefs
 from datakeeper.tui.features import Features
@@ -71,3 +73,14 @@ def test_setup_steps_and_run_setup_reach_the_setup_feature(monkeypatch, tmp_path
     monkeypatch.setattr(init, "run_setup", lambda ctx, **kw: calls.append((ctx, kw)) or "report")
     assert Features().run_setup(context, dry_run=True, reporter=None, only=("ADMIN",)) == "report"
     assert calls == [(context, {"dry_run": True, "reporter": None, "only": ("ADMIN",)})]
+
+
+def test_the_gpu_view_is_the_real_nvml_one_filtered_for_a_member(monkeypatch):
+    mine = GpuProcess(1, 0, 1, 4321, "alice", "python", True)
+    other = GpuProcess(2, 0, 1, 1234, "bob", "python", True)
+    monkeypatch.setattr(
+        snapshot, "take_snapshot", lambda: GpuSnapshot(True, 0.0, processes=[mine, other])
+    )
+    monkeypatch.setattr("os.geteuid", lambda: 4321)
+    assert Features().gpu_view(mine_only=True).mine == [mine]
+    assert Features().gpu_view(mine_only=False).mine == [mine, other]

@@ -42,6 +42,8 @@ SCREENS = {
     "caches": (True, ["9"]),
     "env": (False, ["1"]),
     "help": (False, ["5"]),
+    "gpus_admin": (True, ["end", "enter"]),  # GPUs: the admin menu's last entry
+    "gpus_user": (False, ["6"]),
 }
 
 

@@ -97,7 +97,7 @@ def test_defaults_reproduce_the_original_layout() -> None:
     assert config.managed_files_path == Path("/data/config/datakeeper/managed-files.json")
     assert config.storage_roots == [Path("/data"), Path("/backup")]
     assert (config.home.mode, config.home.umask) == (0o750, 0o002)
-    assert config.sudo.allow == ("cache-clean", "disk-usage")
+    assert config.sudo.allow == ("cache-clean", "disk-usage", "backup-restore")
     assert config.alert.hook is None
     assert config.recovery.login_wait_seconds == 30
 
@@ -201,7 +201,7 @@ BAD_CONFIGS = [
         'colour = "blue"',
         (
             ": colour: unknown key; allowed keys: group, admin, state_dir, acl, "
-            "storage, folders, env, home, sudo, cache, alert, recovery, conda, uv"
+            "storage, folders, env, home, sudo, cache, alert, backup, recovery, conda, uv, gpu"
         ),
         id="unknown-top",
     ),
@@ -458,7 +458,7 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         '[sudo]\nallow = ["cache-clean", "reboot"]',
-        ': sudo.allow[1] = "reboot": must be one of "cache-clean", "disk-usage"',
+        ': sudo.allow[1] = "reboot": must be one of "cache-clean", "disk-usage", "backup-restore"',
         id="allow",
     ),
     pytest.param(

@@ -316,7 +316,9 @@ Cmnd_Alias DATAKEEPER_CMNDS = /usr/local/sbin/datakeeper-helper cache-clean cond
     /usr/local/sbin/datakeeper-helper cache-clean huggingface --older-than 90d, \\
     /usr/local/sbin/datakeeper-helper disk-usage, \\
     /usr/bin/df "", \\
-    /usr/bin/df -h
+    /usr/bin/df -h, \\
+    /usr/local/sbin/datakeeper-helper backup-restore, \\
+    /usr/local/sbin/datakeeper-helper backup-browse
 %gpu-users ALL=(root) NOPASSWD: DATAKEEPER_CMNDS
 """
 

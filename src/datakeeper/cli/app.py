@@ -16,11 +16,13 @@ import typer
 
 from datakeeper import __version__
 from datakeeper.cli import (
+    backup_cmd,
     cache_cmd,
     check_cmd,
     config_cmd,
     disk_cmd,
     env_cmd,
+    gpu_cmd,
     init_cmd,
     log_cmd,
     packages_cmd,
@@ -33,8 +35,10 @@ from datakeeper.cli import (
 from datakeeper.cli.argv import GlobalOptionsGroup
 from datakeeper.cli.clickcompat import Abort, ClickException, UsageError
 from datakeeper.cli.options import GlobalOptions
+from datakeeper.cli.progress_view import for_stderr
 from datakeeper.errors import DatakeeperError, ExitCode
 from datakeeper.i18n import _
+from datakeeper.progress import NO_PROGRESS, reporting
 
 app = typer.Typer(
     name="datakeeper",
@@ -57,11 +61,13 @@ app.add_typer(config_cmd.app, name="config", short_help=_("Show and validate the
 app.add_typer(storage_cmd.app, name="storage", short_help=_("Are the storage roots persistent?"))
 app.add_typer(log_cmd.app, name="log", short_help=_("Show the action log."))
 app.add_typer(disk_cmd.app, name="disk", short_help=_("Disk usage; the disk-full alert."))
+app.command("gpu", short_help=_("Who uses which GPU; idle holders."))(gpu_cmd.gpu)
 app.command("env", short_help=_("Your environment, checked."))(env_cmd.env)
-app.command("guide", short_help=_("Help for researchers (data, conda)."))(env_cmd.guide)
+app.command("guide", short_help=_("Help for researchers (data, conda, GPUs)."))(env_cmd.guide)
 app.add_typer(
     packages_cmd.app, name="packages", short_help=_("Admin tools for everyone (fzf, btop …).")
 )
+app.add_typer(backup_cmd.app, name="backup", short_help=_("Snapshots of /data on /backup."))
 app.add_typer(cache_cmd.app, name="cache", short_help=_("List and clean the shared caches."))
 app.command("fix-permissions", short_help=_("Repair owners, groups and modes."))(
     permissions_cmd.fix_permissions
@@ -119,7 +125,8 @@ def _start_menu(ctx: typer.Context) -> None:
         raise typer.Exit(2)
     from datakeeper.tui import run_menu  # Textual is imported only here: --help stays fast
 
-    raise typer.Exit(run_menu(ctx.obj.config_path))
+    with reporting(NO_PROGRESS):  # the menu draws its own progress; a stderr bar would tear it
+        raise typer.Exit(run_menu(ctx.obj.config_path))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -130,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _enable_completion()
     try:
         command = typer.main.get_command(app)
-        code = command.main(args=args, prog_name="datakeeper", standalone_mode=False)
+        with reporting(for_stderr()):  # a bar for long work, on a terminal only
+            code = command.main(args=args, prog_name="datakeeper", standalone_mode=False)
     except UsageError as error:
         _usage_error(error)
     except ClickException as error:

@@ -17,6 +17,15 @@ from typer.core import TyperGroup
 
 GLOBAL_FLAGS = frozenset({"--yes", "-y", "--dry-run", "--json"})
 GLOBAL_WITH_VALUE = frozenset({"--config"})
+# (command, option) -> the value it takes when given without one (``gpu --idle``): Typer
+# has no option whose value may be left out, so the bare option is completed here.
+OPTIONAL_VALUES: dict[tuple[str, str], str] = {}
+
+
+def optional_value(command: str, option: str, default: str) -> None:
+    """Let ``option`` of ``command`` be given bare: ``--idle`` reads as ``--idle=30``
+    unless a number follows it."""
+    OPTIONAL_VALUES[(command, option)] = default
 
 
 def hoist_global_options(argv: Sequence[str], root: Any) -> list[str]:
@@ -38,6 +47,13 @@ def hoist_global_options(argv: Sequence[str], root: Any) -> list[str]:
             taken = 1 if "=" in arg else 2
             front.extend(argv[index : index + taken])
             index += taken - 1
+        elif (getattr(command, "name", None), arg) in OPTIONAL_VALUES:
+            following = argv[index + 1] if index + 1 < len(argv) else ""
+            if _is_number(following):
+                rest.extend((arg, following))
+                index += 1
+            else:
+                rest.append(f"{arg}={OPTIONAL_VALUES[(command.name, arg)]}")
         elif arg.startswith("-") and len(arg) > 1:
             rest.append(arg)
             if "=" not in arg and name in _options_with_values(command) and index + 1 < len(argv):
@@ -48,6 +64,14 @@ def hoist_global_options(argv: Sequence[str], root: Any) -> list[str]:
             rest.append(arg)
         index += 1
     return front + rest
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _subcommand(command: Any, name: str) -> Any:

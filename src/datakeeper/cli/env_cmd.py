@@ -75,11 +75,11 @@ def guide(
     ctx: typer.Context,
     topic: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Argument(help="A topic: conda. Without one: where to put data, sharing, reboots."),
+        typer.Argument(help="A topic: conda or gpu. Without one: data, sharing, reboots."),
     ] = None,
 ) -> None:
     """Help for researchers: where to put data, how models are shared, what a reboot
-    wipes, umask; 'guide conda' for Python environments."""
+    wipes, umask; 'guide conda' for Python environments, 'guide gpu' for the GPUs."""
     # Imported here, like every feature: `datakeeper --help` loads none of them.
     from datakeeper.features.guides import guide as sections_of
 

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from datakeeper.config import rules
+from datakeeper.config.backup import BackupConfig
 from datakeeper.config.defaults import (
     DEFAULT_CONDA_PREFIX,
     DEFAULT_DATA_ROOT,
@@ -25,6 +26,7 @@ from datakeeper.config.defaults import (
     DEFAULT_UV_PREFIX,
     STATE_SUBDIR,
 )
+from datakeeper.config.gpu import GpuConfig
 from datakeeper.config.rules import Issue
 from datakeeper.config.sections import (
     AlertConfig,
@@ -44,10 +46,12 @@ from datakeeper.i18n import _
 
 __all__ = [
     "AlertConfig",
+    "BackupConfig",
     "CacheConfig",
     "CondaConfig",
     "EnvConfig",
     "FolderSpec",
+    "GpuConfig",
     "HomeConfig",
     "RecoveryConfig",
     "SiteConfig",
@@ -79,9 +83,11 @@ class SiteConfig(_Model):
     sudo: SudoConfig = Field(default_factory=SudoConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     alert: AlertConfig = Field(default_factory=AlertConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
     conda: CondaConfig = Field(default_factory=CondaConfig)
     uv: UvConfig = Field(default_factory=UvConfig)
+    gpu: GpuConfig = Field(default_factory=GpuConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -54,7 +54,7 @@ Umask = Annotated[
 FolderPath = Annotated[str, AfterValidator(rules.check_folder_path)]
 EnvTable = dict[str, str]
 
-SUDO_ACTIONS: tuple[str, ...] = ("cache-clean", "disk-usage")
+SUDO_ACTIONS: tuple[str, ...] = ("cache-clean", "disk-usage", "backup-restore")
 CACHE_KINDS: tuple[str, ...] = ("conda", "pip", "uv", "torch", "huggingface")
 SHELLS: tuple[str, ...] = ("bash", "zsh", "fish", "sh", "dash", "ksh", "tcsh")
 MAX_MIN_AGE_DAYS = 3650

@@ -125,7 +125,44 @@ def conda(cfg: SiteConfig) -> list[Section]:
     ]  # fmt: skip
 
 
-TOPICS: dict[str, Callable[[SiteConfig], list[Section]]] = {"general": general, "conda": conda}
+def gpu(cfg: SiteConfig) -> list[Section]:
+    """Choosing a GPU with CUDA_VISIBLE_DEVICES, and seeing who uses which."""
+    return [
+        Section(_("Who uses which GPU"), (
+            _("Run 'datakeeper gpu' before you start: it shows every GPU's memory, load, "
+              "temperature and power, and your own processes on them (other people's are "
+              "counted). 'datakeeper gpu --by-user' adds up memory per user, "
+              "'datakeeper gpu --watch' refreshes every 2 seconds, and 'datakeeper gpu --idle' "
+              "lists processes that hold GPU memory while the GPU does nothing."),
+            _("Pick a GPU nobody uses, or the least loaded one. The menu has the same view "
+              "under 'GPUs'."),
+        )),
+        Section(_("Choosing your GPUs"), (
+            _("CUDA_VISIBLE_DEVICES says which GPUs a program may use: "
+              "'CUDA_VISIBLE_DEVICES=1 python train.py' runs on GPU 1 only, "
+              "'CUDA_VISIBLE_DEVICES=0,2' on GPUs 0 and 2. Inside the program they are "
+              "numbered from 0 again, so GPU 1 becomes cuda:0."),
+            _("Without it, PyTorch and TensorFlow see every GPU and often take memory on all "
+              "of them. Set it in the command, not in your shell files, so that each run "
+              "picks the GPU that is free at that moment."),
+        )),
+        Section(_("Do not hold a GPU you are not using"), (
+            _("A notebook kernel keeps its GPU memory until it stops, even when it computes "
+              "nothing. Shut down kernels you no longer need (or call "
+              "torch.cuda.empty_cache() after freeing tensors) so that others can use the "
+              "GPU. The admin may be alerted about processes that hold memory on an idle "
+              "GPU for a long time."),
+            _("Nothing about GPUs has to survive a reboot: after one, every process is gone "
+              "and the GPUs are free."),
+        )),
+    ]  # fmt: skip
+
+
+TOPICS: dict[str, Callable[[SiteConfig], list[Section]]] = {
+    "general": general,
+    "conda": conda,
+    "gpu": gpu,
+}
 
 
 def guide(cfg: SiteConfig, topic: str | None = None) -> list[Section]:

@@ -15,6 +15,9 @@ Commands (anything else is refused with exit code 2):
         clean a SHARED cache (conda, huggingface, torch). AGE is one of
         ``OLDER_THAN``; with it, conda tarballs, HuggingFace revisions no ref
         points to, and torch hub checkpoints and repos unused for that long go.
+    datakeeper-helper backup-restore      restore one of the caller's files or
+    datakeeper-helper backup-browse       folders from a snapshot, or list them;
+        the request comes on stdin (``helper.restore``), the caller is SUDO_UID.
 
 Cleaning walks caches that group members can write, so it never follows a
 symlink (``cache_walk``); the cache root is opened one path component at a
@@ -38,6 +41,7 @@ import sys
 import time
 
 from datakeeper.helper.hf_cache import HF_REPO, PARTIAL_MIN_AGE, HfRepo
+from datakeeper.helper.restore import MAX_REQUEST, run_backup_browse, run_backup_restore
 from datakeeper.helper.walk import (
     DAY,
     EXIT_BUSY,
@@ -65,6 +69,7 @@ POLICY = {
     "caches": {},
     "storage_roots": [],
     "min_age_days": 0,
+    "backup": {},
 }
 
 DF = "/usr/bin/df"
@@ -144,10 +149,16 @@ CLEANERS = {"conda": clean_conda, "huggingface": clean_huggingface, "torch": cle
 
 
 def clean_cache(
-    kind: str, policy: dict, now: float | None = None, older_than_days: int | None = None
+    kind: str,
+    policy: dict,
+    now: float | None = None,
+    older_than_days: int | None = None,
+    on_removed=None,
 ) -> Cleaner:
-    """Clean the shared cache ``kind`` as ``policy`` says; returns what was removed."""
-    cleaner = Cleaner(policy["caches"][kind], time.time() if now is None else now)
+    """Clean the shared cache ``kind`` as ``policy`` says; returns what was removed.
+    ``on_removed`` hears of each entry as it goes (root's in-process progress bar)."""
+    when = time.time() if now is None else now
+    cleaner = Cleaner(policy["caches"][kind], when, on_removed)
     _walk_cache(cleaner, kind, policy, older_than_days, locked=True)
     return cleaner
 
@@ -258,6 +269,8 @@ def parse(argv: list[str], policy: dict) -> tuple[str, str | None, int | None]:
     allow = policy["allow"]
     if argv == ["disk-usage"] and "disk-usage" in allow:
         return "disk-usage", None, None
+    if argv in (["backup-restore"], ["backup-browse"]) and _backup_allowed(policy):
+        return argv[0], None, None
     age = None
     if len(argv) == 4 and argv[2] == "--older-than" and argv[3] in OLDER_THAN:
         argv, age = argv[:2], OLDER_THAN[argv[3]]
@@ -266,6 +279,10 @@ def parse(argv: list[str], policy: dict) -> tuple[str, str | None, int | None]:
         return "cache-clean", kind, age
     shown = printable(" ".join(argv)) or "(nothing)"
     raise Refused(f"refused: {shown}; {usage(policy)}", EXIT_USAGE)
+
+
+def _backup_allowed(policy: dict) -> bool:
+    return "backup-restore" in policy["allow"] and bool(policy.get("backup"))
 
 
 def usage(policy: dict) -> str:
@@ -278,7 +295,12 @@ def usage(policy: dict) -> str:
         forms.append(
             "cache-clean " + "|".join(sorted(policy["caches"])) + f" [--older-than {ages}]"
         )
+    if _backup_allowed(policy):
+        forms.append("backup-restore|backup-browse (request on stdin)")
     return "allowed: " + ", ".join(forms) if forms else "this site allows no command"
+
+
+BACKUP_COMMANDS = {"backup-restore": run_backup_restore, "backup-browse": run_backup_browse}
 
 
 def main(argv: list[str] | None = None, policy: dict | None = None) -> int:
@@ -289,6 +311,9 @@ def main(argv: list[str] | None = None, policy: dict | None = None) -> int:
         command, kind, age = parse(argv, policy)
         if command == "disk-usage":
             return run_disk_usage(policy)
+        if command in BACKUP_COMMANDS:
+            request = sys.stdin.buffer.read(MAX_REQUEST + 1)
+            return BACKUP_COMMANDS[command](policy, request, os.environ)
         return run_cache_clean(kind, policy, age)
     except Refused as refused:
         print(f"datakeeper-helper: {refused}", file=sys.stderr)

@@ -13,6 +13,7 @@ reason: it is looked up at call time.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -230,3 +231,72 @@ class Features:
         from datakeeper.features.caches.clean import clean
 
         return clean(plan)
+
+    def gpu_view(self, *, mine_only: bool):
+        """``datakeeper gpu``: the GPUs, and the processes this user may see in detail."""
+        from datakeeper.features.gpu.by_user import for_viewer
+        from datakeeper.features.gpu.snapshot import take_snapshot
+
+        return for_viewer(take_snapshot(), os.geteuid() if mine_only else 0)
+
+    # -- backups -----------------------------------------------------------------
+
+    def backup_status(self, cfg):
+        """``datakeeper.features.backup.schedule.backup_status``."""
+        from datakeeper.features.backup.schedule import backup_status
+
+        return backup_status(cfg, self.config_path().absolute())
+
+    def list_backups(self, cfg) -> list:
+        """``datakeeper.features.backup.listing.list_backups``."""
+        from datakeeper.features.backup.listing import list_backups
+
+        return list_backups(cfg)
+
+    def run_backup(self, cfg):
+        """``datakeeper.features.backup.last_run.run_recorded`` (as ``backup run``)."""
+        from datakeeper.features.backup.last_run import run_recorded
+
+        return run_recorded(cfg, self.config_path(), dry_run=False)
+
+    def plan_prune(self, cfg):
+        """``datakeeper.features.backup.prune.plan_prune``."""
+        from datakeeper.features.backup.prune import plan_prune
+
+        return plan_prune(cfg)
+
+    def prune_backups(self, cfg, plan):
+        """``datakeeper.features.backup.prune.prune`` of what was planned and shown."""
+        from datakeeper.features.backup.prune import prune
+
+        return prune(cfg, plan, dry_run=False)
+
+    def verify_backup(self, cfg, name: str | None = None):
+        """``datakeeper.features.backup.verify.verify_snapshot``."""
+        from datakeeper.features.backup.verify import verify_snapshot
+
+        return verify_snapshot(cfg, name)
+
+    def browse_backup(self, cfg, path: Path | None, snapshot: str | None):
+        """``datakeeper.features.backup.browse.browse`` (the admin's, in-process)."""
+        from datakeeper.features.backup.browse import browse
+
+        return browse(cfg, path, snapshot)
+
+    def restore_backup(self, cfg, path: Path, snapshot: str | None):
+        """``datakeeper.features.backup.restore.restore`` beside the original."""
+        from datakeeper.features.backup.restore import RestoreRequest, restore
+
+        return restore(cfg, RestoreRequest(path, snapshot), dry_run=False)
+
+    def browse_my_files(self, cfg, path: Path | None, snapshot: str | None) -> str:
+        """A member's ``backup browse``: the sudo helper's listing of their own files."""
+        from datakeeper.features.backup.member import MemberRequest, ask_helper
+
+        return ask_helper(cfg, "backup-browse", MemberRequest(path or Path.home(), snapshot))
+
+    def restore_my_files(self, cfg, path: Path, snapshot: str | None) -> str:
+        """A member's ``backup restore PATH``: through the sudo helper, beside the original."""
+        from datakeeper.features.backup.member import MemberRequest, ask_helper
+
+        return ask_helper(cfg, "backup-restore", MemberRequest(path, snapshot))

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
 from datakeeper.features.check.audits import check_registry, check_sudo_policy, missing_accounts
-from datakeeper.features.check.result import FAIL, PASS, SKIP, CheckReport, CheckResult
+from datakeeper.features.check.result import FAIL, PASS, SKIP, WARN, CheckReport, CheckResult
 from datakeeper.features.check.trusted import check_trust
 from datakeeper.features.enabled import enabled_steps
+from datakeeper.features.gpu.check import check_gpu_driver
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.i18n import _
-from datakeeper.storage import inspect
+from datakeeper.storage import backup_missing_note, inspect
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -47,6 +48,7 @@ def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
         results += check_step(step)
     results += check_sudo_policy(cfg)
     results += check_registry(cfg)
+    results += check_gpu_driver()
     return CheckReport(results, *_recovery_advice(cfg))
 
 
@@ -64,12 +66,15 @@ def _recovery_advice(cfg: SiteConfig) -> tuple[list[str], str | None]:
 
 
 def check_storage(cfg: SiteConfig) -> list[CheckResult]:
-    """Each storage root must be the persistent disk (the storage guard's view)."""
+    """Each storage root must be the persistent disk (the storage guard's view); a backup
+    disk that is not mounted is only a warning: recovery runs without it."""
     results = []
     for root in cfg.storage_roots:
         status = inspect(root)
         if not status.exists and root == cfg.storage.backup_root:
             results.append(CheckResult("PERSISTENT", str(root), SKIP, _("absent")))
+        elif not status.persistent and root == cfg.storage.backup_root:
+            results.append(CheckResult("PERSISTENT", str(root), WARN, backup_missing_note()))
         elif status.persistent:
             how = status.mount or _("marked persistent")
             results.append(CheckResult("PERSISTENT", str(root), PASS, how))

@@ -138,21 +138,28 @@ def _record(cfg: SiteConfig, check: AlertCheck, outcome: AlertOutcome) -> None:
             )
         )
         return
+    why_not = log_alert(cfg, f"disk {check.usage.root}", check.sentence(), check.as_dict())
+    if why_not is None:
+        outcome.actions.append(
+            _("logged the alert for {root} (action log and syslog)").format(root=check.usage.root)
+        )
+        return
+    outcome.actions.append(_("sent the alert for {root} to syslog").format(root=check.usage.root))
+    outcome.problems.append(_("not written to the action log: {why}").format(why=why_not))
+
+
+def log_alert(cfg: SiteConfig, resource: str, sentence: str, details: dict[str, Any]) -> str | None:
+    """One ``alert`` record in the action log (persistent data root, root only) and
+    syslog; syslog alone otherwise. None when logged, else why the log file was not."""
     why_not = _why_no_log_file(cfg)
     if why_not is None:
         try:
-            _log_file(cfg, check)
-            outcome.actions.append(
-                _("logged the alert for {root} (action log and syslog)").format(
-                    root=check.usage.root
-                )
-            )
-            return
+            record_event(cfg, resource=resource, event=sentence, outcome="alert", details=details)
+            return None  # record_event also sends the line to syslog
         except (OSError, DatakeeperError) as error:  # the hook must still run
             why_not = str(error)
-    send_to_syslog(check.sentence())
-    outcome.actions.append(_("sent the alert for {root} to syslog").format(root=check.usage.root))
-    outcome.problems.append(_("not written to the action log: {why}").format(why=why_not))
+    send_to_syslog(sentence)
+    return why_not
 
 
 def _why_no_log_file(cfg: SiteConfig) -> str | None:
@@ -161,16 +168,6 @@ def _why_no_log_file(cfg: SiteConfig) -> str | None:
     if not inspect(cfg.storage.data_root).persistent:
         return _("{root} is not the persistent disk").format(root=cfg.storage.data_root)
     return None
-
-
-def _log_file(cfg: SiteConfig, check: AlertCheck) -> None:
-    record_event(  # also sends the line to syslog
-        cfg,
-        resource=f"disk {check.usage.root}",
-        event=check.sentence(),
-        outcome="alert",
-        details=check.as_dict(),
-    )
 
 
 def send_to_syslog(message: str) -> None:
@@ -192,28 +189,33 @@ def _run_hook(hook: Path, check: AlertCheck, outcome: AlertOutcome) -> None:
             _("would run {hook} with {figures}").format(hook=hook, figures=figures)
         )
         return
+    problem = run_hook(hook, check.environment())
+    if problem:
+        outcome.problems.append(problem)
+        return
+    outcome.actions.append(_("ran {hook} for {root}").format(hook=hook, root=check.usage.root))
+
+
+def run_hook(hook: Path, environment: dict[str, str]) -> str | None:
+    """Run the admin's hook with ``environment`` added (as root, only a trusted file);
+    None when it succeeded, else the problem in one sentence (never raised)."""
     refused = _untrusted_hook(hook)
     if refused:
-        outcome.problems.append(refused)
-        return
-    env = {**os.environ, **check.environment()}
+        return refused
+    env = {**os.environ, **environment}
     try:
         result = subprocess.run(
             [str(hook)], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
             timeout=HOOK_TIMEOUT_SECONDS, check=False,
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError) as error:
-        outcome.problems.append(_("hook {hook} did not run: {why}").format(hook=hook, why=error))
-        return
+        return _("hook {hook} did not run: {why}").format(hook=hook, why=error)
     if result.returncode != 0:
         output = " ".join((result.stderr or result.stdout).split())[:300]
-        outcome.problems.append(
-            _("hook {hook} failed (exit {rc}): {output}").format(
-                hook=hook, rc=result.returncode, output=output or _("no output")
-            )
+        return _("hook {hook} failed (exit {rc}): {output}").format(
+            hook=hook, rc=result.returncode, output=output or _("no output")
         )
-        return
-    outcome.actions.append(_("ran {hook} for {root}").format(hook=hook, root=check.usage.root))
+    return None
 
 
 def _untrusted_hook(hook: Path) -> str | None:

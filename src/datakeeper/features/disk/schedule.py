@@ -51,14 +51,19 @@ class Schedule:
     use_systemd: bool
     unit_dir: Path
     cron_path: Path = CRON_PATH
+    unit_name: str = UNIT_NAME  # the backup schedule has units of its own
 
     @classmethod
-    def for_this_system(cls) -> Schedule:
-        return cls(systemd.is_running(), systemd.UNIT_DIR)
+    def for_this_system(cls, unit_name: str = UNIT_NAME, cron_path: Path = CRON_PATH) -> Schedule:
+        return cls(systemd.is_running(), systemd.UNIT_DIR, cron_path, unit_name)
+
+    @property
+    def timer(self) -> str:
+        return f"{self.unit_name}.timer"
 
     @property
     def unit_paths(self) -> tuple[Path, Path]:
-        return self.unit_dir / f"{UNIT_NAME}.service", self.unit_dir / TIMER
+        return self.unit_dir / f"{self.unit_name}.service", self.unit_dir / self.timer
 
     @property
     def mechanism(self) -> str:
@@ -70,7 +75,12 @@ class Schedule:
 
 
 def alert_command(cfg: SiteConfig, config_path: Path) -> list[str]:
-    """The command the schedule runs: the persistent install when there is one, so it
+    """The command the schedule runs (see ``scheduled_command``)."""
+    return scheduled_command(cfg, config_path, "disk", "alert", "--quiet")
+
+
+def scheduled_command(cfg: SiteConfig, config_path: Path, *args: str) -> list[str]:
+    """What a timer or cron runs: the persistent install when there is one, so it
     still works after a wipe, else the datakeeper running now; always with this config."""
     installed = cfg.storage.data_root / INSTALLED_TOOL
     running = Path(os.path.realpath(sys.argv[0]))
@@ -80,7 +90,7 @@ def alert_command(cfg: SiteConfig, config_path: Path) -> list[str]:
         program = [str(running)]
     else:  # started as "python -m datakeeper" (or from a test runner)
         program = [sys.executable, "-m", "datakeeper"]
-    return [*program, "--config", str(config_path), "disk", "alert", "--quiet"]
+    return [*program, "--config", str(config_path), *args]
 
 
 def schedule_files(cfg: SiteConfig, config_path: Path, schedule: Schedule) -> dict[Path, bytes]:
@@ -95,10 +105,14 @@ def schedule_files(cfg: SiteConfig, config_path: Path, schedule: Schedule) -> di
             ),
         }
     else:
-        line = f"{CRON_TIMES[cfg.alert.interval]} root {_cron_command(argv)}\n"
-        path_line = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-        text = {schedule.cron_path: CRON_HEADER + "SHELL=/bin/sh\n" + path_line + line}
+        text = {schedule.cron_path: cron_file(CRON_HEADER, CRON_TIMES[cfg.alert.interval], argv)}
     return {path: content.encode() for path, content in text.items()}
+
+
+def cron_file(header: str, when: str, argv: list[str]) -> str:
+    """A cron.d file running ``argv`` as root at ``when`` (five cron fields)."""
+    path_line = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+    return header + "SHELL=/bin/sh\n" + path_line + f"{when} root {_cron_command(argv)}\n"
 
 
 def _cron_command(argv: list[str]) -> str:

@@ -3,8 +3,10 @@
 Members of the site group may run, without a password, exactly: the helper's
 ``cache-clean KIND`` for each shared cache kind, alone or followed by
 ``--older-than AGE`` for each AGE of a fixed list, the helper's ``disk-usage``,
-and ``df`` with no arguments or with ``-h``. The drop-in lists every command
-with its exact arguments (no wildcards: see docs/security.md). The helper is
+``df`` with no arguments or with ``-h``, and (with a backup root) the helper's
+``backup-restore`` and ``backup-browse`` with no argument: their request comes
+on stdin. The drop-in lists every command with its exact arguments (no
+wildcards: see docs/security.md). The helper is
 ``datakeeper.helper.main`` with the site's values baked in, installed
 root:root 0755 where no one else can write; it is never installed, and sudo
 is never told to trust it, while its directory or any ancestor is writable by
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError, InvalidInputError
+from datakeeper.features.backup.layout import DATA, snapshots_dir
 from datakeeper.helper.main import OLDER_THAN
 from datakeeper.i18n import _
 from datakeeper.managed import OwnedFilesManifest
@@ -69,7 +72,8 @@ def _below(value: str | None, name: str) -> str | None:
 
 def helper_policy(cfg: SiteConfig) -> dict:
     """The plain values baked into the helper as its ``POLICY``."""
-    allow = [action for action in ("cache-clean", "disk-usage") if action in cfg.sudo.allow]
+    actions = ("cache-clean", "disk-usage", "backup-restore")
+    allow = [action for action in actions if action in cfg.sudo.allow]
     caches = shared_cache_dirs(cfg) if "cache-clean" in allow else {}
     return {
         "allow": allow,
@@ -77,6 +81,19 @@ def helper_policy(cfg: SiteConfig) -> dict:
         "storage_roots": [str(root) for root in cfg.storage_roots],
         "min_age_days": cfg.cache.min_age_days,
         "lock_dir": str(cfg.state_dir),
+        "backup": _backup_policy(cfg) if "backup-restore" in allow else {},
+    }
+
+
+def _backup_policy(cfg: SiteConfig) -> dict:
+    """Where snapshots and the live homes are, for ``backup-restore``/``backup-browse``
+    (nothing without a backup root: the helper then allows neither)."""
+    if cfg.storage.backup_root is None:
+        return {}
+    return {
+        "snapshots": str(snapshots_dir(cfg.storage.backup_root)),
+        "homes_inside": f"{DATA}/{cfg.home.users_folder}",
+        "homes": str(cfg.storage.data_root / cfg.home.users_folder),
     }
 
 
@@ -150,6 +167,8 @@ def sudoers_commands(cfg: SiteConfig) -> list[str]:
         commands += [f"{helper} cache-clean {kind} --older-than {age}" for age in OLDER_THAN]
     if "disk-usage" in policy["allow"]:
         commands += [f"{helper} disk-usage", f'{DF} ""', f"{DF} -h"]
+    if policy["backup"]:
+        commands += [f"{helper} backup-restore", f"{helper} backup-browse"]
     return commands
 
 

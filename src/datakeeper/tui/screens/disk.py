@@ -79,7 +79,7 @@ class DiskScreen(FeatureScreen):
         shared = _folders(_("Shared folders"), report.shared)
         # A researcher looks for their own home first; the admin for the disks first.
         admin = getattr(self.app, "admin", True)
-        lines = storage + shared + homes if admin else homes[1:] + [""] + storage + shared
+        lines = storage + shared + homes if admin else [*homes[1:], "", *storage, *shared]
         lines += ["", _("Sizes are disk space allocated (as du counts it), not file lengths.")]
         lines += [printable(note) for note in report.notes]
         if report.errors:

@@ -15,7 +15,10 @@ from textual.widgets.option_list import Option
 
 from datakeeper.i18n import _
 from datakeeper.tui.screens import caches, check, disk, info, packages, recovery, setup, users
+from datakeeper.tui.screens.backups import BackupsScreen
 from datakeeper.tui.screens.base import FeatureScreen
+from datakeeper.tui.screens.gpu import GpuScreen
+from datakeeper.tui.screens.restore import RestoreScreen
 from datakeeper.tui.screens.user_add import UserAddScreen
 
 
@@ -120,12 +123,18 @@ def admin_menu() -> MenuScreen:
             _("Shared and personal caches: sizes, and clean them."),
             caches.CachesScreen,
         ),
+        MenuItem(
+            _("Backups"),
+            _("Snapshots on the backup disk: list, run, prune, verify."),
+            BackupsScreen,
+        ),
+        MenuItem(_("GPUs"), _("Every GPU's load, who holds it, totals per user."), GpuScreen),
     ]
     return MenuScreen(_("Admin menu"), items)
 
 
 def user_menu() -> MenuScreen:
-    """A researcher's menu: their environment, disk, cache cleanup and the guides."""
+    """A researcher's menu: their environment, disk, cache cleanup, the guides, GPUs."""
     items = [
         MenuItem(
             _("Environment info"),
@@ -149,6 +158,12 @@ def user_menu() -> MenuScreen:
             _("Help"),
             _("Where to put data, sharing models, what a reboot wipes."),
             lambda: info.GuideScreen(None),
+        ),
+        MenuItem(_("GPUs"), _("Every GPU's load, and your processes on them."), GpuScreen),
+        MenuItem(
+            _("Restore my files"),
+            _("Browse your home in a backup; restore a file beside the original."),
+            lambda: RestoreScreen(member=True),
         ),
     ]
     return MenuScreen(_("User menu"), items)

@@ -1,0 +1,105 @@
+"""The manifest: streamed, lossless for names that are not UTF-8, compared by merge."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from datakeeper.errors import ActionFailedError
+from datakeeper.features.backup.manifest import read_manifest, sampled, walk_files
+from datakeeper.features.backup.writer import Previous, check_manifest, write_manifest
+
+RAW_NAME = b"caf\xe9-\xff.bin"  # Latin-1, not UTF-8
+
+
+def _tree(root: Path) -> Path:
+    data = root / "data"
+    (data / "users" / "alice" / "proj").mkdir(parents=True)
+    (data / "users" / "bob").mkdir(parents=True)
+    (data / "users" / "alice" / "proj" / "train.py").write_text("print(1)\n")
+    (data / "users" / "alice.txt").write_text("not a home\n")
+    (data / "users" / "bob" / "big").write_bytes(b"x" * 5000)
+    with open(os.fsencode(data / "users" / "bob") + b"/" + RAW_NAME, "wb") as handle:
+        handle.write(b"raw")
+    os.symlink("/etc/shadow", data / "users" / "bob" / "link")
+    return data
+
+
+def test_non_utf8_names_survive_the_round_trip(tmp_path):
+    data = _tree(tmp_path)
+    out = tmp_path / "manifest.jsonl"
+    totals = write_manifest(data, out, users_folder="users", sample_percent=100, previous=None)
+    entries = list(read_manifest(out))
+    raw = [e for e in entries if os.fsencode(e.path).endswith(RAW_NAME)]
+    assert len(raw) == 1
+    assert (os.fsencode(data) + b"/" + os.fsencode(raw[0].path)) == os.fsencode(
+        data / "users" / "bob"
+    ) + b"/" + RAW_NAME
+    assert os.path.getsize(os.fsencode(data) + b"/" + os.fsencode(raw[0].path)) == 3
+    out.read_bytes().decode("ascii")  # every line is plain ASCII JSON
+    assert totals.files == 4 == len(entries)
+    check_manifest(out, totals)
+
+
+def test_links_are_not_files_and_sizes_add_up_per_user(tmp_path):
+    data = _tree(tmp_path)
+    out = tmp_path / "manifest.jsonl"
+    totals = write_manifest(data, out, users_folder="users", sample_percent=100, previous=None)
+    paths = [entry.path for entry in read_manifest(out)]
+    assert "users/bob/link" not in paths
+    assert totals.users == {"alice": 9, "alice.txt": 11, "bob": 5003}
+    assert totals.bytes == totals.added_bytes == 9 + 11 + 5003
+    assert os.stat(out).st_mode & 0o777 == 0o600
+
+
+def test_the_walk_is_in_the_manifest_order(tmp_path):
+    data = _tree(tmp_path)
+    paths = [path for path, _info in walk_files(data)]
+    keys = [tuple(os.fsencode(p).split(b"/")) for p in paths]
+    assert keys == sorted(keys)
+    assert paths.index("users/alice/proj/train.py") < paths.index("users/alice.txt")
+
+
+def test_a_hard_linked_file_keeps_its_hash_and_adds_nothing(tmp_path):
+    first = _tree(tmp_path / "one")
+    manifest = tmp_path / "one.jsonl"
+    write_manifest(first, manifest, users_folder="users", sample_percent=100, previous=None)
+    second = tmp_path / "two" / "data"
+    for path, _info in walk_files(first):  # what rsync --link-dest does for unchanged files
+        (second / path).parent.mkdir(parents=True, exist_ok=True)
+        os.link(first / path, second / path)
+    os.unlink(second / "users" / "bob" / "big")
+    (second / "users" / "bob" / "big").write_bytes(b"y" * 10)
+    out = tmp_path / "two.jsonl"
+    totals = write_manifest(
+        second, out, users_folder="users", sample_percent=100, previous=Previous(first, manifest)
+    )
+    assert totals.added_bytes == 10
+    old = {e.path: e.digest for e in read_manifest(manifest)}
+    new = {e.path: e.digest for e in read_manifest(out)}
+    assert new["users/alice.txt"] == old["users/alice.txt"]
+    assert new["users/bob/big"] != old["users/bob/big"]
+
+
+def test_a_sample_hashes_the_same_files_every_time(tmp_path):
+    data = _tree(tmp_path)
+    out = tmp_path / "manifest.jsonl"
+    write_manifest(data, out, users_folder="users", sample_percent=1, previous=None)
+    for entry in read_manifest(out):
+        assert (entry.digest is not None) == sampled(entry.path, 1)
+    names = [f"users/u{i}/f" for i in range(2000)]
+    share = sum(sampled(name, 25) for name in names) / len(names)
+    assert 0.2 < share < 0.3
+
+
+def test_a_manifest_that_does_not_add_up_is_refused(tmp_path):
+    data = _tree(tmp_path)
+    out = tmp_path / "manifest.jsonl"
+    totals = write_manifest(data, out, users_folder="users", sample_percent=100, previous=None)
+    with open(out, "a") as handle:
+        handle.write(json.dumps(["users/ghost", 1, 0, None]) + "\n")
+    with pytest.raises(ActionFailedError, match="lists 5 files"):
+        check_manifest(out, totals)
