@@ -23,12 +23,17 @@ def test_the_config_path_is_the_one_given(tmp_path):
     assert Features(tmp_path / "x.toml").config_path() == tmp_path / "x.toml"
 
 
-def test_setup_defaults_are_inits_for_a_new_config_and_keep_for_an_existing_one(tmp_path):
+def test_setup_defaults_are_inits_for_a_new_config_and_keep_for_an_existing_one(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SUDO_USER", "alice")
     new = Features(tmp_path / "new.toml").setup_defaults()
-    assert (new.group, new.data_root) == ("gpu-users", "/data")
+    assert (new.group, new.admin, new.data_root) == ("gpu-users", "alice", "/data")
     existing = tmp_path / "old.toml"
-    existing.write_text('group = "lab"\n')
+    existing.write_text('group = "lab"\nadmin = "carol"\n')
     assert Features(existing).setup_defaults() == Answers()
+    existing.write_text('group = "lab"\n')  # written by hand: no admin yet
+    assert Features(existing).setup_defaults() == Answers(admin="alice")
 
 
 def test_user_groups_are_the_shared_non_system_ones(monkeypatch, tmp_path):
