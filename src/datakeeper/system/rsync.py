@@ -26,6 +26,9 @@ BASE_FLAGS = ("-aHAX", "--numeric-ids", "--relative", "--delete")
 # The estimate leaves ACLs and xattrs out: they add no size, and a dry run into a
 # folder that does not exist yet fails on them (rsync 3.5, with --link-dest).
 ESTIMATE_FLAGS = ("-aH", "--numeric-ids", "--relative", "--delete")
+# A copy dies with datakeeper: killed (SIGKILL, OOM), it must not leave rsync writing
+# into the partial snapshot after the admin lock is gone (util-linux's setpriv).
+DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL")
 VANISHED = 24  # "some files vanished before they could be transferred": normal on a live tree
 _ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 _MESSAGES = {
@@ -121,7 +124,7 @@ def copy(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> bool:
     ``pass_fds`` stay open in rsync (a destination named ``/proc/self/fd/N``)."""
     try:
         process = subprocess.Popen(
-            list(argv),
+            [*DIE_WITH_PARENT, *argv],
             pass_fds=tuple(pass_fds),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ from datakeeper.features.backup.manifest import (
     header_line,
     read_manifest,
     sampled,
+    sort_key,
     walk_files,
 )
 from datakeeper.i18n import _
@@ -110,6 +111,7 @@ class _Lookup:
 
     def __init__(self, previous: Previous | None) -> None:
         self.previous = previous
+        self.data_prefix = f"{previous.data}/" if previous is not None else ""
         self.entries: Iterator[Entry] = iter(())
         if previous is not None and previous.manifest.is_file():
             self.entries = read_manifest(previous.manifest)
@@ -118,16 +120,18 @@ class _Lookup:
     def same_file(self, path: str, info: os.stat_result) -> Entry | None:
         """The previous entry of ``path`` when it is the very same file (inode, size,
         mtime): rsync linked it, so its hash still holds."""
-        key = Entry(path, 0, 0).key()
-        while self.current is not None and self.current.key() < key:
-            self.current = next(self.entries, None)
         found = self.current
+        if found is not None and found.path != path:  # the usual case needs no keys
+            key = sort_key(path)
+            while found is not None and found.key() < key:
+                found = next(self.entries, None)
+            self.current = found
         if found is None or found.path != path or self.previous is None:
             return None
         if (found.size, found.mtime_ns) != (info.st_size, info.st_mtime_ns):
             return None
         try:
-            old = os.lstat(self.previous.data / path)
+            old = os.lstat(self.data_prefix + path)  # a str join: pathlib costs more per file
         except OSError:
             return None
         return found if (old.st_ino, old.st_dev) == (info.st_ino, info.st_dev) else None

@@ -1,0 +1,76 @@
+"""Runs inside a disposable server: ``datakeeper backup run``, held at one point.
+
+Used by sandbox tests as ``python -m tests.support.paused_backup POINT MARKER``:
+the real ``datakeeper backup run`` (same CLI, same code path) runs, and at
+``POINT`` it writes its pid to ``MARKER`` and sleeps, so the test can kill it
+there with SIGKILL. Each point wraps a real function and lets it do its work
+first, so the run is caught *in* that step, not before it:
+
+- ``estimate``: after rsync's ``--dry-run --stats`` returned, inside the estimate;
+- ``manifest``: after the manifest's first file was hashed and counted;
+- ``rename``: after the finished partial snapshot was synced, before its rename.
+
+(A kill during rsync's copy needs no hook: the test slows the copy with
+``[backup] bwlimit_kib`` and kills the run while rsync works.)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from functools import wraps
+from pathlib import Path
+
+from datakeeper.cli.app import main
+from datakeeper.features.backup import run, writer
+from datakeeper.system import rsync
+
+
+def _hold(marker: Path) -> None:
+    """Say where we are, then wait for the test's SIGKILL."""
+    marker.write_text(f"{os.getpid()}\n")
+    while True:
+        time.sleep(60)
+
+
+def _hold_after(function, marker: Path, when=lambda *args: True):
+    @wraps(function)
+    def held(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if when(*args):
+            _hold(marker)
+        return result
+
+    return held
+
+
+def _hold_in_walk(walk, marker: Path):
+    """The manifest's walk, holding once the first file was written and counted."""
+
+    @wraps(walk)
+    def held(top):
+        for number, found in enumerate(walk(top)):
+            if number == 1:  # the first file's line is written before the second is asked for
+                _hold(marker)
+            yield found
+
+    return held
+
+
+def install(point: str, marker: Path) -> None:
+    """Wrap the function where ``point`` holds the run."""
+    if point == "estimate":
+        rsync.estimate = _hold_after(rsync.estimate, marker)
+    elif point == "manifest":
+        writer.walk_files = _hold_in_walk(writer.walk_files, marker)
+    elif point == "rename":
+        partial = lambda folder: str(folder).endswith(".partial")  # noqa: E731
+        run._sync = _hold_after(run._sync, marker, partial)
+    else:
+        raise SystemExit(f"unknown point {point!r}")
+
+
+if __name__ == "__main__":
+    install(sys.argv[1], Path(sys.argv[2]))
+    main(["backup", "run"])
