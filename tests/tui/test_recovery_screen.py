@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from textual.widgets import ProgressBar
@@ -95,3 +96,15 @@ async def test_long_work_shows_a_progress_bar_while_it_runs(features):
                 break
         assert not bar.display
         assert "1 users recovered" in screen_text(pilot.app)
+
+
+async def test_a_storage_warning_of_the_status_is_shown(features):
+    original = features.recovery_status
+
+    def with_warning(cfg):
+        return replace(original(cfg), warnings=["/backup is not mounted; recovery goes on"])
+
+    features.recovery_status = with_warning
+    async with running(features) as pilot:
+        await press(pilot, "6")
+        assert "Warning: /backup is not mounted; recovery goes on" in screen_text(pilot.app)

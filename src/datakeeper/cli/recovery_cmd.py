@@ -127,7 +127,7 @@ def run(ctx: typer.Context) -> None:
 
 @app.command("hook", short_help=_("Print the boot line for rc.local."))
 def hook(ctx: typer.Context) -> None:
-    """Print the boot hook line for cloud-init 'runcmd' or /etc/rc.local, for a server
+    """Print the boot hook line for a cloud-init per-boot script or /etc/rc.local, for a server
     whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.recovery.boot import hook_line

@@ -75,7 +75,7 @@ def flag_path(cfg: SiteConfig) -> Path:
 
 
 def hook_line(cfg: SiteConfig, config_path: Path) -> str:
-    """The one line cloud-init ``runcmd`` or ``/etc/rc.local`` runs when ``/etc/systemd``
+    """The one line a cloud-init per-boot script or ``/etc/rc.local`` runs when ``/etc/systemd``
     is wiped too; ``recover`` refuses by itself when the data disk is not mounted."""
     return shlex.join(tool_command(cfg, config_path, "recover", "--boot"))
 
@@ -158,7 +158,8 @@ def _enable_notes(cfg: SiteConfig, config_path: Path) -> list[str]:
           "cloud-init or rc.local: {hook}")
         if systemd.is_installed() else
         _("systemd is not running here: the files are written, but nothing starts them at "
-          "boot. Run this line at boot (cloud-init runcmd or /etc/rc.local): {hook}")
+          "boot. Run this line at every boot (a cloud-init per-boot script or /etc/rc.local): "
+          "{hook}")
     ]  # fmt: skip
     if not installed_tool(cfg).exists():
         notes.append(_("{tool} does not exist: install datakeeper onto the data disk with "

@@ -92,6 +92,7 @@ class RecoveryScreen(FeatureScreen):
                 when=f"{last.time}: {last.summary}" if last else _("never")
             )
         )
+        lines += [_("Warning: {text}").format(text=w) for w in found.warnings]  # /backup unmounted
         self.query_one("#state", TextPanel).show(lines)
         self.hook = found.hook or ""
         if self.hook:
