@@ -18,21 +18,17 @@ from typing import TYPE_CHECKING, Any
 from datakeeper.config.calendar import parse_calendar
 from datakeeper.engine import Outcome, Resource
 from datakeeper.engine.session import converge
-from datakeeper.errors import RefusedError
 from datakeeper.features.backup import last_run
 from datakeeper.features.disk.schedule import (
-    ROOT_FILE,
     Schedule,
     cron_file,
+    disable_resources,
+    enable_resources,
     scheduled_command,
+    timer_resources,
 )
 from datakeeper.features.drift import converged
 from datakeeper.i18n import _
-from datakeeper.managed import OwnedFilesManifest
-from datakeeper.resources import ManagedFile
-from datakeeper.resources.absent import Absent
-from datakeeper.resources.ownership import Ownership
-from datakeeper.resources.systemd_unit import DaemonReload, SystemdUnits
 from datakeeper.status import yes_no
 from datakeeper.system import systemd
 from datakeeper.text import printable
@@ -41,7 +37,6 @@ if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
 
 UNIT_NAME = "datakeeper-backup"
-TIMER = f"{UNIT_NAME}.timer"
 CRON_PATH = Path("/etc/cron.d/datakeeper-backup")  # no dot: cron skips such names
 FLAG_NAME = "backup-schedule-enabled"
 FLAG_TEXT = b"datakeeper: the backup schedule is enabled\n"
@@ -85,14 +80,7 @@ def schedule_resources(
 ) -> list[Resource]:
     """The files (and timer state) of an enabled schedule."""
     schedule = schedule or backup_schedule()
-    manifest = OwnedFilesManifest(cfg.managed_files_path)
-    wanted = schedule_files(cfg, config_path, schedule)
-    resources: list[Resource] = [ManagedFile(p, c, ROOT_FILE, manifest) for p, c in wanted.items()]
-    resources += [Absent(p, manifest) for p in schedule.all_paths() if p not in wanted]
-    if schedule.use_systemd:
-        timer = schedule.timer
-        resources.append(SystemdUnits(f"timer {timer}", (timer,), running=(timer,)))
-    return resources
+    return timer_resources(cfg, schedule, schedule_files(cfg, config_path, schedule))
 
 
 def enabled_resources(cfg: SiteConfig, config_path: Path) -> list[Resource]:
@@ -112,15 +100,8 @@ def enable_schedule(
 ) -> Outcome:
     """Write the flag and the schedule's files (and start the timer under systemd)."""
     schedule = schedule or backup_schedule()
-    if not schedule.use_systemd and not schedule.cron_path.parent.is_dir():
-        raise RefusedError(
-            _("there is neither systemd nor {dir}: install cron, then run again").format(
-                dir=schedule.cron_path.parent
-            )
-        )
-    manifest = OwnedFilesManifest(cfg.managed_files_path)
-    flag = ManagedFile(flag_path(cfg), FLAG_TEXT, Ownership("root", "root", 0o600), manifest)
-    resources = [flag, *schedule_resources(cfg, config_path, schedule)]
+    job = schedule_resources(cfg, config_path, schedule)
+    resources = enable_resources(cfg, schedule, flag_path(cfg), FLAG_TEXT, job)
     return converge(cfg, resources, dry_run=dry_run, on_change=on_change)
 
 
@@ -129,15 +110,7 @@ def disable_schedule(
 ) -> Outcome:
     """Stop the timer and remove the flag and every file ``enable_schedule`` wrote."""
     schedule = schedule or backup_schedule()
-    manifest = OwnedFilesManifest(cfg.managed_files_path)
-    units = (f"{schedule.unit_name}.service", schedule.timer)
-    resources: list[Resource] = []
-    if schedule.use_systemd:
-        timer = schedule.timer
-        resources.append(SystemdUnits(f"timer {timer}", (timer,), (timer,), enabled=False))
-    resources += [Absent(p, manifest) for p in [*schedule.all_paths(), flag_path(cfg)]]
-    if schedule.use_systemd:
-        resources.append(DaemonReload(units))
+    resources = disable_resources(cfg, schedule, flag_path(cfg))
     return converge(cfg, resources, dry_run=dry_run, on_change=on_change)
 
 

@@ -129,12 +129,48 @@ def schedule_resources(
 ) -> list[Resource]:
     """The files (and timer state) of an enabled schedule."""
     schedule = schedule or Schedule.for_this_system()
+    return timer_resources(cfg, schedule, schedule_files(cfg, config_path, schedule))
+
+
+def timer_resources(
+    cfg: SiteConfig, schedule: Schedule, wanted: dict[Path, bytes]
+) -> list[Resource]:
+    """The ``wanted`` files of ``schedule`` (the other mechanism's absent), and under
+    systemd its timer enabled and running. Shared by every scheduled datakeeper job."""
     manifest = OwnedFilesManifest(cfg.managed_files_path)
-    wanted = schedule_files(cfg, config_path, schedule)
     resources: list[Resource] = [ManagedFile(p, c, ROOT_FILE, manifest) for p, c in wanted.items()]
     resources += [Absent(p, manifest) for p in schedule.all_paths() if p not in wanted]
     if schedule.use_systemd:
-        resources.append(SystemdUnits(f"timer {TIMER}", (TIMER,), running=(TIMER,)))
+        timer = schedule.timer
+        resources.append(SystemdUnits(f"timer {timer}", (timer,), running=(timer,)))
+    return resources
+
+
+def enable_resources(
+    cfg: SiteConfig, schedule: Schedule, flag: Path, flag_text: bytes, job: list[Resource]
+) -> list[Resource]:
+    """The persistent flag (``recover`` and ``check`` follow it), then the ``job``'s
+    resources; refused where neither systemd nor cron could run it."""
+    if not schedule.use_systemd and not schedule.cron_path.parent.is_dir():
+        raise RefusedError(
+            _("there is neither systemd nor {dir}: install cron, then run again").format(
+                dir=schedule.cron_path.parent
+            )
+        )
+    manifest = OwnedFilesManifest(cfg.managed_files_path)
+    return [ManagedFile(flag, flag_text, Ownership("root", "root", 0o600), manifest), *job]
+
+
+def disable_resources(cfg: SiteConfig, schedule: Schedule, flag: Path) -> list[Resource]:
+    """The timer stopped, every file either mechanism writes and the flag removed."""
+    manifest = OwnedFilesManifest(cfg.managed_files_path)
+    timer = schedule.timer
+    resources: list[Resource] = []
+    if schedule.use_systemd:
+        resources.append(SystemdUnits(f"timer {timer}", (timer,), (timer,), enabled=False))
+    resources += [Absent(p, manifest) for p in [*schedule.all_paths(), flag]]
+    if schedule.use_systemd:
+        resources.append(DaemonReload((f"{schedule.unit_name}.service", timer)))
     return resources
 
 
@@ -155,15 +191,8 @@ def enable_schedule(
 ) -> Outcome:
     """Write the flag and the schedule's files (and start the timer under systemd)."""
     schedule = schedule or Schedule.for_this_system()
-    if not schedule.use_systemd and not schedule.cron_path.parent.is_dir():
-        raise RefusedError(
-            _("there is neither systemd nor {dir}: install cron, then run again").format(
-                dir=schedule.cron_path.parent
-            )
-        )
-    manifest = OwnedFilesManifest(cfg.managed_files_path)
-    flag = ManagedFile(flag_path(cfg), FLAG_TEXT, Ownership("root", "root", 0o600), manifest)
-    resources = [flag, *schedule_resources(cfg, config_path, schedule)]
+    job = schedule_resources(cfg, config_path, schedule)
+    resources = enable_resources(cfg, schedule, flag_path(cfg), FLAG_TEXT, job)
     return converge(cfg, resources, dry_run=dry_run, on_change=on_change)
 
 
@@ -172,13 +201,7 @@ def disable_schedule(
 ) -> Outcome:
     """Stop the timer and remove the flag and every file ``enable_schedule`` wrote."""
     schedule = schedule or Schedule.for_this_system()
-    manifest = OwnedFilesManifest(cfg.managed_files_path)
-    resources: list[Resource] = []
-    if schedule.use_systemd:
-        resources.append(SystemdUnits(f"timer {TIMER}", (TIMER,), (TIMER,), enabled=False))
-    resources += [Absent(p, manifest) for p in [*schedule.all_paths(), flag_path(cfg)]]
-    if schedule.use_systemd:
-        resources.append(DaemonReload((f"{UNIT_NAME}.service", TIMER)))
+    resources = disable_resources(cfg, schedule, flag_path(cfg))
     return converge(cfg, resources, dry_run=dry_run, on_change=on_change)
 
 
