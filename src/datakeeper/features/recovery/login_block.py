@@ -73,9 +73,9 @@ def _create(path: Path, text: str) -> bool:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     except FileExistsError:
         return False
+    os.fchmod(fd, 0o644)  # the umask must not hide the message from pam_nologin
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.chmod(path, 0o644)  # the umask must not hide the message from pam_nologin
     return True
 
 
