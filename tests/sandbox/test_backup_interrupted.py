@@ -45,10 +45,12 @@ def _start(server, argv: list[str]) -> str:
     return server.run(["sh", "-c", command], env=env).stdout.strip()
 
 
-def _until(check, what: str, timeout: float = 30) -> None:
+def _until(check, what, timeout: float = 30) -> None:
+    """Wait for ``check``; ``what`` (a string, or a function giving one at the end) says
+    what never happened."""
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.05)
 
 
@@ -70,7 +72,12 @@ def _held_at(server, point: str) -> str:
     argv = [sys.executable, "-m", "tests.support.paused_backup", point, MARKER]
     pid = _start(server, argv)
     marker = server.path(MARKER)
-    _until(lambda: marker.exists() and marker.read_text().endswith("\n"), f"never held at {point}")
+    output = server.path("/root/run.out")
+    _until(
+        lambda: marker.exists() and marker.read_text().endswith("\n"),
+        lambda: f"never held at {point}; the run said: {output.read_text(errors='replace')}",
+        timeout=90,  # a loaded CI machine: the run walks and hashes before it gets there
+    )
     assert marker.read_text().strip() == pid
     return pid
 
