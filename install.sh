@@ -5,7 +5,9 @@
 #
 #   sudo ./install.sh [--prefix DIR] [--bin-dir DIR] [--wheels DIR] [--allow-unmounted] [-- ARGS...]
 #
-# --wheels DIR installs offline from a directory of wheels (pip --no-index).
+# --wheels DIR installs offline from a directory of wheels (pip --no-index): the
+# dependencies and the build tools (pip download setuptools wheel babel), since the
+# package is built here; its Korean catalog is compiled in that build.
 # After "--", ARGS are passed to the freshly installed datakeeper (e.g. "init").
 # Exit codes: 0 installed, 1 install failed, 2 bad usage or missing prerequisite,
 # 3 refused (not root, or the prefix is on storage that is not mounted).
@@ -93,7 +95,13 @@ if ! "$release/bin/python" -m pip install --quiet --disable-pip-version-check "$
     rm -rf "$release"
     die 1 "pip could not install datakeeper from $SOURCE_DIR (see the messages above)"
 fi
-"$release/bin/datakeeper" --version >/dev/null || { rm -rf "$release"; die 1 "the new install does not run"; }
+# The command line loads each command (and answers --version) without importing the rest:
+# import every command, the config model and the menu here, so a broken install stops now.
+"$release/bin/python" -I -c 'import typer, datakeeper.config, datakeeper.tui
+from datakeeper.cli.app import app
+dict(typer.main.get_command(app).commands)' >/dev/null \
+    && "$release/bin/datakeeper" --version >/dev/null \
+    || { rm -rf "$release"; die 1 "the new install does not run"; }
 
 ln -sfn "$release" "$PREFIX/current.new"
 mv -T "$PREFIX/current.new" "$PREFIX/current"

@@ -3,18 +3,18 @@
 Run as root (it boots a disposable server in namespaces, see tests/support/sandbox.py)::
 
     sudo .venv/bin/python benchmarks/backup.py [--files 300000] [--users 6] [--dir /var/tmp]
-                                               [--profile]
+                                               [--storage ext4|dir] [--profile]
 
 It sets up a site (``datakeeper init``) and generates ``--files`` files below
 ``/data/users/<uNN>/proj*/run*/step*/`` (about 100 per folder, each user's own
 uid; 60 % of 0-200 bytes, the rest up to ``--max-kib``; a hard link and a
 symlink every 500 files). With the page cache warm (one untimed read of every
-file), it times, in the same run:
+file) and the previous step's writes synced (untimed), it times, in the same run:
 
 * the first snapshot: ``datakeeper --json backup run`` end to end (Python
-  start-up, the ``--dry-run --stats`` estimate, rsync, the manifest with a hash
-  of every file, its read-back, the rename), then ``rsync -aHAX --numeric-ids``
-  of the same tree into a plain folder of /backup;
+  start-up, the room check, rsync, the manifest with a hash of every file, its
+  read-back, the rename), then ``rsync -aHAX --numeric-ids`` of the same tree
+  into a plain folder of /backup;
 * an unchanged second snapshot: the same two, rsync with ``--link-dest`` the
   first copy.
 
@@ -25,6 +25,13 @@ directories remain), and ``datakeeper backup run --dry-run`` (the estimate
 alone) for information. The site's ``[backup]`` niceness is turned off
 (``nice = 0``, ``ionice_idle = false``) so both copies run at the same priority.
 ``--profile`` adds an untimed third, unchanged snapshot under cProfile.
+
+``/data`` and ``/backup`` are two ext4 disks (loop images of ``--data-gib`` and
+``--backup-gib``, sparse files in ``--dir``), as on a real server: the room
+check's bound (see ``features/backup/room.py``) reads their counters. With
+``--storage dir`` both are folders of the host's filesystem instead; the
+bound then counts the whole host disk, and may send every run to rsync's
+estimate.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.sandbox import DisposableServer  # noqa: E402
+from tests.support.sandbox import DisposableServer, StorageSpec  # noqa: E402
 from tests.support.site_setup import NO_SOFTWARE, init_site, prepare_site  # noqa: E402
 
 CONFIG = NO_SOFTWARE + "\n[backup]\nnice = 0\nionice_idle = false\n"
@@ -96,6 +103,7 @@ def timed(action) -> tuple[float, object]:
 def snapshot(server: DisposableServer) -> tuple[float, dict]:
     """One ``datakeeper backup run``: seconds and its JSON report."""
     time.sleep(1.1)  # snapshot names are UTC seconds
+    server.run(["sync"], timeout=3600)  # the previous step's writes, untimed
     elapsed, result = timed(lambda: server.datakeeper("--json", "backup", "run", timeout=3600))
     return elapsed, json.loads(result.stdout)
 
@@ -105,6 +113,7 @@ def bare_rsync(server: DisposableServer, dest: str, link: str | None) -> float:
     argv = ["rsync", "-aHAX", "--numeric-ids"]
     argv += [f"--link-dest={link}/users"] if link else []
     server.run(["mkdir", "-p", dest])
+    server.run(["sync"], timeout=3600)
     elapsed, _ = timed(lambda: server.run([*argv, "/data/users/", f"{dest}/users/"], timeout=3600))
     return elapsed
 
@@ -144,6 +153,8 @@ def measure(server: DisposableServer, args: argparse.Namespace) -> None:
     dk_added = added(server, *(f"{SNAPSHOTS}/{name}" for name in names))
     bare_added = added(server, f"{BARE}/1", f"{BARE}/2")
     report(second["snapshot"], estimate, (dk1, bare1), (dk2, bare2), (dk_added, bare_added))
+    checked = "rsync's estimate" if second["plan"]["estimate_exact"] else "the sources' bound"
+    print(f"room check of the unchanged snapshot: {checked}")
     if args.profile:
         profile(server)
 
@@ -167,13 +178,20 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=6)
     parser.add_argument("--max-kib", type=int, default=16, help="largest file size")
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp"))
+    parser.add_argument("--storage", choices=["ext4", "dir"], default="ext4")
+    parser.add_argument("--data-gib", type=int, default=8, help="the /data image (ext4)")
+    parser.add_argument("--backup-gib", type=int, default=16, help="the /backup image (ext4)")
     parser.add_argument("--profile", action="store_true", help="profile a third snapshot")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run as root: it boots a disposable server", file=sys.stderr)
         return 2
     base = Path(tempfile.mkdtemp(prefix="dk-bench-backup-", dir=args.dir))
-    server = DisposableServer(base / "server").start()
+    storage = [
+        StorageSpec("/data", kind=args.storage, size_mb=args.data_gib * 1024),
+        StorageSpec("/backup", kind=args.storage, size_mb=args.backup_gib * 1024),
+    ]
+    server = DisposableServer(base / "server", storage=storage).start()
     try:
         measure(server, args)
     finally:

@@ -9,11 +9,22 @@ CI logs show the figure (an attack "succeeds" when its test fails).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.support.catalogs import compile_if_stale
+
 pytest_plugins = ("tests.support.server_fixtures",)
+
+# Tests read English unless they ask for Korean, whatever the developer's locale.
+# DATAKEEPER_TEST_LANG runs a whole test module in another language (the Korean
+# menu snapshots run tests/tui/test_snapshots.py that way, in a child pytest).
+for _variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_variable, None)
+os.environ["LANG"] = os.environ.get("DATAKEEPER_TEST_LANG", "C.UTF-8")
+compile_if_stale()  # the Korean tests read the compiled catalog of the .po being tested
 
 TESTS = Path(__file__).parent
 SERVER_DIRS = (TESTS / "sandbox", TESTS / "attacks")

@@ -1,5 +1,5 @@
 """Allow ``python -m datakeeper``."""
 
-from datakeeper.cli.app import main
+from datakeeper.cli.entry import main
 
 main()

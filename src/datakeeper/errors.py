@@ -72,5 +72,9 @@ class RegistryError(DatakeeperError):
     """The registry file is unreadable or invalid."""
 
 
+class StorageTimeoutError(DatakeeperError):
+    """Shared storage (an NFS server) did not answer a read in time."""
+
+
 class ActionFailedError(DatakeeperError):
     """Applying a planned change failed at the OS level (permission, disk full, …)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 
 
 class _Word(str, Enum):
@@ -109,7 +109,31 @@ class CleanupStatus(_Word):
 
     def sentence(self, *, removed: int, freed: str, message: str) -> str:
         """``removed 12 entries, freed 3.0 GiB`` and the like, for people."""
-        return _cleanup_sentences()[self].format(n=removed, size=freed, message=message)
+        return _cleanup_sentences(removed)[self].format(n=removed, size=freed, message=message)
+
+
+class NodeStatus(_Word):
+    """Where one server sharing ``/data`` stands (``datakeeper node list``)."""
+
+    UP_TO_DATE = "up to date"
+    BEHIND = "behind"  # applied an older registry generation
+    DRIFT = "drift"  # accounts differ from the registry there
+    FAILED = "failed"  # its last sync or recovery had problems
+    STALE = "stale"  # no heartbeat for longer than [cluster] stale_after
+
+    def word(self) -> str:
+        """The status for people, translated."""
+        return _node_words()[self]
+
+
+def _node_words() -> dict[NodeStatus, str]:
+    return {
+        NodeStatus.UP_TO_DATE: _("up to date"),
+        NodeStatus.BEHIND: _("behind"),
+        NodeStatus.DRIFT: _("drift"),
+        NodeStatus.FAILED: _("failed"),
+        NodeStatus.STALE: _("stale heartbeat"),
+    }
 
 
 def _step_words() -> dict[StepStatus, str]:
@@ -133,11 +157,17 @@ def _install_words() -> dict[InstallStatus, str]:
     }
 
 
-def _cleanup_sentences() -> dict[CleanupStatus, str]:
+def _cleanup_sentences(removed: int) -> dict[CleanupStatus, str]:
     return {
-        CleanupStatus.DONE: _("removed {n} entries, freed {size}"),
+        CleanupStatus.DONE: ngettext(
+            "removed {n} entry, freed {size}", "removed {n} entries, freed {size}", removed
+        ),
         CleanupStatus.NOTHING: _("nothing to clean"),
-        CleanupStatus.FAILED: _("FAILED after removing {n} entries: {message}"),
+        CleanupStatus.FAILED: ngettext(
+            "FAILED after removing {n} entry: {message}",
+            "FAILED after removing {n} entries: {message}",
+            removed,
+        ),
         CleanupStatus.BUSY: _("skipped, another cleanup is running: {message}"),
         CleanupStatus.REFUSED: _("not cleaned: {message}"),
     }

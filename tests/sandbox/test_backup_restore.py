@@ -82,7 +82,7 @@ def test_a_member_restores_their_own_file_as_themselves(snapshot):
     assert _member(server, "restore", "/home/alice/proj/train.py", "--overwrite").returncode == 0
     folder = _member(server, "restore", "/home/alice/proj", "--in-place", "--overwrite")
     assert folder.returncode == 0, folder.stderr
-    assert "1 entries of other accounts left out" in folder.stdout
+    assert "1 entry of other accounts left out" in folder.stdout
     assert os.readlink(server.path(f"{HOME}/proj/evil")) == "/etc/shadow"  # never followed
     assert server.path(f"{HOME}/proj/train.py").read_text() == "v1\n"
     assert _owner(server, f"{HOME}/proj/train.py") == alice
@@ -120,7 +120,11 @@ def test_a_member_browses_only_their_own_files(snapshot):
     assert listed.returncode == 0, listed.stderr
     assert "train.py" in listed.stdout and "notes.txt" in listed.stdout
     assert "evil -> /etc/shadow" in listed.stdout and "caf\\xe9.txt" in listed.stdout
-    assert "root.txt" not in listed.stdout and "1 entries of other accounts" in listed.stdout
+    assert "root.txt" not in listed.stdout and "1 entry of other accounts" in listed.stdout
+    # --lang reaches the helper through sudo: its own lines are Korean too.
+    korean = _member(server, "browse", "/home/alice/proj", "--lang", "ko")
+    assert korean.returncode == 0, korean.stderr
+    assert "(다른 계정의 항목 1개는 표시하지 않음)" in korean.stdout
     home = _member(server, "browse")
     assert "proj/" in home.stdout and "secret" not in home.stdout
     admin = json.loads(server.datakeeper("--json", "backup", "browse", "/data/users").stdout)

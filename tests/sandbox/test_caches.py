@@ -203,7 +203,7 @@ def test_roots_cleanup_takes_the_lock_logs_each_cache_and_does_what_the_dry_run_
     dry = site.datakeeper("--json", "--dry-run", "cache", "clean", "--all")
     planned = {c["kind"]: c["change"] for c in json.loads(dry.stdout)["caches"]}
     assert planned["conda"] == f"remove 2 entries (4.9 KiB) from {PKGS}"
-    assert planned["torch"] == f"remove 1 entries (2.9 KiB) unused for 30 days from {TORCH}"
+    assert planned["torch"] == f"remove 1 entry (2.9 KiB) unused for 30 days from {TORCH}"
     assert site.snapshot() == snapshot  # the dry run changed nothing, logged nothing
     _age(site)
     holder = hold_admin_lock(site)
@@ -244,6 +244,6 @@ def test_a_member_cleans_a_personal_cache_while_an_admin_holds_the_lock(site):
         release_admin_lock(site, holder)
     [pip_cache] = json.loads(result.stdout)["caches"]
     assert (pip_cache["status"], pip_cache["removed"]) == ("done", 1)
-    assert pip_cache["change"] == "remove 1 entries (4.0 KiB) from /home/alice/.cache/pip"
+    assert pip_cache["change"] == "remove 1 entry (4.0 KiB) from /home/alice/.cache/pip"
     assert not site.path("/home/alice/.cache/pip/http/a/b/c").exists()
     assert _actions(site, "cache ") == []  # the admin's log is root's

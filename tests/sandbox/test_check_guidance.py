@@ -24,7 +24,7 @@ def test_after_a_wipe_check_says_accounts_are_missing_and_recover_brings_them_ba
     result = site.datakeeper("check", check=False)
     assert result.returncode == 1
     first = result.stdout.splitlines()[0]
-    assert first.startswith("! 2 registered account(s) are missing on this server (admin, alice)")
+    assert first.startswith("! 2 registered accounts are missing on this server (admin, alice)")
     assert "'sudo datakeeper recover' brings them back" in first
     assert result.stdout.splitlines()[-1].endswith("; run 'sudo datakeeper recover' first")
     report = json.loads(site.datakeeper("check", "--json", check=False).stdout)

@@ -17,7 +17,7 @@ LOCK = "/data/config/datakeeper/run.lock"
 HOLD_LOCK = (
     "import fcntl, pathlib, time\n"
     f"lock = open({LOCK!r}, 'a')\n"
-    "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+    "fcntl.lockf(lock, fcntl.LOCK_EX)\n"
     "pathlib.Path('/root/locked').touch()\n"
     "time.sleep(300)\n"
 )

@@ -105,3 +105,22 @@ def test_recover_puts_the_command_back_for_everyone_after_a_wipe(install_server)
     assert server.run(["datakeeper", "--version"], user="alice").stdout.startswith("datakeeper ")
     _code, report = check_site(server)
     assert not [line for line in failed_checks(report) if "datakeeper" in line["name"]], report
+
+
+def test_the_installed_tool_speaks_korean_without_any_extra_tool(install_server):
+    """The wheel carries the compiled catalog (built at package build time from the
+    .po): no msgfmt or Babel on the server, no ko_KR locale generated."""
+    install_server.run(INSTALL)
+    release = "/data/apps/datakeeper/current"
+    catalogs = install_server.run(
+        ["find", f"{release}/", "-name", "datakeeper.mo", "-path", "*/ko/LC_MESSAGES/*"]
+    ).stdout.split()
+    assert len(catalogs) == 1, catalogs
+    korean = install_server.run(
+        ["env", "LANG=ko_KR.UTF-8", "datakeeper", "user", "add"], check=False
+    )
+    english = install_server.run(["env", "LANG=C.UTF-8", "datakeeper", "user", "add"], check=False)
+    assert korean.returncode == english.returncode == 2
+    assert "Missing argument" in english.stderr
+    assert "Missing argument" not in korean.stderr and "datakeeper user add --help" in korean.stderr
+    assert install_server.run(["locale", "-a"], check=False).stdout.count("ko_KR") == 0

@@ -199,8 +199,8 @@ def test_user_repair_takes_the_lock_and_logs_one_record(site):
     site.run(["sh", "-c", f"install -d -o root -g root -m 2777 {home} && ln -s /etc {home}/e"])
     [record] = _repair_waits_for_the_lock_then_does_what_the_dry_run_said(site, "--user", "alice")
     assert record["resource"] == f"permissions {home}"
-    assert record["change"] == f"fix 1 entries under {home} (owner, group, mode)"
+    assert record["change"] == f"fix 1 entry under {home} (owner, group, mode)"
     assert record["details"]["result"] == (
-        "fixed 1 entries (owner 1, group 1, mode 1); left alone: 1 symlinks"
+        "fixed 1 entry (owner 1, group 1, mode 1); left alone: 1 symlink"
     )
     assert _mode_group(site, home) == "750 alice alice"

@@ -174,3 +174,23 @@ def test_recover_brings_back_the_boot_service_and_the_alert_schedule(server):
     assert server.path(boot_unit).exists()
     assert "disk alert" in server.path(cron).read_text()
     assert server.path("/etc/profile.d/00-recovery-check.sh").exists()
+
+
+def test_recorded_passwords_come_back_in_one_step_after_the_accounts(small_site):
+    server, _names = small_site
+    server.datakeeper("recovery", "sync-passwords", check=False)  # user01 changed theirs
+    registry = json.loads(server.path("/data/config/datakeeper/registry.json").read_text())
+    recorded = {n: e["password_hash"] for n, e in registry["users"].items() if e["password_hash"]}
+    assert recorded.get("user01", "").startswith("$")  # a real hash among them
+    server.reboot()
+    report = json.loads(server.datakeeper("--json", "recover").stdout)
+    [passwords] = [step for step in report["site"] if step["key"] == "PASSWORDS"]
+    assert passwords["status"] == "changed" and len(passwords["changes"]) == 1
+    real = [name for name, hashed in recorded.items() if hashed.startswith("$")]
+    assert all(name in passwords["changes"][0] for name in real)  # "!" is useradd's own
+    shadow = {n: server.run(["getent", "shadow", n]).stdout.split(":")[1] for n in recorded}
+    assert shadow == recorded
+    again = json.loads(server.datakeeper("--json", "recover").stdout)
+    assert [s["status"] for s in again["site"] if s["key"] == "PASSWORDS"] == ["unchanged"]
+    log = server.run(["grep", "-c", "recorded passwords", "/data/config/datakeeper/actions.log"])
+    assert log.stdout.strip() == "1"  # one record, however many accounts

@@ -129,7 +129,7 @@ def test_removed_key_no_longer_logs_in(lab):
     converge(lab, first["public_key"], second["public_key"])
     outcome = keys(lab, "remove", "/home/u", "u", "u", first["fp"])
     assert [c["change"] for c in outcome["applied"]] == [
-        f"remove 1 SSH key(s) from {KEYS}: {first['fp']}"
+        f"remove 1 SSH key from {KEYS}: {first['fp']}"
     ]
     assert login(lab, first["private_key"]).returncode == 255
     assert_logs_in(lab, second["private_key"])

@@ -53,6 +53,15 @@ def test_member_cleans_the_shared_conda_cache_as_root(site):
     assert site.run(["ls", PKGS]).stdout.split() == ["numpy-1.26", "scipy.conda.partial"]
 
 
+def test_member_is_answered_in_their_language(site):
+    site.run(["sh", "-c", f"echo data > {PKGS}/numpy-1.26.tar.bz2"])
+    argv = ["sudo", "-n", HELPER, "cache-clean", "conda"]
+    result = site.run(argv, user="alice", env={"LANG": "ko_KR.UTF-8"}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"삭제: {PKGS}/numpy-1.26.tar.bz2\n" in result.stdout
+    assert "conda: 파일 1개 삭제, 5바이트 확보 (5 B)" in result.stdout
+
+
 def test_member_sees_disk_usage(site):
     result = _sudo(site, HELPER, "disk-usage")
     assert result.returncode == 0, result.stderr

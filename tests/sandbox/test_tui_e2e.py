@@ -34,6 +34,7 @@ class Terminal:
         server.run(
             [
                 "tmux",
+                "-u",  # UTF-8 whatever the locale: the Korean menu test reads Hangul
                 "new-session",
                 "-d",
                 "-s",
@@ -135,3 +136,40 @@ def test_the_setup_wizard_sets_a_fresh_server_up_step_by_step(server):
     assert server.path("/data/users/admin/thesis.tex").read_text() == "thesis\n"
     assert os.path.isfile(server.path("/etc/sudoers.d/datakeeper"))
     assert 'admin = "admin"' in server.path("/data/config/datakeeper.toml").read_text()
+
+
+def test_the_admin_and_user_menus_speak_korean_in_a_real_terminal(site):
+    """LANG=ko_KR.UTF-8 (a locale this server never generated): Korean menus, Korean
+    screens, and the menu still fits the 80x24 terminal."""
+    korean = ["env", "LANG=ko_KR.UTF-8", sys.executable, "-m", "datakeeper"]
+    term = Terminal(site, korean)
+    shown = term.wait_for("관리자 메뉴")
+    for entry in ("1  초기 설정", "2  설정 테스트", "3  사용자 추가", "4  사용자 삭제",
+                  "5  글로벌 패키지", "6  자동 복구"):  # fmt: skip
+        assert entry in shown, shown
+    assert "Admin menu" not in shown
+    term.keys("2")
+    shown = term.wait_for("통과", timeout=60)  # the configuration test's summary line
+    assert "실패 0개" in shown, shown
+    term.keys("Escape")
+    term.wait_for("관리자 메뉴")
+    term.keys("q")
+    _wait_closed(term)
+
+    member = Terminal(site, ["runuser", "-u", "admin", "--", *korean])
+    shown = member.wait_for("사용자 메뉴")
+    for entry in ("환경 정보", "디스크 사용량", "캐시 정리", "Conda 가이드", "도움말"):
+        assert entry in shown, shown
+    member.keys("1")
+    member.wait_for("umask")
+    member.keys("Escape")
+    member.wait_for("사용자 메뉴")
+    member.keys("q")
+    _wait_closed(member)
+
+
+def _wait_closed(term: Terminal) -> None:
+    deadline = time.monotonic() + 10
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not term.alive(), term.screen()

@@ -173,7 +173,7 @@ def test_logged_in_user_is_refused_then_removed_with_kill_sessions(site, bob):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [p["name"] for p in report["user"]["processes"]] == ["sleep"]
-    assert any("end 1 process(es) of bob" in c["change"] for c in report["applied"])
+    assert any("end 1 process of bob" in c["change"] for c in report["applied"])
     assert str(bob) not in _uids(site)
     assert _gone(site, "bob")
 

@@ -14,7 +14,7 @@ NO_WAIT = {"DATAKEEPER_LOCK_TIMEOUT": "0"}
 HOLD = (
     "import fcntl, pathlib, time\n"
     f"lock = open({LOCK!r}, 'a')\n"
-    "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+    "fcntl.lockf(lock, fcntl.LOCK_EX)\n"
     f"pathlib.Path({READY!r}).touch()\n"
     "time.sleep(300)\n"
 )

@@ -6,7 +6,8 @@ the real ``datakeeper backup run`` (same CLI, same code path) runs, and at
 there with SIGKILL. Each point wraps a real function and lets it do its work
 first, so the run is caught *in* that step, not before it:
 
-- ``estimate``: after rsync's ``--dry-run --stats`` returned, inside the estimate;
+- ``estimate``: after the room check (the sources' bound, or rsync's
+  ``--dry-run --stats``) returned, inside the plan;
 - ``manifest``: after the manifest's first file was hashed and counted;
 - ``rename``: after the finished partial snapshot was synced, before its rename.
 
@@ -24,7 +25,6 @@ from pathlib import Path
 
 from datakeeper.cli.app import main
 from datakeeper.features.backup import run, writer
-from datakeeper.system import rsync
 
 
 def _hold(marker: Path) -> None:
@@ -49,8 +49,8 @@ def _hold_in_walk(walk, marker: Path):
     """The manifest's walk, holding once the first file was written and counted."""
 
     @wraps(walk)
-    def held(top):
-        for number, found in enumerate(walk(top)):
+    def held(*args):
+        for number, found in enumerate(walk(*args)):
             if number == 1:  # the first file's line is written before the second is asked for
                 _hold(marker)
             yield found
@@ -61,9 +61,9 @@ def _hold_in_walk(walk, marker: Path):
 def install(point: str, marker: Path) -> None:
     """Wrap the function where ``point`` holds the run."""
     if point == "estimate":
-        rsync.estimate = _hold_after(rsync.estimate, marker)
+        run.SnapshotRun._need = _hold_after(run.SnapshotRun._need, marker)
     elif point == "manifest":
-        writer.walk_files = _hold_in_walk(writer.walk_files, marker)
+        writer.walk_beside = _hold_in_walk(writer.walk_beside, marker)
     elif point == "rename":
         partial = lambda folder: str(folder).endswith(".partial")  # noqa: E731
         run._sync = _hold_after(run._sync, marker, partial)

@@ -52,6 +52,9 @@ class StorageSpec:
     # systemd only: the image is attached as a block device (see ``device``) and not
     # mounted by the sandbox; an fstab line in the image (``fstab_line``) mounts it.
     by_fstab: bool = False
+    # A host directory bound here instead of the server's own (kind "dir"): several
+    # servers given the same one share that storage, as nodes sharing an NFS /data do.
+    source: str | None = None
 
     @property
     def device(self) -> str:
@@ -76,6 +79,7 @@ class DisposableServer:
     ssd: str = "tmpfs"  # "tmpfs": gone at every stop; "ext4": a disk image reboot() may keep
     # The cloud image's own files, under the SSD: {path: {"content", "mode"} | {"link"}}.
     image_files: dict[str, dict] = field(default_factory=dict)
+    hostname: str = HOSTNAME  # two servers sharing a /data need names of their own
     _process: subprocess.Popen | None = None
     pid: int | None = None  # host pid of the server's PID 1
     booted_at: float = 0.0  # time.time() when the current boot started
@@ -324,6 +328,8 @@ class DisposableServer:
             _make_ext4_image(backing, spec.size_mb)
 
     def _backing(self, spec: StorageSpec) -> Path:
+        if spec.source is not None:
+            return Path(spec.source)
         name = spec.target.strip("/").replace("/", "-")
         return self.workdir / "persistent" / (name + (".img" if spec.kind == "ext4" else ""))
 
@@ -348,7 +354,7 @@ class DisposableServer:
                 if s.by_fstab and self.init == "systemd"
             },
             "open_for_users": _closed_ancestors(Path(sys.base_prefix)),
-            "hostname": HOSTNAME,
+            "hostname": self.hostname,
             "binds": self.binds,
             "init": self.init,
             "ssd_image": str(self._ssd_image()) if self.ssd == "ext4" else None,

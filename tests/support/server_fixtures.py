@@ -96,7 +96,16 @@ def wheelhouse(tmp_path_factory) -> Path:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     for argv in (
         [*pip, "wheel", "--wheel-dir", str(house), str(PROJECT_ROOT)],
-        [*pip, "download", "--dest", str(house), "setuptools>=64", "wheel", "uv>=0.4,<1"],
+        [
+            *pip,
+            "download",
+            "--dest",
+            str(house),
+            "setuptools>=64",
+            "wheel",
+            "babel>=2.12,<3",
+            "uv>=0.4,<1",
+        ],
     ):
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{argv} failed:\n{result.stderr}"

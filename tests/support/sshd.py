@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 
 SSHD_DIR = "/run/dk-sshd"
 LOG = f"{SSHD_DIR}/sshd.log"
@@ -48,14 +49,15 @@ def _config(port: int) -> str:
     )
 
 
-def start_sshd(server, port: int = 22) -> None:
-    """Start sshd on 127.0.0.1:``port`` inside ``server`` and wait until it accepts."""
+def start_sshd(server, port: int = 22, extra: str = "") -> None:
+    """Start sshd on 127.0.0.1:``port`` inside ``server`` and wait until it accepts;
+    ``extra`` lines are added to its config (e.g. the image's ``AcceptEnv``)."""
     server.run(["mkdir", "-p", "-m", "0755", "/run/sshd"])
     server.run(["mkdir", "-p", "-m", "0700", SSHD_DIR])
     for kind in HOST_KEY_TYPES:
         key = f"{SSHD_DIR}/ssh_host_{kind}_key"
         server.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "dk-sandbox", "-f", key])
-    server.run(["sh", "-c", f"cat > {CONFIG}"], input=_config(port))
+    server.run(["sh", "-c", f"cat > {CONFIG}"], input=_config(port) + extra)
     server.run(["/usr/sbin/sshd", "-t", "-f", CONFIG])
     server.run(
         [
@@ -69,9 +71,18 @@ def start_sshd(server, port: int = 22) -> None:
 
 
 def ssh_login(
-    server, user: str, key_path: str, command: str, *, port: int = 22
+    server,
+    user: str,
+    key_path: str,
+    command: str,
+    *,
+    port: int = 22,
+    options: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Log in as ``user`` with the private key ``key_path`` (a path inside), run ``command``."""
+    """Log in as ``user`` with the private key ``key_path`` (a path inside), run ``command``;
+    ``options`` are more ``-o`` settings (``SendEnv=LANG``), ``env`` the client's
+    environment beyond the sandbox's own."""
     argv = [
         "ssh",
         "-i",
@@ -88,12 +99,13 @@ def ssh_login(
         "LogLevel=ERROR",
         "-o",
         "ConnectTimeout=10",
+        *(part for option in options for part in ("-o", option)),
         "-p",
         str(port),
         f"{user}@127.0.0.1",
         command,
     ]
-    return server.run(argv, check=False, timeout=60)
+    return server.run(argv, check=False, timeout=60, env=env)
 
 
 def sshd_log(server) -> str:

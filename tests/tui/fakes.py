@@ -40,6 +40,9 @@ from datakeeper.features.setup.steps import SetupContext, Step
 from datakeeper.features.users.add import AddResult
 from datakeeper.features.users.handout import Handout, handout
 from datakeeper.features.users.info import UserDetails, UserSummary
+from datakeeper.features.users.migrate.journal import FolderBefore, HomeBefore, Journal
+from datakeeper.features.users.migrate.plan import MigrationPlan
+from datakeeper.features.users.migrate.run import MigrationReport
 from datakeeper.features.users.names import check_username_syntax
 from datakeeper.features.users.remove.plan import RemovalPlan
 from datakeeper.features.users.remove.preview import RemovalPreview
@@ -256,6 +259,24 @@ class FakeFeatures:
         self._record("remove_user", request)
         change = Change(f"account {request.name}", f"delete account {request.name}", lambda: None)
         return RemovalReport(preview, request.data, False, [change], [change])
+
+    def plan_migration(self, cfg, name: str, target: str) -> MigrationPlan | None:
+        self._record("plan_migration", cfg, name, target)
+        home = f"/data/users/{name}"
+        journal = Journal(
+            Path(f"/data/config/datakeeper/migrations/{name}.json"), name, 1001, "link",
+            target, "20240101T120000", HomeBefore("symlink", home), FolderBefore(False),
+        )  # fmt: skip
+        moves = [(f"{home}/.bashrc", f"{home}/dotfiles/.bashrc")]
+        return MigrationPlan(journal, False, moves)
+
+    def migrate_user(self, cfg, name: str, target: str) -> MigrationReport:
+        self._record("migrate_user", cfg, name, target)
+        return MigrationReport(name, target, "migrated", verify={"entries": 12})
+
+    def rollback_user(self, cfg, name: str) -> MigrationReport:
+        self._record("rollback_user", cfg, name)
+        return MigrationReport(name, "link", "rolled-back", verify={"entries": 12})
 
     # -- packages, recovery ------------------------------------------------------
 
@@ -573,7 +594,7 @@ class _Step:
 
 def removal_sentences(data: str, kill_sessions: bool) -> list[str]:
     """What the engine plans to remove bob (uid 1001, home /data/users/bob, 12 files)."""
-    ended = ["end 1 process(es) of bob (SIGTERM, then SIGKILL after 5 s): 4242 bash"]
+    ended = ["end 1 process of bob (SIGTERM, then SIGKILL after 5 s): 4242 bash"]
     moved = {
         "keep": [],
         "archive": [

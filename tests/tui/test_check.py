@@ -14,10 +14,10 @@ async def test_results_are_grouped_with_a_summary_and_failed_groups_open(feature
     async with running(features) as pilot:
         await press(pilot, "2")
         text = screen_text(pilot.app)
-        assert "FOLDERS: 2 item(s), 1 failed" in text
+        assert "FOLDERS: 2 items, 1 failed" in text
         assert "PASS  directory /data/models" in text
         assert "FAIL  directory /data/dataset" in text
-        assert "PERSISTENT: 1 item(s), 0 failed" in text and "PASS  /data" not in text
+        assert "PERSISTENT: 1 item, 0 failed" in text and "PASS  /data" not in text
         assert "3 passed, 1 failed, 1 skipped" in text
 
 
@@ -39,7 +39,7 @@ async def test_fix_shows_the_planned_changes_then_applies_them_and_checks_again(
         assert [k["dry_run"] for _a, k in features.called("fix")] == [True, False]
         text = screen_text(pilot.app)
         assert "3 passed, 0 failed, 1 skipped" in text
-        assert "1 change(s) applied; checked again." in text
+        assert "1 change applied; checked again." in text
         assert len(features.called("run_checks")) == 2
 
 

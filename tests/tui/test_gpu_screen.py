@@ -31,7 +31,7 @@ async def test_a_researcher_sees_only_their_processes_and_counts(features):
         text = screen_text(pilot.app)
     assert "Your processes" in text and "train.py" in text and "jupyter" in text
     assert "alice" not in text and "carol" not in text and "torchrun" not in text
-    assert "GPU 0: 1 process(es)" in text and "GPU 1: 2 process(es)" in text
+    assert "GPU 0: 1 process" in text and "GPU 1: 2 processes" in text
     assert "GPU 1  NVIDIA A100-SXM4-80GB" in text  # every GPU's load all the same
     assert features.called("gpu_view") == [((), {"mine_only": True})]
 

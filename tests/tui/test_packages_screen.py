@@ -29,7 +29,7 @@ async def test_install_runs_the_ticked_packages_and_shows_each_result(features):
         assert "[1/2] fzf (apt fzf)" in text
         assert "✓ fzf: installed" in text
         assert "✗ nvtop: failed: apt-get install nvtop failed" in text
-        assert "1 package(s) in place, 1 failed: nvtop" in text
+        assert "1 package in place, 1 failed: nvtop" in text
         assert len(features.called("package_status")) == 2  # the list was read again
         assert "[x] nvtop    not installed" in text
 

@@ -43,7 +43,7 @@ async def test_enable_shows_what_it_did_and_the_new_status(features):
         text = screen_text(pilot.app)
         assert "✓ create /etc/profile.d/00-recovery-check.sh" in text
         assert "run the hook line at boot" in text
-        assert "Boot recovery: enabled" in text and "1 change(s) applied." in text
+        assert "Boot recovery: enabled" in text and "1 change applied." in text
 
 
 async def test_disable_asks_first(features):
@@ -63,7 +63,7 @@ async def test_run_now_shows_each_step_and_the_summary(features):
         text = screen_text(pilot.app)
         assert "USER bob: done" in text and "✓ create user bob" in text
         assert "USER carol: FAILED" in text and "✗ uid 1003 is taken" in text
-        assert "1 users recovered, 0 already right, 1 skipped" in text
+        assert "1 user recovered, 0 already right, 1 skipped" in text
 
 
 async def test_long_work_shows_a_progress_bar_while_it_runs(features):
@@ -92,10 +92,10 @@ async def test_long_work_shows_a_progress_bar_while_it_runs(features):
         release.set()
         for _ in range(50):  # the worker ends, then its last messages reach the screen
             await pilot.pause(0.1)
-            if not bar.display and "1 users recovered" in screen_text(pilot.app):
+            if not bar.display and "1 user recovered" in screen_text(pilot.app):
                 break
         assert not bar.display
-        assert "1 users recovered" in screen_text(pilot.app)
+        assert "1 user recovered" in screen_text(pilot.app)
 
 
 async def test_a_storage_warning_of_the_status_is_shown(features):

@@ -21,9 +21,13 @@ from tests.tui.conftest import press, running, screen_text, type_text
 
 pytestmark = pytest.mark.asyncio
 
-SNAPSHOTS = Path(__file__).with_name("snapshots")
+# English screens in snapshots/, Korean ones in snapshots/ko/ (test_snapshots_ko.py
+# runs this module in a child pytest under DATAKEEPER_TEST_LANG=ko_KR.UTF-8: the
+# menu's texts are translated when its modules load).
+KOREAN = os.environ.get("DATAKEEPER_TEST_LANG", "").startswith("ko")
+SNAPSHOTS = Path(__file__).with_name("snapshots") / ("ko" if KOREAN else "")
 UPDATE = os.environ.get("DATAKEEPER_UPDATE_SNAPSHOTS") == "1"
-VERSION_FILE = SNAPSHOTS / "TEXTUAL_VERSION"
+VERSION_FILE = Path(__file__).with_name("snapshots") / "TEXTUAL_VERSION"
 
 SCREENS = {
     "admin_menu": (True, []),
@@ -59,7 +63,8 @@ async def test_screen_matches_its_snapshot(features, name):
         SNAPSHOTS.mkdir(exist_ok=True)
         (SNAPSHOTS / f"{name}.txt").write_text(text, encoding="utf-8")
         (SNAPSHOTS / f"{name}.svg").write_text(svg, encoding="utf-8")
-        VERSION_FILE.write_text(version("textual") + "\n", encoding="utf-8")
+        if not KOREAN:
+            VERSION_FILE.write_text(version("textual") + "\n", encoding="utf-8")
         return
     stored = SNAPSHOTS / f"{name}.txt"
     assert stored.exists(), f"no snapshot {stored}; run with DATAKEEPER_UPDATE_SNAPSHOTS=1"

@@ -83,7 +83,7 @@ async def test_remove_needs_the_typed_name_then_removes(features):
         [(args, _kw)] = features.called("remove_user")
         assert (args[0].name, args[0].data) == ("bob", "keep")
         text = screen_text(pilot.app)
-        assert "bob removed (1 change(s)); their data is at /data/users/bob" in text
+        assert "bob removed (1 change); their data is at /data/users/bob" in text
         assert remove.disabled  # done: it cannot run twice
 
 
@@ -175,9 +175,9 @@ async def test_ending_sessions_plans_again_and_shows_it(features):
     features.logged_in = True
     async with running(features) as pilot:
         await _pick_bob(pilot)
-        assert "end 1 process(es)" not in pilot.app.screen.query_one("#preview").text
+        assert "end 1 process" not in pilot.app.screen.query_one("#preview").text
         pilot.app.screen.query_one("#kill").focus()
         await press(pilot, "space")
         assert features.called("plan_removal")[-1][0][0].kill_sessions is True
-        assert "  - end 1 process(es) of bob" in pilot.app.screen.query_one("#preview").text
+        assert "  - end 1 process of bob" in pilot.app.screen.query_one("#preview").text
         assert len(features.called("preview_removal")) == 1  # not looked at again

@@ -67,8 +67,11 @@ def log(tmp_path: Path, fake_syslog: FakeSyslog) -> ActionLog:
 
 
 def test_records_are_appended_as_json_lines(log: ActionLog) -> None:
-    first = log.record(resource="user alice", change="create uid 1001", actor="root")
+    first = log.record(
+        code="test.change", resource="user alice", change="create uid 1001", actor="root"
+    )
     log.record(
+        code="test.change",
         resource="group gpu-users",
         change="add alice",
         outcome="failed",
@@ -79,7 +82,7 @@ def test_records_are_appended_as_json_lines(log: ActionLog) -> None:
     assert len(lines) == 2
     records = [json.loads(line) for line in lines]
     assert records[0] == first
-    assert set(records[0]) == {"time", "host", "actor", "resource", "change", "outcome"}
+    assert set(records[0]) == {"time", "host", "actor", "code", "resource", "change", "outcome"}
     assert records[0]["outcome"] == "applied"
     assert records[1]["outcome"] == "failed"
     assert records[1]["details"] == {"exit": 9}
@@ -91,7 +94,7 @@ def test_records_are_appended_as_json_lines(log: ActionLog) -> None:
 def test_log_file_is_private(log: ActionLog) -> None:
     old_umask = os.umask(0)
     try:
-        log.record(resource="r", change="c", actor="root")
+        log.record(code="test.change", resource="r", change="c", actor="root")
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
@@ -100,7 +103,7 @@ def test_log_file_is_private(log: ActionLog) -> None:
 def test_existing_log_with_loose_mode_is_made_private(log: ActionLog) -> None:
     log.path.write_text("")
     log.path.chmod(0o644)
-    log.record(resource="r", change="c", actor="root")
+    log.record(code="test.change", resource="r", change="c", actor="root")
     assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
 
 
@@ -109,7 +112,7 @@ def test_symlink_log_is_refused_and_target_untouched(log: ActionLog, tmp_path: P
     target.write_text("root:x:0:\n")
     log.path.symlink_to(target)
     with pytest.raises(RefusedError, match="symbolic link"):
-        log.record(resource="r", change="c", actor="root")
+        log.record(code="test.change", resource="r", change="c", actor="root")
     assert target.read_text() == "root:x:0:\n"
     with pytest.raises(RefusedError):
         read_actions(log.path)
@@ -121,14 +124,14 @@ def test_hard_linked_log_is_refused(log: ActionLog, tmp_path: Path) -> None:
     other.chmod(0o600)
     os.link(other, log.path)
     with pytest.raises(RefusedError, match="hard links"):
-        log.record(resource="r", change="c", actor="root")
+        log.record(code="test.change", resource="r", change="c", actor="root")
     assert other.read_text() == ""
 
 
 def test_fifo_log_is_refused_without_hanging(log: ActionLog) -> None:
     os.mkfifo(log.path, 0o600)
     with pytest.raises(RefusedError, match="not a regular file"):
-        log.record(resource="r", change="c", actor="root")
+        log.record(code="test.change", resource="r", change="c", actor="root")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another user")
@@ -136,14 +139,14 @@ def test_log_owned_by_someone_else_is_refused(log: ActionLog) -> None:
     log.path.write_text("")
     os.chown(log.path, 12345, 12345)
     with pytest.raises(RefusedError, match="owned by uid 12345"):
-        log.record(resource="r", change="c", actor="root")
+        log.record(code="test.change", resource="r", change="c", actor="root")
 
 
 def test_record_uses_current_actor_by_default(
     log: ActionLog, no_login: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SUDO_USER", "alice" if ME != "alice" else "bob")
-    record = log.record(resource="r", change="c")
+    record = log.record(code="test.change", resource="r", change="c")
     assert record["actor"] == current_actor()
     assert "(sudo from " in record["actor"]
 
@@ -152,8 +155,12 @@ def test_record_uses_current_actor_by_default(
 
 
 def test_record_is_sent_to_syslog(log: ActionLog, fake_syslog: FakeSyslog) -> None:
-    log.record(resource="user alice", change="create", actor="root (sudo from bob)")
-    log.record(resource="user carol", change="create", outcome="failed", actor="root")
+    log.record(
+        code="test.change", resource="user alice", change="create", actor="root (sudo from bob)"
+    )
+    log.record(
+        code="test.change", resource="user carol", change="create", outcome="failed", actor="root"
+    )
     assert fake_syslog.opened[0] == ("datakeeper", FakeSyslog.LOG_PID, FakeSyslog.LOG_USER)
     assert fake_syslog.messages == [
         (FakeSyslog.LOG_INFO, "root (sudo from bob): user alice: create (applied)"),
@@ -162,7 +169,7 @@ def test_record_is_sent_to_syslog(log: ActionLog, fake_syslog: FakeSyslog) -> No
 
 
 def test_syslog_message_stays_one_line(log: ActionLog, fake_syslog: FakeSyslog) -> None:
-    log.record(resource="user x\nFAKE: entry", change="c\x00", actor="root")
+    log.record(code="test.change", resource="user x\nFAKE: entry", change="c\x00", actor="root")
     (_, message) = fake_syslog.messages[0]
     assert "\n" not in message
     assert "\x00" not in message
@@ -171,9 +178,9 @@ def test_syslog_message_stays_one_line(log: ActionLog, fake_syslog: FakeSyslog) 
 def test_unavailable_syslog_never_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = ActionLog(tmp_path / "actions.log")
     monkeypatch.setattr(actionlog, "syslog", FakeSyslog(fail=True))
-    log.record(resource="r", change="c", actor="root")
+    log.record(code="test.change", resource="r", change="c", actor="root")
     monkeypatch.setattr(actionlog, "syslog", None)
-    log.record(resource="r", change="c", actor="root")
+    log.record(code="test.change", resource="r", change="c", actor="root")
     assert len(read_actions(log.path)) == 2
 
 
@@ -186,18 +193,18 @@ def test_read_actions_missing_file_is_empty(tmp_path: Path) -> None:
 
 def test_read_actions_limit_returns_the_latest(log: ActionLog) -> None:
     for number in range(5):
-        log.record(resource=f"r{number}", change="c", actor="root")
+        log.record(code="test.change", resource=f"r{number}", change="c", actor="root")
     assert [r["resource"] for r in read_actions(log.path, limit=2)] == ["r3", "r4"]
     assert read_actions(log.path, limit=0) == []
     assert len(read_actions(log.path, limit=50)) == 5
 
 
 def test_torn_last_line_is_skipped_and_next_record_survives(log: ActionLog) -> None:
-    log.record(resource="r1", change="c", actor="root")
+    log.record(code="test.change", resource="r1", change="c", actor="root")
     with log.path.open("ab") as stream:
         stream.write(b'{"time": "2024-01-01T00:00:00Z", "resou')  # crash mid-write
     assert [r["resource"] for r in read_actions(log.path)] == ["r1"]
-    log.record(resource="r2", change="c", actor="root")
+    log.record(code="test.change", resource="r2", change="c", actor="root")
     assert [r["resource"] for r in read_actions(log.path)] == ["r1", "r2"]
 
 
@@ -220,7 +227,8 @@ print("ready", flush=True)
 while not go.exists():
     pass
 for number in range(200):
-    log.record(resource=tag, change=str(number), actor="root", details={"pad": tag * 2000})
+    pad = {"pad": tag * 2000}
+    log.record(code="test.change", resource=tag, change=str(number), actor="root", details=pad)
 """
 
 
@@ -323,13 +331,13 @@ def test_masking_accepts_any_iterable() -> None:
 def test_masking_before_logging(log: ActionLog, fake_syslog: FakeSyslog) -> None:
     password = "Temp-Pass-123"
     change = mask_secrets(f"set temporary password {password}", [password])
-    log.record(resource="user alice", change=change, actor="root")
+    log.record(code="test.change", resource="user alice", change=change, actor="root")
     assert password not in log.path.read_text()
     assert password not in fake_syslog.messages[0][1]
 
 
 def test_time_is_utc_now(log: ActionLog) -> None:
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    record = log.record(resource="r", change="c", actor="root")
+    record = log.record(code="test.change", resource="r", change="c", actor="root")
     stamp = datetime.fromisoformat(record["time"].replace("Z", "+00:00"))
     assert before <= stamp.replace(microsecond=0) <= datetime.now(timezone.utc)

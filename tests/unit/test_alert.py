@@ -110,7 +110,7 @@ def test_over_the_threshold_logs_and_runs_the_hook(tmp_path, fake_disk, hook, lo
     assert [c.usage.root for c in outcome.fired] == [tmp_path]
     assert outcome.problems == []
     [entry] = read_actions(cfg.action_log_path)
-    assert entry["outcome"] == "alert"
+    assert (entry["code"], entry["outcome"]) == ("disk.alert", "alert")
     assert entry["resource"] == f"disk {tmp_path}"
     assert entry["details"]["percent"] == 90.0
     assert hook[1].read_text().splitlines() == [
@@ -138,7 +138,12 @@ def test_the_alert_logs_while_an_admin_run_holds_the_lock(tmp_path, fake_disk, l
 def test_events_are_logged_like_changes_masked_with_the_actor(tmp_path, logged):
     cfg = site(tmp_path)
     session.record_event(
-        cfg, resource="disk /data", event="token s3cret seen", outcome="alert", secrets=["s3cret"]
+        cfg,
+        code="disk.alert",
+        resource="disk /data",
+        event="token s3cret seen",
+        outcome="alert",
+        secrets=["s3cret"],
     )
     [entry] = read_actions(cfg.action_log_path)
     assert entry["change"] == "token *** seen"
@@ -147,7 +152,9 @@ def test_events_are_logged_like_changes_masked_with_the_actor(tmp_path, logged):
 
 def test_events_are_refused_off_the_persistent_disk(tmp_path):
     with pytest.raises(StorageNotPersistentError):
-        session.record_event(site(tmp_path), resource="disk", event="full", outcome="alert")
+        session.record_event(
+            site(tmp_path), code="disk.alert", resource="disk", event="full", outcome="alert"
+        )
     assert not site(tmp_path).action_log_path.exists()
 
 

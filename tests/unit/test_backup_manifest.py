@@ -103,3 +103,18 @@ def test_a_manifest_that_does_not_add_up_is_refused(tmp_path):
         handle.write(json.dumps(["users/ghost", 1, 0, None]) + "\n")
     with pytest.raises(ActionFailedError, match="lists 5 files"):
         check_manifest(out, totals)
+
+
+@pytest.mark.parametrize(
+    "damage", ['["users/x", 1, 2, null] ["users/y", 1, 2, null]\n', '["users/x", 1, 2\n', " \n"]
+)
+def test_a_line_that_is_not_exactly_one_entry_is_refused(tmp_path, damage):
+    data = _tree(tmp_path)
+    out = tmp_path / "manifest.jsonl"
+    totals = write_manifest(data, out, users_folder="users", sample_percent=100, previous=None)
+    with open(out, "a", encoding="ascii") as handle:
+        handle.write(damage)
+    with pytest.raises(ActionFailedError, match="cannot be read back"):
+        check_manifest(out, totals)
+    with pytest.raises(ValueError):
+        list(read_manifest(out))

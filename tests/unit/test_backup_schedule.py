@@ -125,7 +125,7 @@ def test_nothing_is_recorded_when_the_state_dir_is_not_there(tmp_path):
 def test_a_failed_run_logs_an_alert_and_runs_the_hook_with_the_error(tmp_path, monkeypatch):
     cfg = site(tmp_path, '\n[alert]\nhook = "/usr/local/sbin/notify"\n')
     logged, ran = [], []
-    monkeypatch.setattr(last_run, "log_alert", lambda *args: logged.append(args))
+    monkeypatch.setattr(last_run, "log_alert", lambda *args, **kw: logged.append(args))
     monkeypatch.setattr(last_run, "run_hook", lambda hook, env: ran.append((hook, env)))
     result = last_run.alert_failure(cfg, "rsync failed:\n disk full")
     [(_cfg, resource, sentence, details)] = logged
@@ -147,7 +147,9 @@ def test_a_failed_run_logs_an_alert_and_runs_the_hook_with_the_error(tmp_path, m
 
 def test_a_failing_hook_is_a_problem_not_an_exception(tmp_path, monkeypatch):
     cfg = site(tmp_path, '\n[alert]\nhook = "/usr/local/sbin/notify"\n')
-    monkeypatch.setattr(last_run, "log_alert", lambda *args: "only root writes the action log")
+    monkeypatch.setattr(
+        last_run, "log_alert", lambda *args, **kw: "only root writes the action log"
+    )
     monkeypatch.setattr(last_run, "run_hook", lambda hook, env: "hook failed (exit 1)")
     result = last_run.alert_failure(cfg, "boom")
     assert result.problems == [
@@ -171,7 +173,7 @@ def test_everything_refuses_over_homes_naming_them(tmp_path, monkeypatch):
     with pytest.raises(RefusedError) as caught:
         disaster.restore_everything(plan, over_present=False, reporter=None)
     assert str(caught.value) == (
-        f"{cfg.users_dir} is not empty: it holds 2 home(s) (alice, bob); restoring from "
+        f"{cfg.users_dir} is not empty: it holds 2 homes (alice, bob); restoring from "
         f"{snapshot.name} puts the snapshot's files over them"
     )
     assert not (tmp_path / "c.toml").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 from datakeeper.features.backup import writer
@@ -55,3 +56,51 @@ def test_only_new_or_changed_files_are_read_again(tmp_path, monkeypatch):
         assert entry.digest == expected.hexdigest(), entry.path
         if entry.path not in read:
             assert entry.digest == old[entry.path]
+
+
+def _snapshots(tmp_path: Path, percent: int) -> tuple[Path, Path, Previous]:
+    """A first snapshot with its manifest and a second one whose files rsync linked."""
+    first, second = tmp_path / "one", tmp_path / "two"
+    names = ["users/a/kept", "users/a/copied", "users/b/kept"]
+    _write(first, {name: name.encode() * 100 for name in names})
+    manifest = tmp_path / "one.jsonl"
+    write_manifest(first, manifest, users_folder="users", sample_percent=percent, previous=None)
+    for name in names:
+        (second / name).parent.mkdir(parents=True, exist_ok=True)
+        os.link(first / name, second / name)
+    return first, second, Previous(first, manifest)
+
+
+def test_a_linked_file_keeps_its_line_and_a_copy_with_the_same_times_is_read(tmp_path):
+    first, second, previous = _snapshots(tmp_path, 100)
+    copied = second / "users/a/copied"  # same bytes, size and mtime, another inode
+    os.unlink(copied)
+    shutil.copy2(first / "users/a/copied", copied)
+    with open(copied, "r+b") as handle:  # changed behind an unchanged size and mtime
+        handle.write(b"X")
+    os.utime(copied, ns=(0, os.stat(first / "users/a/copied").st_mtime_ns))
+    out = tmp_path / "two.jsonl"
+    totals = write_manifest(
+        second, out, users_folder="users", sample_percent=100, previous=previous
+    )
+    old_lines = previous.manifest.read_text().splitlines()
+    new_lines = out.read_text().splitlines()
+    assert new_lines[0] == old_lines[0]  # the header
+    assert [line for line in new_lines if "kept" in line] == [
+        line for line in old_lines if "kept" in line
+    ]
+    entry = {e.path: e for e in read_manifest(out)}["users/a/copied"]
+    assert entry.digest == file_digest(copied) != file_digest(first / "users/a/copied")
+    assert totals.added_bytes == entry.size
+    assert totals.users == {"a": 1200 + 1400, "b": 1200}  # each name 100 times
+
+
+def test_a_hash_the_old_sample_left_out_is_taken_when_the_sample_grows(tmp_path):
+    _first, second, previous = _snapshots(tmp_path, 0)
+    assert {e.digest for e in read_manifest(previous.manifest)} == {None}
+    out = tmp_path / "two.jsonl"
+    totals = write_manifest(
+        second, out, users_folder="users", sample_percent=100, previous=previous
+    )
+    assert all(e.digest == file_digest(second / e.path) for e in read_manifest(out))
+    assert totals.added_bytes == 0

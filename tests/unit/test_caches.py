@@ -43,8 +43,11 @@ from datakeeper.storage import write_marker
 DAY = 86400
 OLD = time.time() - 100 * DAY
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (storage marker, lock)")
+# The admin lock is a POSIX record lock (it may live on NFS); the cache locks are the
+# flock the sudo helper takes too.
 HOLD = (
-    "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+    "import fcntl,sys,time; f=open(sys.argv[1],'w'); "
+    "getattr(fcntl, sys.argv[2])(f, fcntl.LOCK_EX); "
     "print('ready', flush=True); time.sleep(30)"
 )
 
@@ -79,9 +82,12 @@ def marked(cfg, tmp_path):
 
 @contextmanager
 def held(lock: Path) -> Iterator[None]:
-    """Another process holds ``lock`` (flock) for the block; it is ended by its pid."""
+    """Another process holds ``lock`` for the block (``lockf`` for the admin lock, else
+    ``flock``); it is ended by its pid."""
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE) as p:
+    call = "lockf" if lock.name == "run.lock" else "flock"
+    argv = [sys.executable, "-c", HOLD, str(lock), call]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE) as p:
         try:
             assert p.stdout.readline().strip() == b"ready"
             yield
@@ -240,9 +246,7 @@ def test_the_dry_run_changes_nothing_and_plans_what_the_real_run_applies(marked,
     assert (data / "cache/conda/pkgs/numpy.conda").exists()
     assert not marked.action_log_path.exists() and not (marked.state_dir / "run.lock").exists()
     planned = [k.as_dict()["change"] for k in plan.kinds]
-    assert (
-        planned[1] == f"remove 1 entries (2.0 KiB) unused for 30 days from {data}/models/torch/hub"
-    )
+    assert planned[1] == f"remove 1 entry (2.0 KiB) unused for 30 days from {data}/models/torch/hub"
     done = caches.clean(plan)
     assert [k.as_dict()["change"] for k in done.kinds] == planned
     assert [r["change"] for r in _records(marked)] == planned

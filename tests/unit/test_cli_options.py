@@ -128,7 +128,6 @@ def test_an_unexpected_error_is_one_line_with_the_log_of_its_details(capsys, tmp
 
     monkeypatch.setattr(crashlog, "ROOT_LOG_DIR", tmp_path / "root-logs")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(app_module.env_cmd, "env", broken)
     monkeypatch.setattr(app_module.typer.main, "get_command", lambda _app: _Raising(broken))
     code, out, err = _main(capsys, "env")
     assert code == 1 and out == ""

@@ -200,8 +200,9 @@ BAD_CONFIGS = [
     pytest.param(
         'colour = "blue"',
         (
-            ": colour: unknown key; allowed keys: group, admin, state_dir, acl, "
-            "storage, folders, env, home, sudo, cache, alert, backup, recovery, conda, uv, gpu"
+            ": colour: unknown key; allowed keys: group, admin, language, state_dir, acl, "
+            "storage, folders, env, home, sudo, cache, alert, backup, recovery, conda, uv, gpu, "
+            'cluster (did you mean "cluster"?)'
         ),
         id="unknown-top",
     ),

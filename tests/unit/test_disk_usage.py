@@ -153,6 +153,15 @@ def test_repquota_failure_is_a_command_error(tmp_path):
         quota.user_usage(tmp_path)  # not a mount point with quota
 
 
+def test_root_figures_are_those_df_shows(tmp_path, monkeypatch):
+    """Size, used (what root keeps back is not used) and free as df computes them."""
+    fs = os.statvfs_result((4096, 1024, 1000, 300, 250, 0, 0, 0, 0, 255))
+    monkeypatch.setattr(disk_usage.os, "statvfs", lambda path: fs)
+    usage = disk_usage.root_usage(tmp_path)
+    assert (usage.total, usage.used, usage.free) == (1_024_000, 716_800, 256_000)
+    assert usage.as_dict()["percent"] == 73.7  # df's Use%: used / (used + free)
+
+
 def test_percent_is_used_over_what_users_can_have():
     usage = RootUsage(Path("/data"), True, total=1000, used=450, free=450)
     assert usage.percent == 50.0

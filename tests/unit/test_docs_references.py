@@ -13,6 +13,7 @@ SOURCES = sorted(
     [
         *(ROOT / "src").rglob("*.py"),
         ROOT / "README.md",
+        ROOT / "README.ko.md",
         ROOT / "install.sh",
         *(ROOT / "scripts").iterdir(),
         *(ROOT / "docs").glob("*.md"),

@@ -252,7 +252,7 @@ def test_check_reports_the_driver_state():
     assert (missing.group, missing.status) == ("GPU", CheckStatus.SKIP)
     assert missing.detail == "no NVIDIA GPU or driver found on this server (Driver Not Loaded)"
     (found,) = check_gpu_driver(two_gpus())
-    assert (found.status, found.detail) == (CheckStatus.PASS, "driver 550.54.15, 2 GPU(s)")
+    assert (found.status, found.detail) == (CheckStatus.PASS, "driver 550.54.15, 2 GPUs")
 
 
 # -- the real backend, on nvidia-ml-py's own errors (its NVML calls replaced) ---------

@@ -82,7 +82,7 @@ def test_a_member_sees_only_their_processes_and_counts(gpus, monkeypatch):
     assert [p["user"] for p in data["processes"]] == ["bob"]
     assert data["other_processes"] == {"0": 1}
     text = run("gpu", euid=1002, monkeypatch=monkeypatch).output
-    assert "alice" not in text and "GPU 0: 1 process(es) of other users" in text
+    assert "alice" not in text and "GPU 0: 1 process of other users" in text
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def site(tmp_path: Path, extra: str = ""):
 def test_the_alert_rule_logs_and_runs_the_hook_for_idle_holders(tmp_path, monkeypatch):
     cfg = site(tmp_path, '[alert]\nhook = "/usr/local/sbin/gpu-hook"\n[gpu]\nidle_minutes = 5\n')
     logged, hooked = [], []
-    monkeypatch.setattr(alert, "log_alert", lambda *a: logged.append(a) or None)
+    monkeypatch.setattr(alert, "log_alert", lambda *a, **k: logged.append(a) or None)
     monkeypatch.setattr(alert, "run_hook", lambda hook, env: hooked.append(env) or None)
     backend = FakeGpuBackend(gpus=[figures(0, 10, 0)], running={0: [(200, GIB)]})
     proc = fake_proc(tmp_path / "proc", {200: (1002, "jupyter")})

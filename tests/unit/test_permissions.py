@@ -194,7 +194,7 @@ def test_one_record_per_tree_repaired_saying_what_was_planned_and_done(site, tmp
         f"mode {counts['mode_changed']})"
     )
     code = by_tree[f"permissions {data}/code"]
-    assert code["details"]["result"].endswith("; left alone: 1 symlinks")
+    assert code["details"]["result"].endswith("; left alone: 1 symlink")
     first = dry.as_dict()["changes"][0]["before"]["first"]  # the first entries it would fix
     assert first == [
         f"{data}/models/huggingface/hub/mine",
@@ -210,7 +210,7 @@ def test_a_held_admin_lock_stops_the_repair_before_anything_changes(site, tmp_pa
     site.state_dir.mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv("DATAKEEPER_LOCK_TIMEOUT", "0")
     hold = (
-        "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.lockf(f, fcntl.LOCK_EX); "
         "print('ready', flush=True); time.sleep(30)"
     )
     argv = [sys.executable, "-c", hold, str(site.state_dir / "run.lock")]

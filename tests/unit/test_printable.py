@@ -103,6 +103,7 @@ def test_the_action_log_escapes_every_string(tmp_path, monkeypatch):
     monkeypatch.setattr("datakeeper.actionlog._send_to_syslog", lambda e: sent.append(e["change"]))
     log = ActionLog(tmp_path / "actions.log")
     log.record(
+        code="cache_cleanup.update",
         resource=f"cache {UNDECODABLE}",
         change=f"remove {TITLE}\nforged record",
         details={"result": [OSC52], UNDECODABLE: f"{CSI}"},

@@ -63,7 +63,7 @@ def test_a_dry_run_plans_the_marker_and_the_record_and_writes_neither(cfg, marke
 
 def test_the_marker_and_the_record_are_written_by_the_plan(cfg, marker):
     Executor().converge(result_files(cfg, _report()))
-    assert marker.read_text() == "1 users recovered, 0 already right, 0 skipped\n"
+    assert marker.read_text() == "1 user recovered, 0 already right, 0 skipped\n"
     record_path = cfg.state_dir / "last-recovery.json"
     record = json.loads(record_path.read_text())
     assert record["ok"] is True and record["users"][0]["title"] == "alice"

@@ -16,7 +16,13 @@ import pytest
 from pydantic import ValidationError
 
 from datakeeper.errors import InvalidInputError, LockBusyError, RegistryError
-from datakeeper.registry import RegistryDocument, RegistryEntry, open_registry, read_registry
+from datakeeper.registry import (
+    RegistryDocument,
+    RegistryEntry,
+    open_registry,
+    read_document,
+    read_registry,
+)
 from datakeeper.registry.store import lock_path, render
 
 OLD = datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -145,7 +151,8 @@ def test_output_is_stable_json(path: Path) -> None:
     assert list(data["users"]) == ["alice", "bob"]
     assert data["version"] == 1
     assert data["users"]["alice"]["created_at"].endswith("Z")
-    assert render(read_registry(path)) == path.read_bytes()
+    assert data["generation"] == 1, "one write so far"
+    assert render(read_document(path)) == path.read_bytes()
 
 
 def test_lookups(path: Path) -> None:

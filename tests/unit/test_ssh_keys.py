@@ -454,7 +454,7 @@ def test_authorized_keys_converge_then_plan_nothing(tmp_path, me, ed):
         "refuses key logins to a home that others can write"
     )
     assert summaries[1] == f"create {home}/.ssh ({me[0]}:{me[1]} 0700)"
-    assert summaries[2].startswith(f"add 1 SSH key(s) to {home}/.ssh/authorized_keys")
+    assert summaries[2].startswith(f"add 1 SSH key to {home}/.ssh/authorized_keys")
     Executor().converge([resource])
     assert (_mode(home), _mode(home / ".ssh")) == (0o2755, 0o700)
     assert _mode(home / ".ssh/authorized_keys") == 0o600
@@ -503,7 +503,7 @@ def test_remove_keys_by_fingerprint(tmp_path, me, ed, made):
     Executor().converge([AuthorizedKeys(home, *me, (ed, other))])
     resource = RemovedKeys(home, *me, (fp,))
     assert [c.summary for c in resource.plan()] == [
-        f"remove 1 SSH key(s) from {home}/.ssh/authorized_keys: {fp}"
+        f"remove 1 SSH key from {home}/.ssh/authorized_keys: {fp}"
     ]
     Executor().converge([resource])
     assert (home / ".ssh/authorized_keys").read_text() == f"{other}\n"

@@ -101,7 +101,7 @@ def test_recovery_counts_users_by_step_status():
             StepResult("USER", "carol", StepStatus.FAILED, errors=["uid 1003 is taken"]),
         ],
     )
-    assert report.summary() == "1 users recovered, 1 already right, 1 skipped"
+    assert report.summary() == "1 user recovered, 1 already right, 1 skipped"
     assert [u.title for u in report.skipped] == ["carol"] and not report.ok
     assert json.loads(json.dumps(report.as_dict()))["users"][0]["status"] == "changed"
 

@@ -82,7 +82,7 @@ def test_the_confirmation_lists_exactly_the_dry_run_plan(site, tmp_path, data):
     assert shown.lines() == [*preview.lines(), "Changes:", *(f"  - {s}" for s in sentences)]
     assert sentences[0] == "lock and expire account bob (no new logins during the removal)"
     assert sentences[-1].startswith(f"delete account bob (uid {UID}) and its private group bob")
-    assert "remove the crontab of bob" in sentences and "remove 1 at job(s) of bob: 7" in sentences
+    assert "remove the crontab of bob" in sentences and "remove 1 at job of bob: 7" in sentences
     assert f"remove the link {tmp_path}/home/bob -> {site.users_dir}/bob" in sentences
 
 
@@ -120,7 +120,7 @@ def test_ending_sessions_is_planned_only_when_asked(site, monkeypatch):
     assert not [s for s in planned if s.startswith("end ")]
     request = RemoveRequest("bob", kill_sessions=True)
     planned = [c.summary for c in plan_removal(site, request, preview).changes]
-    assert "end 1 process(es) of bob (SIGTERM, then SIGKILL after 5 s): 42 sleep" in planned
+    assert "end 1 process of bob (SIGTERM, then SIGKILL after 5 s): 42 sleep" in planned
 
 
 def test_planning_changes_nothing(site, tmp_path):

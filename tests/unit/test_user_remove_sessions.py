@@ -84,6 +84,6 @@ def test_plan_names_the_processes(monkeypatch):
     running = [sessions.UserProcess(42, "sleep", "sleep 300")]
     monkeypatch.setattr(sessions, "user_processes", lambda uid: running)
     [change] = ProcessesEnded("bob", 1001).plan()
-    assert "end 1 process(es) of bob" in change.summary and "42 sleep" in change.summary
+    assert "end 1 process of bob" in change.summary and "42 sleep" in change.summary
     monkeypatch.setattr(sessions, "user_processes", lambda uid: [])
     assert ProcessesEnded("bob", 1001).plan() == []

@@ -1,6 +1,7 @@
-"""The ``datakeeper`` command: root options and the command groups.
+"""The ``datakeeper`` command: root options and the table of commands.
 
-Command modules import their features inside the command functions so that
+Each command's module loads only when that command is used (cli/lazy.py), and
+command modules import their features inside the command functions, so that
 ``datakeeper --help`` stays fast.
 """
 
@@ -15,69 +16,55 @@ from typing import Annotated, Optional
 import typer
 
 from datakeeper import __version__
-from datakeeper.cli import (
-    backup_cmd,
-    cache_cmd,
-    check_cmd,
-    config_cmd,
-    disk_cmd,
-    env_cmd,
-    gpu_cmd,
-    init_cmd,
-    log_cmd,
-    packages_cmd,
-    permissions_cmd,
-    recover_cmd,
-    recovery_cmd,
-    storage_cmd,
-    user_cmd,
-)
 from datakeeper.cli.argv import GlobalOptionsGroup
+from datakeeper.cli.click_texts import install_help_formatter, translate_error
 from datakeeper.cli.clickcompat import Abort, ClickException, UsageError
+from datakeeper.cli.commands import COMPLETE_VAR, command_table, root_texts
+from datakeeper.cli.language import CONFIG_ENV_VAR
+from datakeeper.cli.lazy import LazyGroup
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.cli.progress_view import for_stderr
 from datakeeper.errors import DatakeeperError, ExitCode
-from datakeeper.i18n import _
+from datakeeper.i18n import LANGUAGES, _, set_language
 from datakeeper.progress import NO_PROGRESS, reporting
+
+TEXTS = root_texts()
+
+
+class RootGroup(GlobalOptionsGroup, LazyGroup):
+    """``datakeeper``: global options hoisted from anywhere, commands loaded on use."""
+
+    lazy_commands = command_table()
+
 
 app = typer.Typer(
     name="datakeeper",
-    cls=GlobalOptionsGroup,
-    help="Keep a multi-user GPU server whose root disk is wiped on every reboot.",
+    cls=RootGroup,
+    help=TEXTS.help,
     invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("init", short_help=_("Set the server up (six steps)."))(init_cmd.init)
-app.command("check", short_help=_("Test the server against the config."))(check_cmd.check)
-app.command("recover", short_help=_("Bring accounts back after a wipe."))(recover_cmd.recover)
-app.add_typer(
-    recovery_cmd.app, name="recovery", short_help=_("Recover at every boot, before logins.")
-)
-app.add_typer(user_cmd.app, name="user", short_help=_("Add, show and change accounts."))
-app.add_typer(config_cmd.app, name="config", short_help=_("Show and validate the site config."))
-app.add_typer(storage_cmd.app, name="storage", short_help=_("Are the storage roots persistent?"))
-app.add_typer(log_cmd.app, name="log", short_help=_("Show the action log."))
-app.add_typer(disk_cmd.app, name="disk", short_help=_("Disk usage; the disk-full alert."))
-app.command("gpu", short_help=_("Who uses which GPU; idle holders."))(gpu_cmd.gpu)
-app.command("env", short_help=_("Your environment, checked."))(env_cmd.env)
-app.command("guide", short_help=_("Help for researchers (data, conda, GPUs)."))(env_cmd.guide)
-app.add_typer(
-    packages_cmd.app, name="packages", short_help=_("Admin tools for everyone (fzf, btop …).")
-)
-app.add_typer(backup_cmd.app, name="backup", short_help=_("Snapshots of /data on /backup."))
-app.add_typer(cache_cmd.app, name="cache", short_help=_("List and clean the shared caches."))
-app.command("fix-permissions", short_help=_("Repair owners, groups and modes."))(
-    permissions_cmd.fix_permissions
-)
+install_help_formatter()
 
 
 def _print_version(value: bool) -> None:
     if value:
         print(f"datakeeper {__version__}")
         raise typer.Exit()
+
+
+def _use_language(value: str | None) -> str | None:
+    """--lang: checked here; the console script already chose it before the help texts
+    loaded (cli/language.py), this covers callers that run the app directly."""
+    if value is None:
+        return None
+    if value not in LANGUAGES:
+        raise typer.BadParameter(_("choose one of: {choices}").format(choices=", ".join(LANGUAGES)))
+    set_language(value)
+    return value
 
 
 @app.callback()
@@ -87,23 +74,28 @@ def root(
         Optional[Path],  # noqa: UP045 - Typer on Python 3.10 needs Optional
         typer.Option(
             "--config",
-            envvar="DATAKEEPER_CONFIG",
-            help="Site config file [default: /data/config/datakeeper.toml].",
+            envvar=CONFIG_ENV_VAR,
+            help=TEXTS.config,
             show_default=False,
         ),
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan and change nothing.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Machine-readable output for scripts.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=TEXTS.dry_run)] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=TEXTS.json)] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=TEXTS.yes)] = False,
+    lang: Annotated[
+        Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
+        typer.Option(
+            "--lang",
+            metavar="ko|en",
+            callback=_use_language,
+            is_eager=True,
+            help=TEXTS.lang,
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version."
-        ),
+        typer.Option("--version", callback=_print_version, is_eager=True, help=TEXTS.version),
     ] = False,
 ) -> None:
     """--yes, --dry-run, --json and --config apply to every command, written before or
@@ -142,24 +134,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     except UsageError as error:
         _usage_error(error)
     except ClickException as error:
-        _print_error(error.format_message())
+        _print_error(translate_error(error.format_message()))
         sys.exit(error.exit_code)
     except DatakeeperError as error:
         _print_error(str(error))
         sys.exit(int(error.exit_code))
     except PermissionError as error:
         if os.geteuid() == 0:
-            _crash(error, args)  # root refused by the kernel is a real failure
+            report_crash(error, args)  # root refused by the kernel is a real failure
         _refuse_member(args)
     except (KeyboardInterrupt, Abort):
         print(file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as error:  # the last resort: one line and a log, never a traceback
-        _crash(error, args)
+        report_crash(error, args)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-COMPLETE_VAR = "_DATAKEEPER_COMPLETE"  # set by the shell scripts the ENV step installs
 
 
 def _enable_completion() -> None:
@@ -177,11 +166,11 @@ def _usage_error(error: UsageError) -> None:
     """Click's four-line usage block as the README's one line, exit 2."""
     where = error.ctx.command_path if error.ctx is not None else "datakeeper"
     hint = _("run '{command} --help' for usage").format(command=where)
-    _print_error(f"{error.format_message().rstrip('.')}; {hint}")
+    _print_error(f"{translate_error(error.format_message()).rstrip('.')}; {hint}")
     sys.exit(int(ExitCode.INVALID))
 
 
-def _crash(error: BaseException, args: list[str]) -> None:
+def report_crash(error: BaseException, args: list[str]) -> None:
     """An error nobody foresaw: its details in a private log, one line here, exit 1."""
     from datakeeper.crashlog import report_unexpected
 

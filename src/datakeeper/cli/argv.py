@@ -16,7 +16,7 @@ from typing import Any
 from typer.core import TyperGroup
 
 GLOBAL_FLAGS = frozenset({"--yes", "-y", "--dry-run", "--json"})
-GLOBAL_WITH_VALUE = frozenset({"--config"})
+GLOBAL_WITH_VALUE = frozenset({"--config", "--lang"})
 # (command, option) -> the value it takes when given without one (``gpu --idle``): Typer
 # has no option whose value may be left out, so the bare option is completed here.
 OPTIONAL_VALUES: dict[tuple[str, str], str] = {}

@@ -28,15 +28,19 @@ from datakeeper.text import printable
 # inside the commands: at the top they would slow every start-up, `datakeeper
 # --help` included (as in cache_cmd.py).
 
-app = typer.Typer(help="Snapshots of /data on the backup disk.", no_args_is_help=True)
+app = typer.Typer(help=_("Snapshots of /data on the backup disk."), no_args_is_help=True)
 
 
-@app.command("run", short_help=_("Take a snapshot now."))
+@app.command(
+    "run",
+    help=_("Copy the homes (and [backup] sources) into a new snapshot on the backup disk."),
+    short_help=_("Take a snapshot now."),
+)
 def run(
     ctx: typer.Context,
     scheduled: Annotated[
         bool,
-        typer.Option("--scheduled", help="Run by the timer: a failure raises the alert hook."),
+        typer.Option("--scheduled", help=_("Run by the timer: a failure raises the alert hook.")),
     ] = False,
 ) -> None:
     """Copy the homes (and [backup] sources) into a new snapshot on the backup disk."""
@@ -68,7 +72,11 @@ def _render_run(console, report) -> None:
         console.print(_("Dry run: nothing was copied."))
 
 
-@app.command("list", short_help=_("Snapshots: time, sizes, state."))
+@app.command(
+    "list",
+    help=_("Every snapshot: time, size added, total, per-user sizes, state."),
+    short_help=_("Snapshots: time, sizes, state."),
+)
 def list_snapshots(ctx: typer.Context) -> None:
     """Every snapshot: time, size added, total, per-user sizes, state."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -82,6 +90,8 @@ def list_snapshots(ctx: typer.Context) -> None:
 
 
 def _render_list(console, rows) -> None:
+    from datakeeper.features.backup.listing import state_for_people  # see list_ on imports
+
     if not rows:
         console.print(_("No snapshot yet; take one with 'datakeeper backup run'."))
         return
@@ -90,7 +100,7 @@ def _render_list(console, rows) -> None:
         users = ", ".join(f"{printable(n)} {human_size(b)}" for n, b in row.users.items())
         table.add_row(
             row.name,
-            row.state,
+            state_for_people(row.state),
             human_size(row.added_bytes) if row.added_bytes is not None else "-",
             human_size(row.total_bytes) if row.total_bytes is not None else "-",
             users or "-",
@@ -98,10 +108,16 @@ def _render_list(console, rows) -> None:
     console.print(table)
 
 
-@app.command("prune", short_help=_("Remove what retention no longer keeps."))
+@app.command(
+    "prune",
+    help=_(
+        "Apply [backup] keep_hourly/daily/weekly/monthly; shows the plan and asks first. The "
+        "newest complete snapshot is never removed."
+    ),
+    short_help=_("Remove what retention no longer keeps."),
+)
 def prune(ctx: typer.Context) -> None:
-    """Apply [backup] keep_hourly/daily/weekly/monthly; shows the plan and asks first.
-    The newest complete snapshot is never removed."""
+    """Apply the [backup] retention after showing the plan."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.backup.prune import plan_prune, planned_changes
@@ -144,12 +160,16 @@ def _render_pruned(console, outcome) -> None:
         console.print(_("Dry run: nothing was removed."))
 
 
-@app.command("verify", short_help=_("Re-hash a snapshot against its manifest."))
+@app.command(
+    "verify",
+    help=_("Report missing, changed and extra files; exit code 1 when there are any."),
+    short_help=_("Re-hash a snapshot against its manifest."),
+)
 def verify(
     ctx: typer.Context,
     snapshot: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Argument(help="Snapshot name or unique prefix [default: the newest complete]."),
+        typer.Argument(help=_("Snapshot name or unique prefix [default: the newest complete].")),
     ] = None,
 ) -> None:
     """Report missing, changed and extra files; exit code 1 when there are any."""
@@ -170,37 +190,49 @@ def _render_verdict(console, verdict) -> None:
         console.print(line, markup=False)
 
 
-@app.command("restore", short_help=_("Restore from a snapshot (--everything: the whole site)."))
+@app.command(
+    "restore",
+    help=_(
+        "Restore PATH from a snapshot (default: beside it, as NAME.restored-<snapshot>); with "
+        "--everything, the whole site after losing /data. --from takes a snapshot name or a date "
+        "(the newest complete snapshot at or before it)."
+    ),
+    short_help=_("Restore from a snapshot (--everything: the whole site)."),
+)
 def restore(
     ctx: typer.Context,
     path: Annotated[
         Optional[Path],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Argument(help="File or folder to restore (as a member: in your home)."),
+        typer.Argument(help=_("File or folder to restore (as a member: in your home).")),
     ] = None,
     everything: Annotated[
         bool,
         typer.Option(
             "--everything",
-            help="Disaster recovery on an empty data disk: config, registry, every "
-            "backed-up folder, then recover.",
+            help=_(
+                "Disaster recovery on an empty data disk: config, registry, every backed-up "
+                "folder, then recover."
+            ),
         ),
     ] = False,
     source: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Option("--from", help="Snapshot name, date or unique prefix [default: the newest]."),
+        typer.Option(
+            "--from", help=_("Snapshot name, date or unique prefix [default: the newest].")
+        ),
     ] = None,
     into: Annotated[
         Optional[Path],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Option("--into", help="Restore into this folder (admin) [default: beside it]."),
+        typer.Option("--into", help=_("Restore into this folder (admin) [default: beside it].")),
     ] = None,
-    in_place: Annotated[bool, typer.Option("--in-place", help="Put it back where it was.")] = False,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help=_("Put it back where it was."))
+    ] = False,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace what is there (asked first).")
+        bool, typer.Option("--overwrite", help=_("Replace what is there (asked first)."))
     ] = False,
 ) -> None:
-    """Restore PATH from a snapshot (default: beside it, as NAME.restored-<snapshot>);
-    with --everything, the whole site after losing /data. --from takes a snapshot
-    name or a date (the newest complete snapshot at or before it)."""
+    """Restore PATH from a snapshot, or the whole site with --everything."""
     if everything:
         backup_disaster_cmd.restore_everything(ctx, source)
         return
@@ -209,16 +241,20 @@ def restore(
     backup_restore_cmd.restore_path(ctx, path, source, into, in_place, overwrite)
 
 
-@app.command("browse", short_help=_("List a folder as a snapshot holds it."))
+@app.command(
+    "browse",
+    help=_("List what PATH held in a snapshot: any path as root, your own files as a member."),
+    short_help=_("List a folder as a snapshot holds it."),
+)
 def browse(
     ctx: typer.Context,
     path: Annotated[
         Optional[Path],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Argument(help="Folder or file [default: your home; as root: the users folder]."),
+        typer.Argument(help=_("Folder or file [default: your home; as root: the users folder].")),
     ] = None,
     source: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Option("--from", help="Snapshot name or date [default: the newest]."),
+        typer.Option("--from", help=_("Snapshot name or date [default: the newest].")),
     ] = None,
 ) -> None:
     """List what PATH held in a snapshot: any path as root, your own files as a member."""
@@ -226,10 +262,21 @@ def browse(
 
 
 # The schedule: its commands live in backup_schedule_cmd.py (this module stays small).
-app.command("enable", short_help=_("Take snapshots on a schedule (timer or cron)."))(
-    backup_schedule_cmd.enable
-)
-app.command("disable", short_help=_("Stop the scheduled snapshots."))(backup_schedule_cmd.disable)
-app.command("status", short_help=_("Schedule, next run, last run and last error."))(
-    backup_schedule_cmd.status
-)
+app.command(
+    "enable",
+    help=_(
+        "Take a snapshot on [backup] schedule (default nightly at 02:30): a systemd timer, or cron "
+        "without systemd. It comes back after a wipe (recover)."
+    ),
+    short_help=_("Take snapshots on a schedule (timer or cron)."),
+)(backup_schedule_cmd.enable)
+app.command(
+    "disable",
+    help=_("Stop the scheduled snapshots and remove the timer (or cron file)."),
+    short_help=_("Stop the scheduled snapshots."),
+)(backup_schedule_cmd.disable)
+app.command(
+    "status",
+    help=_("The schedule, the next run, the last run and the last error."),
+    short_help=_("Schedule, next run, last run and last error."),
+)(backup_schedule_cmd.status)

@@ -18,8 +18,7 @@ from datakeeper.cli.output import emit
 
 
 def enable(ctx: typer.Context) -> None:
-    """Take a snapshot on [backup] schedule (default nightly at 02:30): a systemd timer,
-    or cron without systemd. It comes back after a wipe (recover)."""
+    """Take a snapshot on the [backup] schedule: a systemd timer, or cron."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.config import resolve_config_path
     from datakeeper.engine.session import require_root

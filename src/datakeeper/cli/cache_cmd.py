@@ -12,7 +12,7 @@ from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, new_table, stdout_console
 from datakeeper.errors import InvalidInputError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.sizes import human_size
 from datakeeper.text import printable
 
@@ -20,10 +20,14 @@ from datakeeper.text import printable
 # functions that use them: at the top they would slow every start-up, `datakeeper
 # --help` included (measured with `python3 -X importtime`).
 
-app = typer.Typer(help="List and clean the package and model caches.", no_args_is_help=True)
+app = typer.Typer(help=_("List and clean the package and model caches."), no_args_is_help=True)
 
 
-@app.command("list", short_help=_("Each cache: size, files, oldest use."))
+@app.command(
+    "list",
+    help=_("Show each cache: path, size, files and the oldest access."),
+    short_help=_("Each cache: size, files, oldest use."),
+)
 def list_caches(ctx: typer.Context) -> None:
     """Show each cache: path, size, files and the oldest access."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -34,29 +38,39 @@ def list_caches(ctx: typer.Context) -> None:
     emit(data, json_output=global_options(ctx).json_output, render=lambda c: _render_list(c, rows))
 
 
-@app.command("clean", short_help=_("Free space in the caches."))
+@app.command(
+    "clean",
+    help=_(
+        "Show what each cache would free, ask, then clean (members: through sudo).\n\n"
+        "Exit code 1 when a cache could not be cleaned, 4 when another cleanup holds its lock."
+    ),
+    short_help=_("Free space in the caches."),
+)
 def clean(
     ctx: typer.Context,
-    conda: Annotated[bool, typer.Option("--conda", help="Shared conda package tarballs.")] = False,
-    pip: Annotated[bool, typer.Option("--pip", help="Your pip cache.")] = False,
-    uv: Annotated[bool, typer.Option("--uv", help="Your uv cache.")] = False,
-    torch: Annotated[bool, typer.Option("--torch", help="Shared torch hub.")] = False,
-    hf: Annotated[bool, typer.Option("--hf", help="Shared HuggingFace hub.")] = False,
-    all_kinds: Annotated[bool, typer.Option("--all", help="Every cache the site lists.")] = False,
+    conda: Annotated[
+        bool, typer.Option("--conda", help=_("Shared conda package tarballs."))
+    ] = False,
+    pip: Annotated[bool, typer.Option("--pip", help=_("Your pip cache."))] = False,
+    uv: Annotated[bool, typer.Option("--uv", help=_("Your uv cache."))] = False,
+    torch: Annotated[bool, typer.Option("--torch", help=_("Shared torch hub."))] = False,
+    hf: Annotated[bool, typer.Option("--hf", help=_("Shared HuggingFace hub."))] = False,
+    all_kinds: Annotated[
+        bool, typer.Option("--all", help=_("Every cache the site lists."))
+    ] = False,
     older_than: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
         typer.Option(
             "--older-than",
-            help="Only what was unused this long, e.g. 30d or 4w "
-            "[hf, torch: 30d; conda: every tarball].",
+            help=_(
+                "Only what was unused this long, e.g. 30d or 4w [hf, torch: 30d; conda: every "
+                "tarball]."
+            ),
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Show what each cache would free, ask, then clean (members: through sudo).
-
-    Exit code 1 when a cache could not be cleaned, 4 when another cleanup holds its lock.
-    """
+    """Show what each cache would free, ask, then clean (members: through sudo)."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.caches.clean import clean as run_clean
     from datakeeper.features.caches.clean import plan_clean
@@ -99,8 +113,14 @@ def _render_plan(plan) -> None:
     console = stdout_console()
     for kind in plan.kinds:
         days = kind.resource.age_days
-        age = _(", unused for {n} days").format(n=days) if days else ""
-        line = _("{label} ({path}, {method}{age}): {files} entries, {size} would be freed")
+        age = ""
+        if days:
+            age = ngettext(", unused for {n} day", ", unused for {n} days", days).format(n=days)
+        line = ngettext(
+            "{label} ({path}, {method}{age}): {files} entry, {size} would be freed",
+            "{label} ({path}, {method}{age}): {files} entries, {size} would be freed",
+            kind.scan.files,
+        )
         console.print(
             line.format(
                 label=kind.location.label,
@@ -157,7 +177,9 @@ def _render_list(console, rows) -> None:
         when = time.strftime("%Y-%m-%d", time.localtime(oldest)) if oldest else "-"
         note = _("missing") if not usage.exists else ""
         if usage.unreadable:
-            note = _("{n} folders unreadable").format(n=usage.unreadable)
+            note = ngettext(
+                "{n} folder unreadable", "{n} folders unreadable", usage.unreadable
+            ).format(n=usage.unreadable)
         whose = _("shared") if location.shared else _("yours")
         table.add_row(
             f"{location.label} ({whose})",

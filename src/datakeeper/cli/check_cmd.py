@@ -10,6 +10,7 @@ from datakeeper.cli import setup_output
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit
+from datakeeper.i18n import _
 
 # The config, the engine and the features are imported inside the command, when it
 # runs: importing them here would add pydantic and the engine to every start-up
@@ -19,13 +20,10 @@ from datakeeper.cli.output import emit
 def check(
     ctx: typer.Context,
     fix: Annotated[
-        bool, typer.Option("--fix", help="Apply the fixes it can, then check again.")
+        bool, typer.Option("--fix", help=_("Apply the fixes it can, then check again."))
     ] = False,
 ) -> None:
-    """Check the server against the site config: PASS / FAIL / SKIP per item.
-
-    Exit code 0 only when nothing failed.
-    """
+    """Check the server against the site config: PASS / FAIL / SKIP per item."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.config import resolve_config_path
     from datakeeper.features.check.run import run_checks

@@ -9,7 +9,7 @@ import typer
 
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, stdout_console
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.status import change_line
 from datakeeper.text import printable
 
@@ -47,10 +47,17 @@ def print_outcome_summary(outcome: Outcome, *, json_output: bool) -> None:
             console.print(_("Nothing to do: already as configured."))
         elif outcome.dry_run:
             console.print(
-                _("Dry run: {n} change(s) planned, nothing changed.").format(n=len(outcome.planned))
+                ngettext(
+                    "Dry run: {n} change planned, nothing changed.",
+                    "Dry run: {n} changes planned, nothing changed.",
+                    len(outcome.planned),
+                ).format(n=len(outcome.planned))
             )
         else:
-            console.print(_("{n} change(s) applied.").format(n=len(outcome.applied)))
+            applied = len(outcome.applied)
+            console.print(
+                ngettext("{n} change applied.", "{n} changes applied.", applied).format(n=applied)
+            )
 
     emit(outcome.as_dict(), json_output=json_output, render=render)
 

@@ -21,10 +21,14 @@ from datakeeper.i18n import _
 if TYPE_CHECKING:
     from rich.console import Console
 
-app = typer.Typer(help="Show and validate the site config.", no_args_is_help=True)
+app = typer.Typer(help=_("Show and validate the site config."), no_args_is_help=True)
 
 
-@app.command("show", short_help=_("Print the effective config as TOML."))
+@app.command(
+    "show",
+    help=_("Print the effective config (defaults filled in) as TOML, or JSON with --json."),
+    short_help=_("Print the effective config as TOML."),
+)
 def show(ctx: typer.Context) -> None:
     """Print the effective config (defaults filled in) as TOML, or JSON with --json."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -50,14 +54,18 @@ def show(ctx: typer.Context) -> None:
     emit(config_to_dict(config), json_output=options.json_output, render=render)
 
 
-@app.command("validate", short_help=_("List every problem of a config file."))
+@app.command(
+    "validate",
+    help=_("Check a config file and list every problem, one per line (exit 2 if any)."),
+    short_help=_("List every problem of a config file."),
+)
 def validate(
     ctx: typer.Context,
     path: Annotated[
         Optional[Path],  # noqa: UP045 - Typer on Python 3.10 needs Optional
         typer.Argument(
             metavar="PATH",
-            help="Config file to check [default: the --config file].",
+            help=_("Config file to check [default: the --config file]."),
             show_default=False,
         ),
     ] = None,

@@ -11,7 +11,7 @@ import typer
 from datakeeper.cli.common import change_printer, print_outcome_summary, site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, new_table, stderr_console
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.sizes import human_size
 from datakeeper.text import printable
 
@@ -26,29 +26,32 @@ alert_app = typer.Typer(invoke_without_command=True)
 app.add_typer(alert_app, name="alert", short_help=_("Alert when a disk fills up."))
 
 
-@app.callback()
+@app.callback(
+    help=_(
+        "Disk usage: each storage root, then the shared folders and the homes, largest first.\n\n"
+        "For each storage root: size, used, free space and use%. Folder sizes are disk space "
+        "allocated (st_blocks * 512, as du counts them), not file lengths; hard-linked files count "
+        "once; symlinks are not followed and other filesystems mounted below are skipped (like du "
+        "-x). Root sees every home; others see the shared folders and their own home."
+    )
+)
 def disk(
     ctx: typer.Context,
     by_owner: Annotated[
-        bool, typer.Option("--by-owner", help="Split shared folders by the owners of the files.")
+        bool, typer.Option("--by-owner", help=_("Split shared folders by the owners of the files."))
     ] = False,
     quota: Annotated[
         bool,
-        typer.Option("--quota", help="Per-user totals from quota accounting (instant; root)."),
+        typer.Option("--quota", help=_("Per-user totals from quota accounting (instant; root).")),
     ] = False,
     jobs: Annotated[
         Optional[int],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Option("--jobs", "-j", min=1, help="Folders scanned at once [one per CPU, max 8]."),
+        typer.Option(
+            "--jobs", "-j", min=1, help=_("Folders scanned at once [one per CPU, max 8].")
+        ),
     ] = None,
 ) -> None:
-    """Disk usage: each storage root, then the shared folders and the homes, largest first.
-
-    For each storage root: size, used, free space and use%. Folder sizes are disk
-    space allocated (st_blocks * 512, as du counts them), not file lengths;
-    hard-linked files count once; symlinks are not followed and other filesystems
-    mounted below are skipped (like du -x). Root sees every home; others see the
-    shared folders and their own home.
-    """
+    """Disk usage: each storage root, then the shared folders and the homes, largest first."""
     if ctx.invoked_subcommand is not None:
         return
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -103,7 +106,9 @@ class _ScanDisplay:
 
     def scanning(self, top: Path, entries: int) -> None:
         if self.bar is not None:
-            text = _("{n:,} entries in {top}").format(n=entries, top=printable(top))
+            text = ngettext("{n:,} entry in {top}", "{n:,} entries in {top}", entries).format(
+                n=entries, top=printable(top)
+            )
             self.bar.update(self.task, entries=text)
 
     def finished(self, scan) -> None:
@@ -152,9 +157,11 @@ def _render_notes(console, report) -> None:
     console.print(_("Sizes are disk space allocated (as du counts it), not file lengths."))
     if report.errors:
         console.print(
-            _("{n} folder(s) or file(s) could not be read; the totals leave them out: {e}").format(
-                n=report.errors, e="; ".join(map(printable, report.error_samples))
-            ),
+            ngettext(
+                "{n} folder or file could not be read; the totals leave it out: {e}",
+                "{n} folders or files could not be read; the totals leave them out: {e}",
+                report.errors,
+            ).format(n=report.errors, e="; ".join(map(printable, report.error_samples))),
             markup=False,
         )
     if report.skipped_mounts:
@@ -168,25 +175,27 @@ def _render_notes(console, report) -> None:
         console.print(printable(note), markup=False)
 
 
-@alert_app.callback()
+@alert_app.callback(
+    help=_(
+        "Check every storage root; at or above the threshold, log it (action log and syslog), run "
+        "the hook from the config and exit 1. --dry-run prints instead.\n\n"
+        "The hook gets DATAKEEPER_ALERT_ROOT, _PERCENT, _USED_BYTES, _TOTAL_BYTES and _THRESHOLD "
+        "in its environment. Subcommands schedule the check hourly."
+    )
+)
 def alert(
     ctx: typer.Context,
     threshold: Annotated[
         Optional[int],  # noqa: UP045 - Typer on Python 3.10 needs Optional
         typer.Option(
-            "--threshold", min=1, max=99, help="Percent [alert.threshold_percent, default 80]."
+            "--threshold", min=1, max=99, help=_("Percent [alert.threshold_percent, default 80].")
         ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing unless a root fires.")
+        bool, typer.Option("--quiet", "-q", help=_("Print nothing unless a root fires."))
     ] = False,
 ) -> None:
-    """Check every storage root; at or above the threshold, log it (action log and
-    syslog), run the hook from the config and exit 1. --dry-run prints instead.
-
-    The hook gets DATAKEEPER_ALERT_ROOT, _PERCENT, _USED_BYTES, _TOTAL_BYTES and
-    _THRESHOLD in its environment. Subcommands schedule the check hourly.
-    """
+    """Check every storage root against the alert threshold."""
     if ctx.invoked_subcommand is not None:
         return
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -212,10 +221,16 @@ def _render_alert(console, outcome) -> None:
         print(f"  {printable(line)}", file=sys.stderr)  # may quote the hook's output
 
 
-@alert_app.command("enable", short_help=_("Run the alert every hour."))
+@alert_app.command(
+    "enable",
+    help=_(
+        "Run the alert every hour (alert.interval): a systemd timer, or a cron entry "
+        "(/etc/cron.d/datakeeper-disk-alert) where systemd is not running."
+    ),
+    short_help=_("Run the alert every hour."),
+)
 def enable(ctx: typer.Context) -> None:
-    """Run the alert every hour (alert.interval): a systemd timer, or a cron entry
-    (/etc/cron.d/datakeeper-disk-alert) where systemd is not running."""
+    """Run the alert every hour: a systemd timer, or a cron entry."""
     # Imported when the command runs: the config and the engine would slow every start-up.
     from datakeeper.config import resolve_config_path
     from datakeeper.engine.session import require_root
@@ -234,7 +249,11 @@ def enable(ctx: typer.Context) -> None:
     print_outcome_summary(outcome, json_output=options.json_output)
 
 
-@alert_app.command("disable", short_help=_("Stop the scheduled alert."))
+@alert_app.command(
+    "disable",
+    help=_("Stop the scheduled alert and remove the files ``enable`` wrote."),
+    short_help=_("Stop the scheduled alert."),
+)
 def disable(ctx: typer.Context) -> None:
     """Stop the scheduled alert and remove the files ``enable`` wrote."""
     # Imported when the command runs: the engine would slow every start-up.
@@ -250,7 +269,11 @@ def disable(ctx: typer.Context) -> None:
     print_outcome_summary(outcome, json_output=options.json_output)
 
 
-@alert_app.command("status", short_help=_("Whether and how the alert runs."))
+@alert_app.command(
+    "status",
+    help=_("Whether the alert is scheduled, how, and with which command."),
+    short_help=_("Whether and how the alert runs."),
+)
 def status(ctx: typer.Context) -> None:
     """Whether the alert is scheduled, how, and with which command."""
     # Imported when the command runs: the config and the features would slow every start-up.

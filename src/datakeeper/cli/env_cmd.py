@@ -17,12 +17,7 @@ from datakeeper.text import printable
 
 
 def env(ctx: typer.Context) -> None:
-    """Show who you are, your groups and umask, where your home really lives, the
-    site's variables (does each path exist, can you write it), conda and uv, and the
-    free space on the storage roots.
-
-    Exit code 1 when something is not as the site wants it (each is explained).
-    """
+    """Show the caller's identity, home, site variables, tools and free space."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~20 ms).
     from datakeeper.features.envinfo import gather
 
@@ -55,6 +50,8 @@ def _render(console, info) -> None:
         ),
         markup=False,
     )
+    for note in info.layout_notes:  # a hybrid home: what is kept, what is wiped
+        console.print(printable(note), markup=False)
     table = new_table(console, _("variable"), _("value"), _("set"), _("exists"), _("writable"))
     for v in info.variables:
         flags = (yes_no(v.set_right), yes_no(v.exists), yes_no(v.writable))
@@ -75,11 +72,10 @@ def guide(
     ctx: typer.Context,
     topic: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Argument(help="A topic: conda or gpu. Without one: data, sharing, reboots."),
+        typer.Argument(help=_("A topic: conda or gpu. Without one: data, sharing, reboots.")),
     ] = None,
 ) -> None:
-    """Help for researchers: where to put data, how models are shared, what a reboot
-    wipes, umask; 'guide conda' for Python environments, 'guide gpu' for the GPUs."""
+    """Print the researchers' guide, or one topic of it."""
     # Imported here, like every feature: `datakeeper --help` loads none of them.
     from datakeeper.features.guides import guide as sections_of
 

@@ -14,7 +14,7 @@ import typer
 from datakeeper.cli.argv import optional_value
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, new_table, stdout_console
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.sizes import human_size
 from datakeeper.text import printable
 
@@ -30,7 +30,7 @@ optional_value("gpu", "--watch", str(DEFAULT_WATCH_SECONDS))
 def gpu(
     ctx: typer.Context,
     by_user: Annotated[
-        bool, typer.Option("--by-user", help="GPU memory and GPUs per user.")
+        bool, typer.Option("--by-user", help=_("GPU memory and GPUs per user."))
     ] = False,
     idle: Annotated[
         Optional[int],  # noqa: UP045 - Typer on Python 3.10 needs Optional
@@ -38,7 +38,7 @@ def gpu(
             "--idle",
             min=1,
             metavar="[MINUTES]",
-            help="Processes holding memory on a GPU at 0% for MINUTES [30] or more.",
+            help=_("Processes holding memory on a GPU at 0% for MINUTES [30] or more."),
         ),
     ] = None,
     watch: Annotated[
@@ -47,24 +47,17 @@ def gpu(
             "--watch",
             min=0.5,
             metavar="[SECONDS]",
-            help="Refresh every SECONDS [2] until Ctrl-C.",
+            help=_("Refresh every SECONDS [2] until Ctrl-C."),
         ),
     ] = None,
     alert: Annotated[
         bool,
         typer.Option(
-            "--alert", help="Apply the [gpu] idle_minutes rule: log, hook, exit 1 (root)."
+            "--alert", help=_("Apply the [gpu] idle_minutes rule: log, hook, exit 1 (root).")
         ),
     ] = False,
 ) -> None:
-    """Each GPU (memory, utilisation, temperature, power) and the processes on it, with
-    their users. Without an NVIDIA GPU or driver: one line, exit 0.
-
-    Root sees every process; anyone else every GPU's load, their own processes, and the
-    other users' processes as counts. --idle and --alert keep a small rolling sample
-    (root: /run/datakeeper; others: $XDG_RUNTIME_DIR), so a holder counts as idle
-    once successive runs have seen it idle that long.
-    """
+    """Each GPU and the processes on it, with their users."""
     options = global_options(ctx)
     request = _Request(by_user, idle, alert, options.json_output, options.dry_run)
     if alert:
@@ -97,7 +90,6 @@ class _Request:
         """One look at the GPUs, with what was asked for."""
         # Imported when the command runs (start-up cost, see the note at the top).
         from datakeeper.features.gpu import by_user, idle
-        from datakeeper.features.gpu.alert import run_idle_alert
         from datakeeper.features.gpu.snapshot import take_snapshot
 
         snapshot = take_snapshot()
@@ -111,6 +103,9 @@ class _Request:
         if self.idle:
             shown.idle = idle.find_idle(visible, self.idle, store)
         if self.alert:
+            # Only here: the alert path loads the engine and the registry (pydantic).
+            from datakeeper.features.gpu.alert import run_idle_alert
+
             shown.alert = run_idle_alert(self.cfg, snapshot, store, dry_run=self.dry_run)
         return shown
 
@@ -210,7 +205,12 @@ def _render_processes(console, view) -> None:
         console.print(_("No process is using a GPU."), markup=False)
     for gpu, count in sorted(view.others.items()):
         console.print(
-            _("GPU {gpu}: {n} process(es) of other users").format(gpu=gpu, n=count), markup=False
+            ngettext(
+                "GPU {gpu}: {n} process of other users",
+                "GPU {gpu}: {n} processes of other users",
+                count,
+            ).format(gpu=gpu, n=count),
+            markup=False,
         )
 
 
@@ -232,7 +232,11 @@ def _render_idle(console, report) -> None:
         console.print(table)
     else:
         console.print(
-            _("No process has held GPU memory at 0% for {n} minute(s).").format(n=report.threshold),
+            ngettext(
+                "No process has held GPU memory at 0% for {n} minute.",
+                "No process has held GPU memory at 0% for {n} minutes.",
+                report.threshold,
+            ).format(n=report.threshold),
             markup=False,
         )
     note = report.note()

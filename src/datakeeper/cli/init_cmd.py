@@ -15,21 +15,18 @@ from datakeeper.i18n import _
 
 def init(
     ctx: typer.Context,
-    group: Annotated[Optional[str], typer.Option(help="Shared group [gpu-users].")] = None,  # noqa: UP045
+    group: Annotated[Optional[str], typer.Option(help=_("Shared group [gpu-users]."))] = None,  # noqa: UP045
     admin: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Admin account [the user who ran sudo]."),
+        typer.Option(help=_("Admin account [the user who ran sudo].")),
     ] = None,
-    data_root: Annotated[Optional[str], typer.Option(help="Data root [/data].")] = None,  # noqa: UP045
+    data_root: Annotated[Optional[str], typer.Option(help=_("Data root [/data]."))] = None,  # noqa: UP045
     backup_root: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="Backup root [/backup if it exists]; 'none' for no backup root."),
+        typer.Option(help=_("Backup root [/backup if it exists]; 'none' for no backup root.")),
     ] = None,
 ) -> None:
-    """Set the server up: group, storage, folders, admin home, environment, sudo.
-
-    Rerunning it changes nothing when everything is already as configured.
-    """
+    """Set the server up: group, storage, folders, admin home, environment, sudo."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
     from datakeeper.config import resolve_config_path
     from datakeeper.engine.session import require_root

@@ -15,13 +15,17 @@ from datakeeper.text import printable
 # The action log module (~5 ms, measured with `python3 -X importtime`) is imported
 # inside the command: only `log show` reads it, every other start-up would pay.
 
-app = typer.Typer(help="Show the action log.", no_args_is_help=True)
+app = typer.Typer(help=_("Show the action log."), no_args_is_help=True)
 
 
-@app.command("show", short_help=_("The newest entries (root only)."))
+@app.command(
+    "show",
+    help=_("Print the newest entries of the action log (root only: it names accounts)."),
+    short_help=_("The newest entries (root only)."),
+)
 def show(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Newest N entries.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help=_("Newest N entries."))] = 50,
 ) -> None:
     """Print the newest entries of the action log (root only: it names accounts)."""
     # Imported here, when the command runs: start-up cost (see the note at the top).

@@ -9,7 +9,7 @@ import typer
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, new_table, stdout_console
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.status import ChangeOutcome, InstallStatus
 
 # rich.table, the engine and the features are imported inside the commands, when one
@@ -17,12 +17,16 @@ from datakeeper.status import ChangeOutcome, InstallStatus
 # takes ~0.15 s; the features alone would add ~0.18 s).
 
 app = typer.Typer(
-    help="Common admin tools (fzf, ripgrep, fd, bat, neovim, btop, nvtop, ruff …) for everyone.",
+    help=_("Common admin tools (fzf, ripgrep, fd, bat, neovim, btop, nvtop, ruff …) for everyone."),
     no_args_is_help=True,
 )
 
 
-@app.command("list", short_help=_("The catalogue and what is installed."))
+@app.command(
+    "list",
+    help=_("The catalogue: each package, how it is installed, and whether it is installed now."),
+    short_help=_("The catalogue and what is installed."),
+)
 def list_(ctx: typer.Context) -> None:
     """The catalogue: each package, how it is installed, and whether it is installed now."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -44,20 +48,24 @@ def _table(console, rows) -> None:
     console.print(_wiped_note(), markup=False)
 
 
-@app.command("install", short_help=_("Install (none named: the recorded)."))
+@app.command(
+    "install",
+    help=_(
+        "Install packages from the catalogue; without names, the recorded ones again.\n\n"
+        "After a reboot the OS packages are gone: run it with no names to get back what was "
+        "installed before. One failing package does not stop the others; the exit code is 1 if any "
+        "failed."
+    ),
+    short_help=_("Install (none named: the recorded)."),
+)
 def install(
     ctx: typer.Context,
     names: Annotated[
         Optional[list[str]],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Argument(help="Catalogue names (see 'packages list') [the recorded ones]."),
+        typer.Argument(help=_("Catalogue names (see 'packages list') [the recorded ones].")),
     ] = None,
 ) -> None:
-    """Install packages from the catalogue; without names, the recorded ones again.
-
-    After a reboot the OS packages are gone: run it with no names to get back
-    what was installed before. One failing package does not stop the others;
-    the exit code is 1 if any failed.
-    """
+    """Install packages from the catalogue; without names, the recorded ones again."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.packages import install_packages, names_or_recorded, resolve
@@ -108,7 +116,9 @@ class _Progress:
 def _summary(console, results) -> None:
     failed = [r.name for r in results if r.status is InstallStatus.FAILED]
     ok = len(results) - len(failed)
-    line = _("{ok} package(s) in place, {n} failed").format(ok=ok, n=len(failed))
+    line = ngettext(
+        "{ok} package in place, {n} failed", "{ok} packages in place, {n} failed", ok
+    ).format(ok=ok, n=len(failed))
     console.print(line + (f": {', '.join(failed)}" if failed else ""), markup=False)
     console.print(_wiped_note(), markup=False)
 

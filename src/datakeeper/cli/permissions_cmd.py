@@ -22,26 +22,23 @@ def fix_permissions(
     ctx: typer.Context,
     user: Annotated[
         Optional[str],  # noqa: UP045 - Typer on Python 3.10 needs Optional
-        typer.Option("--user", help="Repair this user's persistent home.", show_default=False),
+        typer.Option("--user", help=_("Repair this user's persistent home."), show_default=False),
     ] = None,
     shared: Annotated[
-        bool, typer.Option("--shared", help="Repair the shared folders (caches, models, ...).")
+        bool, typer.Option("--shared", help=_("Repair the shared folders (caches, models, ...)."))
     ] = False,
     grant_write: Annotated[
         bool,
         typer.Option(
             "--grant-write",
-            help="With --shared: also give the group write on entries root does not own "
-            "(each one is listed; by default write stays the owner's decision).",
+            help=_(
+                "With --shared: also give the group write on entries root does not own (each one "
+                "is listed; by default write stays the owner's decision)."
+            ),
         ),
     ] = False,
 ) -> None:
-    """Repair owners, groups and modes: --user NAME (their home) or --shared.
-
-    Never follows a symlink; leaves hard-linked and special files alone. Never adds
-    group write unless --grant-write asks for it (never on root's files).
-    Exit code 1 when an entry could not be changed.
-    """
+    """Repair owners, groups and modes: --user NAME (their home) or --shared."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.permissions import fix_permissions as run

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from datakeeper.cli.output import stderr_console
+from datakeeper.i18n import _
 from datakeeper.progress import NO_PROGRESS, Progress
 from datakeeper.text import printable
 
@@ -17,6 +18,13 @@ from datakeeper.text import printable
 def for_stderr() -> Progress:
     """A bar on standard error when it is a terminal, otherwise the no-op one."""
     return RichProgress() if sys.stderr.isatty() else NO_PROGRESS
+
+
+def unit_word(unit: str) -> str:
+    """The unit a count is shown in (``items``, ``steps``), in the reader's language;
+    the unit itself is a code the features pass (``bytes`` is drawn as sizes)."""
+    words = {"items": _("items"), "steps": _("steps")}
+    return words.get(unit, unit)
 
 
 class RichProgress(Progress):
@@ -70,7 +78,7 @@ def _new_bar() -> Any:
             if unit == "bytes":
                 return rp.Text.assemble(self._bytes.render(task), " ", self._speed.render(task))
             total = "?" if task.total is None else f"{task.total:g}"
-            return rp.Text(f"{task.completed:g}/{total} {unit}")
+            return rp.Text(f"{task.completed:g}/{total} {unit_word(unit)}")
 
     return rp.Progress(
         rp.TextColumn("{task.description}"),

@@ -20,14 +20,10 @@ from datakeeper.i18n import _
 def recover(
     ctx: typer.Context,
     boot: Annotated[
-        bool, typer.Option("--boot", help="Run as the boot service (no questions).")
+        bool, typer.Option("--boot", help=_("Run as the boot service (no questions)."))
     ] = False,
 ) -> None:
-    """Recreate groups, every registered account (same ids) and the environment.
-
-    Refuses, writing nothing, when the data root is not the persistent disk.
-    Exit code 1 when a user had to be skipped (the others are recovered).
-    """
+    """Recreate groups, every registered account (same ids) and the environment."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.config import resolve_config_path
     from datakeeper.engine.session import require_root
@@ -42,7 +38,10 @@ def recover(
 
     def render(console) -> None:
         for user in report.skipped:
-            console.print(f"  skipped {user.title}: {'; '.join(user.errors)}", markup=False)
+            skipped = _("skipped {user}: {errors}").format(
+                user=user.title, errors="; ".join(user.errors)
+            )
+            console.print(f"  {skipped}", markup=False)
         console.print(report.summary(), markup=False)
         if not report.ok:
             problems = _("recovery finished with problems; logins are open again (logins "

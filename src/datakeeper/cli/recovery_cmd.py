@@ -18,7 +18,7 @@ from datakeeper.i18n import _
 # (`datakeeper --help` takes ~0.15 s; they would add ~0.18 s).
 
 app = typer.Typer(
-    help="Run recovery at every boot, before logins; keep passwords in the registry.",
+    help=_("Run recovery at every boot, before logins; keep passwords in the registry."),
     no_args_is_help=True,
 )
 
@@ -30,11 +30,17 @@ def _config_path(ctx: typer.Context) -> Path:
     return resolve_config_path(global_options(ctx).config_path).absolute()
 
 
-@app.command("enable", short_help=_("Install the boot service."))
+@app.command(
+    "enable",
+    help=_(
+        "Install the boot service, the password sync and the login wait; every later 'recover' "
+        "recreates them after a wipe. Under systemd the units are enabled (recovery runs at the "
+        "next boot; 'recovery run' runs it now)."
+    ),
+    short_help=_("Install the boot service."),
+)
 def enable(ctx: typer.Context) -> None:
-    """Install the boot service, the password sync and the login wait; every later
-    'recover' recreates them after a wipe. Under systemd the units are enabled (recovery
-    runs at the next boot; 'recovery run' runs it now)."""
+    """Install the boot service, the password sync and the login wait."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.engine.session import require_root
     from datakeeper.features.recovery.boot import enable as enable_boot
@@ -47,7 +53,11 @@ def enable(ctx: typer.Context) -> None:
     _finish(result, options.json_output)
 
 
-@app.command("disable", short_help=_("Remove the boot service."))
+@app.command(
+    "disable",
+    help=_("Disable the boot service and remove every file 'enable' wrote."),
+    short_help=_("Remove the boot service."),
+)
 def disable(ctx: typer.Context) -> None:
     """Disable the boot service and remove every file 'enable' wrote."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -73,7 +83,13 @@ def _finish(result, json_output: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command("status", short_help=_("Boot files, systemd, the last run."))
+@app.command(
+    "status",
+    help=_(
+        "Enabled or not, the boot files, systemd's view, the last recovery and the done marker."
+    ),
+    short_help=_("Boot files, systemd, the last run."),
+)
 def status(ctx: typer.Context) -> None:
     """Enabled or not, the boot files, systemd's view, the last recovery and the done marker."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
@@ -119,16 +135,26 @@ def _status(console, found) -> None:
         console.print(_("Warning: {text}").format(text=warning), markup=False)
 
 
-@app.command("run", short_help=_("Recover now (= datakeeper recover)."))
+@app.command(
+    "run",
+    help=_("Run recovery now: the same as 'datakeeper recover'."),
+    short_help=_("Recover now (= datakeeper recover)."),
+)
 def run(ctx: typer.Context) -> None:
     """Run recovery now: the same as 'datakeeper recover'."""
     recover_command(ctx, boot=False)
 
 
-@app.command("hook", short_help=_("Print the boot line for rc.local."))
+@app.command(
+    "hook",
+    help=_(
+        "Print the boot hook line for a cloud-init per-boot script or /etc/rc.local, for a server "
+        "whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."
+    ),
+    short_help=_("Print the boot line for rc.local."),
+)
 def hook(ctx: typer.Context) -> None:
-    """Print the boot hook line for a cloud-init per-boot script or /etc/rc.local, for a server
-    whose /etc/systemd is wiped too (it refuses by itself when /data is not mounted)."""
+    """Print the boot hook line for a server whose /etc/systemd is wiped too."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.features.recovery.boot import hook_line
 
@@ -137,7 +163,11 @@ def hook(ctx: typer.Context) -> None:
     emit({"hook": line}, json_output=global_options(ctx).json_output, render=lambda _c: print(line))
 
 
-@app.command("sync-passwords", short_help=_("Save changed passwords."))
+@app.command(
+    "sync-passwords",
+    help=_("Save password changes made with passwd in the registry, so recovery restores them."),
+    short_help=_("Save changed passwords."),
+)
 def sync_passwords(ctx: typer.Context) -> None:
     """Save password changes made with passwd in the registry, so recovery restores them."""
     # Imported here, when the command runs: start-up cost (see the note at the top).

@@ -17,15 +17,21 @@ from datakeeper.i18n import _
 # inside the functions that use them: at the top they would slow every start-up,
 # `datakeeper --help` included (measured with `python3 -X importtime`).
 
-app = typer.Typer(help="Check that storage roots are the persistent disks.", no_args_is_help=True)
+app = typer.Typer(
+    help=_("Check that storage roots are the persistent disks."), no_args_is_help=True
+)
 
 
-@app.command("status", short_help=_("Mounted, marked, persistent, free."))
+@app.command(
+    "status",
+    help=_(
+        "Show each storage root: mounted, marked, persistent, and its free space.\n\n"
+        "Exit code 1 when a configured root is not persistent."
+    ),
+    short_help=_("Mounted, marked, persistent, free."),
+)
 def status(ctx: typer.Context) -> None:
-    """Show each storage root: mounted, marked, persistent, and its free space.
-
-    Exit code 1 when a configured root is not persistent.
-    """
+    """Show each storage root: mounted, marked, persistent, and its free space."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
     from datakeeper.storage import inspect
 
@@ -52,13 +58,19 @@ def _render_status(console, statuses) -> None:
     console.print(table)
 
 
-@app.command("mark", short_help=_("Mark a root as persistent storage."))
+@app.command(
+    "mark",
+    help=_("Write the marker that tells datakeeper ROOT is persistent storage."),
+    short_help=_("Mark a root as persistent storage."),
+)
 def mark(
     ctx: typer.Context,
-    root: Annotated[Path, typer.Argument(help="A configured storage root, e.g. /data.")],
+    root: Annotated[Path, typer.Argument(help=_("A configured storage root, e.g. /data."))],
     not_a_mount: Annotated[
         bool,
-        typer.Option("--not-a-mount", help="Mark a root that is persistent without being a mount."),
+        typer.Option(
+            "--not-a-mount", help=_("Mark a root that is persistent without being a mount.")
+        ),
     ] = False,
 ) -> None:
     """Write the marker that tells datakeeper ROOT is persistent storage."""

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from datakeeper.cells import padded
 from datakeeper.cli.common import (
     change_printer,
     print_outcome_summary,
@@ -19,9 +20,9 @@ from datakeeper.cli.common import (
 )
 from datakeeper.cli.options import global_options
 from datakeeper.cli.output import emit, new_table, people_value
-from datakeeper.i18n import _
+from datakeeper.i18n import N_, _, ngettext
 
-app = typer.Typer(help="Add, inspect and change researchers' accounts.", no_args_is_help=True)
+app = typer.Typer(help=_("Add, inspect and change researchers' accounts."), no_args_is_help=True)
 
 Opt = Optional  # Typer on Python 3.10 needs Optional[...] rather than X | None
 AllowPrivileged = Annotated[
@@ -29,38 +30,53 @@ AllowPrivileged = Annotated[
     typer.Option(
         "--allow-privileged-group",
         metavar="GROUP",
-        help="Allow this root-equivalent group (sudo, docker …); repeat for each.",
+        help=_("Allow this root-equivalent group (sudo, docker …); repeat for each."),
     ),
 ]
 
 
-@app.command("add", short_help=_("Create an account with a persistent home."))
+@app.command(
+    "add",
+    help=_("Create an account with a persistent home, keys and dotfiles, and register it."),
+    short_help=_("Create an account with a persistent home."),
+)
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Account name (lowercase).")],
-    groups: Annotated[Opt[str], typer.Option(help="Extra groups, comma-separated.")] = None,
-    shell: Annotated[Opt[str], typer.Option(help="bash or zsh [config default].")] = None,
-    full_name: Annotated[str, typer.Option("--full-name", help="GECOS full name.")] = "",
+    name: Annotated[str, typer.Argument(help=_("Account name (lowercase)."))],
+    groups: Annotated[Opt[str], typer.Option(help=_("Extra groups, comma-separated."))] = None,
+    shell: Annotated[Opt[str], typer.Option(help=_("bash or zsh [config default]."))] = None,
+    full_name: Annotated[str, typer.Option("--full-name", help=_("GECOS full name."))] = "",
     ssh_key: Annotated[
-        Opt[Path], typer.Option("--ssh-key", help="Public key file ('-' reads standard input).")
+        Opt[Path], typer.Option("--ssh-key", help=_("Public key file ('-' reads standard input)."))
     ] = None,
     generate_key: Annotated[
-        Opt[str], typer.Option("--generate-key", help="Generate a key pair: ed25519, rsa, ecdsa.")
+        Opt[str],
+        typer.Option("--generate-key", help=_("Generate a key pair: ed25519, rsa, ecdsa.")),
     ] = None,
     print_private_key: Annotated[
-        bool, typer.Option(help="Print the generated private key once instead of storing it.")
+        bool, typer.Option(help=_("Print the generated private key once instead of storing it."))
     ] = False,
     temp_password: Annotated[
-        bool, typer.Option(help="Set a temporary password to change at first login.")
+        bool, typer.Option(help=_("Set a temporary password to change at first login."))
     ] = False,
     adopt_home: Annotated[
-        bool, typer.Option(help="Give the account the uid of an existing /data/users/NAME.")
+        bool, typer.Option(help=_("Give the account the uid of an existing /data/users/NAME."))
     ] = False,
     env_only: Annotated[
-        bool, typer.Option(help="The account exists: set up its environment only.")
+        bool, typer.Option(help=_("The account exists: set up its environment only."))
     ] = False,
-    host: Annotated[Opt[str], typer.Option(help="Server address for the handout.")] = None,
+    host: Annotated[Opt[str], typer.Option(help=_("Server address for the handout."))] = None,
     allow_privileged_group: AllowPrivileged = None,
+    layout: Annotated[
+        Opt[str],
+        typer.Option(
+            metavar="link|hybrid",
+            help=_(
+                "Home layout: link (all on the data disk) or hybrid (home on the SSD, ~/data and "
+                "dotfiles linked) [config: home.layout]."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Create an account with a persistent home, keys and dotfiles, and register it."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -87,6 +103,7 @@ def add(
         adopt_home=adopt_home,
         env_only=env_only or _ask_env_only(name, options),
         allow_privileged=tuple(allow_privileged_group or ()),
+        layout=layout,
     )
     result = add_user(
         cfg, request, dry_run=options.dry_run, on_change=change_printer(options.json_output)
@@ -96,13 +113,17 @@ def add(
         emit(
             {"planned": result.changes},
             json_output=options.json_output,
-            render=lambda c: c.print(f"{len(result.changes)} change(s) planned"),
+            render=lambda c: c.print(_planned_line(len(result.changes))),
         )
         return
     sheet = handout(cfg, result, host)
     emit(
         sheet.as_dict(), json_output=options.json_output, render=lambda c: _print_handout(c, sheet)
     )
+
+
+def _planned_line(count: int) -> str:
+    return ngettext("{n} change planned", "{n} changes planned", count).format(n=count)
 
 
 def _warn_privileged(name: str, groups) -> None:
@@ -170,10 +191,14 @@ def _print_handout(console, sheet) -> None:
         console.print(sheet.private_key, markup=False)
 
 
-@app.command("list", short_help=_("Every account: ids, groups, state."))
+@app.command(
+    "list",
+    help=_("Registered and human accounts: ids, groups, shell, home, last login, drift."),
+    short_help=_("Every account: ids, groups, state."),
+)
 def list_(
     ctx: typer.Context,
-    sizes: Annotated[bool, typer.Option("--sizes", help="Also measure each home.")] = False,
+    sizes: Annotated[bool, typer.Option("--sizes", help=_("Also measure each home."))] = False,
 ) -> None:
     """Registered and human accounts: ids, groups, shell, home, last login, drift."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -187,8 +212,18 @@ def list_(
 
 
 def _table(console, rows) -> None:
+    from datakeeper.features.users.info import state_for_people  # see list_ on imports
+
     table = new_table(
-        console, "name", "uid", "groups", "shell", "home", "last login", "state", "size"
+        console,
+        _("name"),
+        _("uid"),
+        _("groups"),
+        _("shell"),
+        _("home"),
+        _("last login"),
+        _("state"),
+        _("size"),
     )
     for r in rows:
         size = f"{r.size_bytes / 1e9:.1f} GB" if r.size_bytes is not None else ""
@@ -199,13 +234,17 @@ def _table(console, rows) -> None:
             r.shell or "",
             r.home_layout,
             r.last_login or "-",
-            r.state,
+            state_for_people(r.state),
             size,
         )
     console.print(table)
 
 
-@app.command("show", short_help=_("Everything about one account."))
+@app.command(
+    "show",
+    help=_("Everything about one account, including key fingerprints (your own without sudo)."),
+    short_help=_("Everything about one account."),
+)
 def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Everything about one account, including key fingerprints (your own without sudo)."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -222,11 +261,28 @@ def show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     def render(console) -> None:
         for key, value in info.items():
             if key != "registry":
-                console.print(f"{key:12} {people_value(value)}", markup=False)
+                label = _(SHOW_LABELS[key]) if key in SHOW_LABELS else key
+                console.print(f"{padded(label, 12)} {people_value(value)}", markup=False)
         for warning in warnings:
-            console.print(f"{'warning':12} {warning}", markup=False)
+            console.print(f"{padded(_('warning'), 12)} {warning}", markup=False)
 
     emit(info, json_output=global_options(ctx).json_output, render=render)
+
+
+# user show's labels for people; --json keeps the field names.
+SHOW_LABELS = {
+    "name": N_("name"),
+    "uid": N_("uid"),
+    "groups": N_("groups"),
+    "shell": N_("shell"),
+    "home": N_("home"),
+    "home_target": N_("home leads to"),
+    "home_layout": N_("layout"),
+    "keys": N_("keys"),
+    "state": N_("state"),
+    "last_login": N_("last login"),
+    "size_bytes": N_("size"),
+}
 
 
 def _caller() -> str | None:
@@ -237,15 +293,21 @@ def _caller() -> str | None:
         return None
 
 
-@app.command("set", short_help=_("Change shell, groups or keys."))
+@app.command(
+    "set",
+    help=_("Change a user's shell, groups or keys; the registry follows."),
+    short_help=_("Change shell, groups or keys."),
+)
 def set_(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument()],
-    shell: Annotated[Opt[str], typer.Option(help="New login shell (bash, zsh).")] = None,
-    add_groups: Annotated[Opt[str], typer.Option(help="Groups to add, comma-separated.")] = None,
-    remove_groups: Annotated[Opt[str], typer.Option(help="Groups to leave.")] = None,
-    add_key: Annotated[Opt[Path], typer.Option(help="Public key file to authorize.")] = None,
-    remove_key: Annotated[Opt[str], typer.Option(help="Fingerprint (SHA256:…) to revoke.")] = None,
+    shell: Annotated[Opt[str], typer.Option(help=_("New login shell (bash, zsh)."))] = None,
+    add_groups: Annotated[Opt[str], typer.Option(help=_("Groups to add, comma-separated."))] = None,
+    remove_groups: Annotated[Opt[str], typer.Option(help=_("Groups to leave."))] = None,
+    add_key: Annotated[Opt[Path], typer.Option(help=_("Public key file to authorize."))] = None,
+    remove_key: Annotated[
+        Opt[str], typer.Option(help=_("Fingerprint (SHA256:…) to revoke."))
+    ] = None,
     allow_privileged_group: AllowPrivileged = None,
 ) -> None:
     """Change a user's shell, groups or keys; the registry follows."""
@@ -274,7 +336,11 @@ def set_(
     _finish(outcome, options)
 
 
-@app.command("register", short_help=_("Record an existing account."))
+@app.command(
+    "register",
+    help=_("Record an account created by other means, so recovery brings it back."),
+    short_help=_("Record an existing account."),
+)
 def register(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument()],
@@ -290,7 +356,11 @@ def register(
     _warn_privileged(name, allowed)
 
 
-@app.command("unregister", short_help=_("Forget an account in the registry."))
+@app.command(
+    "unregister",
+    help=_("Forget an account in the registry; the account itself is left alone."),
+    short_help=_("Forget an account in the registry."),
+)
 def unregister(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Forget an account in the registry; the account itself is left alone."""
     # Imported here, not at the top: keeps `datakeeper --help` fast (measured, ~0.1 s).
@@ -320,6 +390,28 @@ def _finish(outcome, options) -> None:
 
 from datakeeper.cli import user_remove_cmd  # noqa: E402  (remove has a module of its own)
 
-app.command("remove", short_help=_("Remove an account; keep or archive data."))(
-    user_remove_cmd.remove
-)
+app.command(
+    "remove",
+    help=_(
+        "Remove an account: registry entry, home link, account, crontab and at jobs.\n\n"
+        "Their data in the persistent home is KEPT (owned by the old uid) unless --archive moves "
+        "it under the backup root or --purge deletes it. Refuses while they are logged in or run "
+        "processes, unless --kill-sessions."
+    ),
+    short_help=_("Remove an account; keep or archive data."),
+)(user_remove_cmd.remove)
+
+from datakeeper.cli import user_migrate_cmd  # noqa: E402  (migrate has a module of its own)
+
+app.command(
+    "migrate",
+    help=_(
+        "Move homes between the link layout (all on the data disk) and the hybrid layout (home on "
+        "the SSD, ~/data and the dotfiles linked).\n\n"
+        "--dry-run lists every file that moves. A journal on the data disk lets an interrupted run "
+        "resume (run the same command again) or be undone (--rollback). Every file is verified by "
+        "hash afterwards; a difference exits 1. Refuses while the user runs processes, unless "
+        "--force."
+    ),
+    short_help=_("Move a home to the hybrid or link layout."),
+)(user_migrate_cmd.migrate)

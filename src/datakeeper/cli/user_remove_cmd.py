@@ -18,7 +18,7 @@ import typer
 from datakeeper.cli.common import change_printer, site_config
 from datakeeper.cli.options import global_options
 from datakeeper.errors import InvalidInputError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.text import printable
 
 if TYPE_CHECKING:
@@ -33,29 +33,25 @@ PURGE_WORD = "DELETE"
 
 def remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Account to remove.")],
+    name: Annotated[str, typer.Argument(help=_("Account to remove."))],
     archive: Annotated[
-        bool, typer.Option("--archive", help="Move their data to <backup_root>/archive/NAME-DATE.")
+        bool,
+        typer.Option("--archive", help=_("Move their data to <backup_root>/archive/NAME-DATE.")),
     ] = False,
     purge: Annotated[
-        bool, typer.Option("--purge", help="Delete their data (asks a second time).")
+        bool, typer.Option("--purge", help=_("Delete their data (asks a second time)."))
     ] = False,
     kill_sessions: Annotated[
-        bool, typer.Option("--kill-sessions", help="End their sessions and processes first.")
+        bool, typer.Option("--kill-sessions", help=_("End their sessions and processes first."))
     ] = False,
     yes_delete_data: Annotated[
         bool,
         typer.Option(
-            "--yes-delete-data", help="With --purge and no terminal: the second confirmation."
+            "--yes-delete-data", help=_("With --purge and no terminal: the second confirmation.")
         ),
     ] = False,
 ) -> None:
-    """Remove an account: registry entry, home link, account, crontab and at jobs.
-
-    Their data in the persistent home is KEPT (owned by the old uid) unless
-    --archive moves it under the backup root or --purge deletes it.
-    Refuses while they are logged in or run processes, unless --kill-sessions.
-    """
+    """Remove an account: registry entry, home link, account, crontab and at jobs."""
     from datakeeper.engine.session import require_root  # start-up cost: see the module
     from datakeeper.features.users.remove.preview import preview_removal
     from datakeeper.features.users.remove.removal import remove_user
@@ -177,7 +173,11 @@ def _finish(report: RemovalReport, json_output: bool) -> None:
     def render(console: Console) -> None:
         if report.dry_run:
             console.print(
-                _("Dry run: {n} change(s) planned, nothing changed.").format(n=len(report.planned))
+                ngettext(
+                    "Dry run: {n} change planned, nothing changed.",
+                    "Dry run: {n} changes planned, nothing changed.",
+                    len(report.planned),
+                ).format(n=len(report.planned))
             )
             return
         console.print(printable(report.done_line()), markup=False)

@@ -40,6 +40,23 @@ DEFAULT_SHARED_ENV: dict[str, str] = {
 
 DEFAULT_PERSONAL_ENV: dict[str, str] = {"CONDA_ENVS_PATH": "$HOME/conda/envs"}
 
+# The hybrid home layout keeps these in /data/users/NAME/dotfiles and links them into
+# the SSD home: the original tool's list, plus .zshenv, where datakeeper hooks .hpcrc
+# for zsh (every zsh reads it, even "ssh host command").
+DEFAULT_DOTFILES: tuple[str, ...] = (
+    ".bashrc",
+    ".zshrc",
+    ".zshenv",
+    ".profile",
+    ".condarc",
+    ".hpcrc",
+    ".gitconfig",
+    ".vimrc",
+    ".tmux.conf",
+    ".ssh",
+    ".oh-my-zsh",
+)
+
 # Shared Miniconda (setup step 5, ENV). The SHA-256 of this exact installer, pinned
 # identically by independent projects that verify their downloads against it
 # (Spack's miniconda3 package, Docker images); repo.anaconda.com/miniconda lists it

@@ -19,6 +19,7 @@ from pydantic import (
 
 from datakeeper.config import rules
 from datakeeper.config.backup import BackupConfig
+from datakeeper.config.cluster import ClusterConfig
 from datakeeper.config.defaults import (
     DEFAULT_CONDA_PREFIX,
     DEFAULT_DATA_ROOT,
@@ -35,6 +36,7 @@ from datakeeper.config.sections import (
     EnvConfig,
     FolderSpec,
     HomeConfig,
+    Language,
     Name,
     RecoveryConfig,
     StorageConfig,
@@ -69,11 +71,16 @@ StateDir = Annotated[
 ]
 
 
+HYBRID_ROOT_MODE = "3755"  # the data root's default when homes are hybrid (see below)
+
+
 class SiteConfig(_Model):
     """The site config, every value filled in (``state_dir`` is derived when not given)."""
 
     group: Name = "gpu-users"
     admin: Name | None = None
+    # What logins whose locale names no language (LANG unset, C or POSIX) read.
+    language: Language = "en"
     state_dir: StateDir = DEFAULT_DATA_ROOT / STATE_SUBDIR
     acl: bool = False
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -88,6 +95,7 @@ class SiteConfig(_Model):
     conda: CondaConfig = Field(default_factory=CondaConfig)
     uv: UvConfig = Field(default_factory=UvConfig)
     gpu: GpuConfig = Field(default_factory=GpuConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -96,6 +104,23 @@ class SiteConfig(_Model):
             root = _given_data_root(data.get("storage"))
             if root is not None:
                 data = {**data, "state_dir": root / STATE_SUBDIR}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hybrid_root_mode(cls, data: Any) -> Any:
+        """A site whose homes are hybrid by default gets a data root without group write
+        (3755) unless the admin chose a mode: sshd's StrictModes refuses the keys a
+        hybrid home keeps under /data/users/NAME/dotfiles/.ssh below a group-writable
+        folder (see features/users/layouts.ssh_chain_problem)."""
+        if not isinstance(data, dict):
+            return data
+        home, storage = data.get("home"), data.get("storage")
+        hybrid = isinstance(home, dict) and home.get("layout") == "hybrid"
+        if hybrid and (
+            storage is None or (isinstance(storage, dict) and "root_mode" not in storage)
+        ):
+            data = {**data, "storage": {**(storage or {}), "root_mode": HYBRID_ROOT_MODE}}
         return data
 
     @field_validator("folders", mode="after")

@@ -28,6 +28,7 @@ from datakeeper.config import rules
 from datakeeper.config.defaults import (
     DEFAULT_CONDA_PREFIX,
     DEFAULT_DATA_ROOT,
+    DEFAULT_DOTFILES,
     DEFAULT_DOWNLOAD_TIMEOUT_SECONDS,
     DEFAULT_MINICONDA_SHA256,
     DEFAULT_MINICONDA_URL,
@@ -78,10 +79,28 @@ def _path(example: str) -> Any:
 
 Owner = _choice("root", "admin")
 Layout = _choice("link", "hybrid")
+Language = _choice("en", "ko")
 Interval = _choice("hourly", "daily")
 Shell = _choice(*SHELLS)
 Shells = _unique_items(Shell)
 SudoActions = _unique_items(_choice(*SUDO_ACTIONS))
+DOTFILE_RE = re.compile(r"[A-Za-z0-9._@+-]+")
+# Names the hybrid layout links itself (to the persistent home and its folders).
+RESERVED_HOME_NAMES = frozenset({"data", "conda"})
+
+
+def _check_dotfile(value: str) -> str:
+    """One entry of ``[home] dotfiles``: a plain name in the home, never a path."""
+    if "/" in value or value in ("", ".", ".."):
+        raise Issue(_('must be a plain name in the home, like ".bashrc" (no "/", not "..")'))
+    if not DOTFILE_RE.fullmatch(value):
+        raise Issue(_('may only contain letters, digits, ".", "_", "-", "+" and "@"'))
+    if value in RESERVED_HOME_NAMES:
+        raise Issue(_("is a link the hybrid layout makes itself; remove it from the list"))
+    return value
+
+
+Dotfiles = _unique_items(Annotated[str, AfterValidator(_check_dotfile)])
 CacheKinds = _unique_items(_choice(*CACHE_KINDS))
 
 
@@ -143,6 +162,8 @@ class HomeConfig(_Model):
     """Where homes live and what a new account gets."""
 
     layout: Layout = "link"
+    # Hybrid layout: kept in /data/users/NAME/dotfiles, linked into the SSD home.
+    dotfiles: Dotfiles = DEFAULT_DOTFILES
     users_folder: FolderPath = "users"
     mode: DirMode = 0o750
     default_shell: Shell = "bash"

@@ -30,7 +30,10 @@ class Change:
     directory, a registry record), removes exactly that again: the executor
     calls it when a later change of a run that asked for rollback fails.
     ``effects`` is the state the change leaves behind, so that a dry run plans
-    the resources after it against that state.
+    the resources after it against that state. ``operation`` names what the
+    change does (``lock``, ``enable``) where its shape does not say it;
+    ``code`` is set by the executor (``engine.codes``): the stable,
+    language-neutral ``<kind>.<operation>`` the action log and ``--json`` keep.
     """
 
     resource: str
@@ -41,6 +44,8 @@ class Change:
     effects: tuple[Effect, ...] = field(default=(), compare=False, repr=False)
     result: str | None = None  # set on the applied copy: what the action reported
     undo: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    operation: str | None = None
+    code: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Sentences embed names other users chose (files, processes): escape their
@@ -52,6 +57,7 @@ class Change:
     def as_dict(self) -> dict[str, Any]:
         """JSON-able description (no action)."""
         found = {
+            "code": self.code,
             "resource": self.resource,
             "change": self.summary,
             "before": self.before,

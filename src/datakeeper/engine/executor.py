@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from datakeeper.engine.change import Change, Result
+from datakeeper.engine.codes import change_code
 from datakeeper.engine.planned import PlannedState
 from datakeeper.engine.resource import Resource
 from datakeeper.engine.state import planning_against
@@ -90,7 +91,7 @@ class Executor:
 
     def plan(self, resources: Iterable[Resource]) -> list[Change]:
         """Every change the resources would make now; changes nothing."""
-        return [change for resource in resources for change in resource.plan()]
+        return [_coded(resource, change) for resource in resources for change in resource.plan()]
 
     def converge(self, resources: Sequence[Resource]) -> Outcome:
         """Apply (or, in a dry run, report) every change the resources need."""
@@ -139,9 +140,9 @@ class Executor:
 
     def _plan(self, resource: Resource) -> list[Change]:
         if not self.dry_run:
-            return resource.plan()
+            return [_coded(resource, change) for change in resource.plan()]
         with planning_against(self.planned):
-            return resource.plan()
+            return [_coded(resource, change) for change in resource.plan()]
 
     def _apply(self, change: Change) -> Change:
         """Run the change's action; the applied change, with what the action reported."""
@@ -166,6 +167,11 @@ class Executor:
             self.record(change, outcome)
         if self.on_change is not None:
             self.on_change(change, outcome)
+
+
+def _coded(resource: Resource, change: Change) -> Change:
+    """``change`` with its stable code (``engine.codes``), for the log and ``--json``."""
+    return change if change.code else replace(change, code=change_code(resource, change))
 
 
 FAULT_ENV = "DATAKEEPER_FAULT_KILL_AT"

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import ClassVar
 
 from datakeeper.engine.change import Change
 
 
 class Resource(ABC):
     """Something on the system with a wanted state (a group, a directory, a file…)."""
+
+    # The first half of the action log's stable code (``account`` in
+    # ``account.create``); empty: the class name in snake case (``engine.codes``).
+    # Set it to keep the code when the class is renamed.
+    code_kind: ClassVar[str] = ""
 
     @property
     @abstractmethod

@@ -104,7 +104,10 @@ class Session:
         if self.log is not None:
             log = self.log
             executor.record = lambda change, outcome: _write(
-                log, change.resource, change.summary, outcome, secrets, _result(change, secrets)
+                log,
+                _Entry(change.code or "", change.resource, change.summary, outcome),
+                secrets,
+                _result(change, secrets),
             )
         return executor.converge(resources)
 
@@ -142,6 +145,7 @@ def change_session(
 def record_event(
     cfg: SiteConfig,
     *,
+    code: str,
     resource: str,
     event: str,
     outcome: str,
@@ -150,6 +154,7 @@ def record_event(
 ) -> None:
     """Log ``event``, something that happened rather than a planned change (a disk
     alert), in the action log and syslog, masked and with the actor as for changes.
+    ``code`` is its stable, English kind (``disk.alert``), like a change's code.
 
     It takes no lock, so a timer's run never waits behind an admin's; the log
     appends whole lines under its own brief lock. The data root must pass the
@@ -158,21 +163,31 @@ def record_event(
     """
     StorageGuard(cfg.storage_roots)([cfg.action_log_path])
     _ensure_state_dir(cfg.state_dir)
-    _write(ActionLog(cfg.action_log_path), resource, event, outcome, secrets, details)
+    entry = _Entry(code, resource, event, outcome)
+    _write(ActionLog(cfg.action_log_path), entry, secrets, details)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One action-log line before masking: its code, resource, sentence and outcome."""
+
+    code: str
+    resource: str
+    change: str
+    outcome: str
 
 
 def _write(
     log: ActionLog,
-    resource: str,
-    change: str,
-    outcome: str,
+    entry: _Entry,
     secrets: Sequence[str],
     details: dict[str, Any] | None = None,
 ) -> None:
     log.record(
-        resource=mask_secrets(resource, secrets),
-        change=mask_secrets(change, secrets),
-        outcome=outcome,
+        code=entry.code,
+        resource=mask_secrets(entry.resource, secrets),
+        change=mask_secrets(entry.change, secrets),
+        outcome=entry.outcome,
         details=details,
     )
 

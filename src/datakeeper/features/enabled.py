@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.features.backup.schedule import enabled_resources as backup_schedule
+from datakeeper.features.cluster.units import enabled_resources as node_sync
 from datakeeper.features.disk.schedule import enabled_resources as alert_schedule
 from datakeeper.features.packages import package_resources
 from datakeeper.features.recovery.boot import boot_resources
@@ -24,12 +25,13 @@ if TYPE_CHECKING:
 
 
 def enabled_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:
-    """BOOT, ALERT, BACKUP and PACKAGES, each only when enabled; none stops the others."""
+    """BOOT, ALERT, BACKUP, PACKAGES and NODE, each only when enabled; none stops the others."""
     parts = [
         ("BOOT", _("boot service and login wait"), boot_resources(cfg, config_path)),
         ("ALERT", _("disk alert schedule"), alert_schedule(cfg, config_path)),
         ("BACKUP", _("backup schedule"), backup_schedule(cfg, config_path)),
         ("PACKAGES", _("global packages"), package_resources(cfg)),
+        ("NODE", _("node sync with the shared registry"), node_sync(cfg, config_path)),
     ]
     return [
         Step(key, title, resources, critical=False) for key, title, resources in parts if resources

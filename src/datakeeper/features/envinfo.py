@@ -17,6 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.features.disk.usage import RootUsage, root_usage
+from datakeeper.features.users.layouts import (
+    DATA_LINK,
+    dotfiles_folder,
+    kept_folders,
+    layout_of,
+    persistent_home,
+    ssh_chain_problem,
+)
 from datakeeper.i18n import _
 from datakeeper.system import accounts
 
@@ -61,6 +69,8 @@ class EnvInfo:
     tools: dict[str, str | None]
     disks: list[RootUsage]
     warnings: list[str] = field(default_factory=list)
+    home_layout: str | None = None  # "link", "hybrid", or None (neither, or not managed)
+    layout_notes: list[str] = field(default_factory=list)  # what is kept, what is wiped
 
     @property
     def umask_ok(self) -> bool | None:
@@ -161,9 +171,37 @@ def gather(cfg: SiteConfig, environ: dict[str, str] | None = None) -> EnvInfo:
         variables=site_variables(cfg, home, environ),
         tools=tools(cfg),
         disks=[root_usage(root) for root in cfg.storage_roots],
+        home_layout=layout_of(cfg, name) if me else None,
     )
+    info.layout_notes = layout_notes(cfg, info)
     info.warnings = warnings(info, cfg)
     return info
+
+
+def layout_notes(cfg: SiteConfig, info: EnvInfo) -> list[str]:
+    """For a hybrid home: what survives a reboot and what does not (nothing for ``link``)."""
+    if info.home_layout != "hybrid":
+        return []
+    links = [f"~/{DATA_LINK} ({persistent_home(cfg, info.user)})"]
+    links += [f"~/{folder}" for folder in kept_folders(cfg)]
+    return [
+        _(
+            "Your home {home} is a hybrid home: it is on the fast system disk, which is wiped "
+            "at every reboot, and rebuilt with its links before anyone can log in."
+        ).format(home=info.home),
+        _(
+            "Kept on the data disk: {links}, and your dotfiles ({dotfiles}), kept in {folder}."
+        ).format(
+            links=", ".join(links),
+            dotfiles=", ".join(cfg.home.dotfiles),
+            folder=dotfiles_folder(cfg, info.user),
+        ),
+        _(
+            "Not kept: everything else in your home, including ~/.cache, where "
+            "XDG_CACHE_HOME, pip and uv keep their caches (fast, and filled again when "
+            "needed). Put your work under ~/{data}."
+        ).format(data=DATA_LINK),
+    ]
 
 
 def tools(cfg: SiteConfig) -> dict[str, str | None]:
@@ -199,15 +237,24 @@ def warnings(info: EnvInfo, cfg: SiteConfig) -> list[str]:
                 group=info.site_group
             )
         )
-    if not info.home_on_storage and cfg.home.layout != "hybrid":
+    if not info.home_on_storage and not _hybrid(info, cfg):
         found.append(
             _(
                 "Your home {home} is on the system disk, which is wiped at every reboot; "
                 "keep your work under {root} and ask the admin to move your home there."
             ).format(home=info.home_real, root=cfg.storage.data_root)
         )
+    if info.home_layout == "hybrid" and (problem := ssh_chain_problem(cfg)):
+        found.append(_("SSH key logins into your home will be refused: {why}").format(why=problem))
     found += _variable_warnings(info.variables)
     return found
+
+
+def _hybrid(info: EnvInfo, cfg: SiteConfig) -> bool:
+    """A home on the SSD is the hybrid layout's design, not a mistake."""
+    if info.home_layout is not None:
+        return info.home_layout == "hybrid"
+    return cfg.home.layout == "hybrid"
 
 
 def _variable_warnings(variables: list[Variable]) -> list[str]:

@@ -7,12 +7,15 @@ plain data: a title and paragraphs; the CLI decides how to print them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import InvalidInputError
+from datakeeper.features.users.layouts import kept_folders, layout_of
 from datakeeper.i18n import _
+from datakeeper.system import accounts
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -86,16 +89,27 @@ def general(cfg: SiteConfig) -> list[Section]:
 
 
 def _home_paragraph(cfg: SiteConfig, p: dict[str, str]) -> str:
-    if cfg.home.layout == "hybrid":
+    if my_layout(cfg) == "hybrid":
+        kept = "".join(f", ~/{folder}" for folder in kept_folders(cfg))
         return _(
             "Your home is on the fast system disk and is rebuilt at every reboot; the folder "
             "'data' in it links to your own folder in {users}. Keep your code, notebooks and "
-            "results under ~/data."
-        ).format(**p)
+            "results under ~/data. Your dotfiles ({dotfiles}){kept} are links to the data "
+            "disk and survive; everything else in your home is wiped at reboot, including "
+            "~/.cache, where XDG_CACHE_HOME, pip and uv keep their caches (fast, and filled "
+            "again when needed)."
+        ).format(dotfiles=", ".join(cfg.home.dotfiles), kept=kept, **p)
     return _(
         "Your home is a link into {users}, so everything in it survives a reboot. Keep your "
         "code, notebooks and results there."
     ).format(**p)
+
+
+def my_layout(cfg: SiteConfig) -> str:
+    """The caller's home layout on disk, or the site's default when the caller has none."""
+    me = accounts.user_by_uid(os.getuid())
+    found = layout_of(cfg, me.name) if me is not None else None
+    return found or cfg.home.layout
 
 
 def conda(cfg: SiteConfig) -> list[Section]:

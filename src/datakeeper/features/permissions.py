@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 from datakeeper.engine import Change, Outcome
 from datakeeper.engine.session import ChangeListener, change_session
 from datakeeper.errors import DatakeeperError, InvalidInputError, RefusedError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.resources.tree_permissions import TreePermissions
 from datakeeper.system import accounts
 from datakeeper.system.safewalk import KEEP, Hook, Target, WalkReport, protected_hardlinks
@@ -277,16 +277,21 @@ def _report(resources: list[TreePermissions], outcome: Outcome) -> PermissionsRe
 
 def summary_line(counts: Counter) -> str:
     """One sentence with the counts that matter."""
-    return _(
-        "{changed} entries changed (owner {owner}, group {group}, mode {mode}) of "
-        "{dirs} directories and {files} files"
-    ).format(
+    dirs = ngettext("{n} directory", "{n} directories", counts["directories"])
+    files = ngettext("{n} file", "{n} files", counts["files"])
+    changed = ngettext(
+        "{changed} entry changed (owner {owner}, group {group}, mode {mode}) of {dirs} and {files}",
+        "{changed} entries changed (owner {owner}, group {group}, mode {mode}) of {dirs} and "
+        "{files}",
+        counts["changed"],
+    )
+    return changed.format(
         changed=counts["changed"],
         owner=counts["owner_changed"],
         group=counts["group_changed"],
         mode=counts["mode_changed"],
-        dirs=counts["directories"],
-        files=counts["files"],
+        dirs=dirs.format(n=counts["directories"]),
+        files=files.format(n=counts["files"]),
     )
 
 

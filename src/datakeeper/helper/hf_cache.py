@@ -27,6 +27,7 @@ import posixpath
 import re
 import stat
 
+from datakeeper.helper.messages import _
 from datakeeper.helper.walk import (
     DAY,
     MAX_DEPTH,
@@ -82,16 +83,17 @@ class HfRepo:
         and recorded in ``skipped`` with the reason.
         """
         if repo_busy(self.cache_fd, self.name, self.cleaner.now):
-            self.cleaner.skipped.append((self.shown, "a download is in progress"))
+            self.cleaner.skipped.append((self.shown, _("a download is in progress")))
             return
         with Subdir(self.cache_fd, self.name) as fd:
             try:
                 if fd is None:
-                    raise OddLayout("", "a symbolic link or not a directory")
+                    raise OddLayout("", _("a symbolic link or not a directory"))
                 revisions = self.revisions(fd)
                 refs = self.referenced(fd, set(revisions))
             except OddLayout as odd:
-                self.cleaner.skipped.append((self.shown, f"not the standard layout: {odd}"))
+                why = _("not the standard layout: {why}").format(why=odd)
+                self.cleaner.skipped.append((self.shown, why))
                 return
             old = {rev for rev, (_blobs, used) in revisions.items() if used < cutoff} - refs
             if old and old == set(revisions):
@@ -101,7 +103,7 @@ class HfRepo:
 
     def remove(self, fd: int, old: set[str], revisions: dict) -> None:
         """Snapshot directories first, then the blobs no remaining revision links to."""
-        kept = set().union(*(blobs for rev, (blobs, _) in revisions.items() if rev not in old))
+        kept = set().union(*(blobs for rev, (blobs, _used) in revisions.items() if rev not in old))
         gone = set().union(*(revisions[rev][0] for rev in old)) - kept
         with Subdir(fd, "snapshots") as snapshots:
             for rev in sorted(old):
@@ -120,11 +122,11 @@ class HfRepo:
             return set()
         with Subdir(fd, "refs") as refs:
             if refs is None:
-                raise OddLayout("refs", "a symbolic link or not a directory")
+                raise OddLayout("refs", _("a symbolic link or not a directory"))
             read_refs(refs, "refs", hashes, 0)
         for where, rev in sorted(hashes.items()):
             if rev not in revisions:
-                raise OddLayout(where, "names no snapshot")
+                raise OddLayout(where, _("names no snapshot"))
         return set(hashes.values())
 
     def revisions(self, fd: int) -> dict[str, tuple[set[str], float]]:
@@ -132,11 +134,13 @@ class HfRepo:
         found = {}
         with Subdir(fd, "snapshots") as snapshots, Subdir(fd, "blobs") as blobs:
             if snapshots is None:
-                raise OddLayout("snapshots", "missing, a symbolic link or not a directory")
+                missing = _("missing, a symbolic link or not a directory")
+                raise OddLayout("snapshots", missing)
             for rev in list_names(snapshots):
                 with Subdir(snapshots, rev) as rev_fd:
                     if rev_fd is None:
-                        raise OddLayout(f"snapshots/{rev}", "a symbolic link or not a directory")
+                        odd = _("a symbolic link or not a directory")
+                        raise OddLayout(f"snapshots/{rev}", odd)
                     files: list[tuple[str | None, os.stat_result]] = []
                     self._files(rev_fd, f"snapshots/{rev}", blobs, files, 0)
                     last = max((max(i.st_atime, i.st_mtime) for _n, i in files), default=None)
@@ -150,13 +154,13 @@ class HfRepo:
             info = lstat_at(name, fd)
             here = f"{where}/{name}"
             if info is None:
-                raise OddLayout(here, "changed while it was read")
+                raise OddLayout(here, _("changed while it was read"))
             if stat.S_ISDIR(info.st_mode):
                 if depth + 1 >= MAX_DEPTH:
-                    raise OddLayout(here, f"deeper than {MAX_DEPTH} levels")
+                    raise OddLayout(here, _("deeper than {n} levels").format(n=MAX_DEPTH))
                 with Subdir(fd, name) as sub:
                     if sub is None:
-                        raise OddLayout(here, "changed while it was read")
+                        raise OddLayout(here, _("changed while it was read"))
                     self._files(sub, here, blobs, out, depth + 1)
             elif stat.S_ISLNK(info.st_mode):
                 out.append(self._linked_blob(fd, name, here, blobs))
@@ -172,10 +176,10 @@ class HfRepo:
         target = posixpath.normpath(posixpath.join(where, os.readlink(name, dir_fd=fd)))
         match = HF_BLOB.match(target)
         if match is None:
-            raise OddLayout(here, "links outside the repo's blobs")
+            raise OddLayout(here, _("links outside the repo's blobs"))
         blob = self.blob_stat(blobs, match.group(1))
         if blob is None:
-            raise OddLayout(here, "its blob is missing or not a regular file")
+            raise OddLayout(here, _("its blob is missing or not a regular file"))
         return match.group(1), blob
 
     def blob_stat(self, blobs: int | None, name: str) -> os.stat_result | None:
@@ -203,10 +207,10 @@ def read_refs(fd: int, where: str, hashes: dict[str, str], depth: int) -> None:
         here = f"{where}/{name}"
         if info is not None and stat.S_ISDIR(info.st_mode):
             if depth + 1 >= MAX_DEPTH:
-                raise OddLayout(here, f"deeper than {MAX_DEPTH} levels")
+                raise OddLayout(here, _("deeper than {n} levels").format(n=MAX_DEPTH))
             with Subdir(fd, name) as sub:
                 if sub is None:
-                    raise OddLayout(here, "changed while it was read")
+                    raise OddLayout(here, _("changed while it was read"))
                 read_refs(sub, here, hashes, depth + 1)
             continue
         try:
@@ -214,4 +218,4 @@ def read_refs(fd: int, where: str, hashes: dict[str, str], depth: int) -> None:
         except UnsafeFileError as unsafe:
             raise OddLayout(here, unsafe.reason) from None
         except OSError as error:
-            raise OddLayout(here, error.strerror or "unreadable") from None
+            raise OddLayout(here, error.strerror or _("unreadable")) from None

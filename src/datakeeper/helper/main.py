@@ -6,8 +6,10 @@ standard library only, isolated from PYTHONPATH, the user's site-packages and
 its own directory. Everything it needs is baked into ``POLICY`` at install
 time, so it reads no file another user could write, not even the site config.
 The ``datakeeper`` modules it imports (``helper.walk``,
-``helper.hf_cache``, ``sizes``, ``text``) are standard-library only too and
-are inlined into that one file when it is rendered.
+``helper.hf_cache``, ``helper.messages``, ``sizes``, ``text``...) are
+standard-library only too and are inlined into that one file when it is
+rendered. It speaks the caller's language (``helper.messages``): the
+translations of its messages are baked in too.
 
 Commands (anything else is refused with exit code 2):
     datakeeper-helper disk-usage          df -h of the storage roots
@@ -41,6 +43,7 @@ import sys
 import time
 
 from datakeeper.helper.hf_cache import HF_REPO, PARTIAL_MIN_AGE, HfRepo
+from datakeeper.helper.messages import _, choose_language, ngettext
 from datakeeper.helper.restore import MAX_REQUEST, run_backup_browse, run_backup_restore
 from datakeeper.helper.walk import (
     DAY,
@@ -70,6 +73,7 @@ POLICY = {
     "storage_roots": [],
     "min_age_days": 0,
     "backup": {},
+    "language": "en",
 }
 
 DF = "/usr/bin/df"
@@ -212,13 +216,15 @@ def _open_lock(lock_dir: str | None, kind: str) -> int | None:
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         fd = os.open(f"cache-{kind}.lock", flags, 0o600, dir_fd=dir_fd)
     except OSError as error:
-        raise Refused(f"cannot open lock file {name}: {error.strerror}", EXIT_UNSAFE) from None
+        why = _("cannot open lock file {path}: {why}").format(path=name, why=error.strerror)
+        raise Refused(why, EXIT_UNSAFE) from None
     finally:
         os.close(dir_fd)
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
         os.close(fd)
-        raise Refused(f"lock file {name} is not a regular file of root's", EXIT_UNSAFE)
+        why = _("lock file {path} is not a regular file of root's").format(path=name)
+        raise Refused(why, EXIT_UNSAFE)
     return fd
 
 
@@ -230,7 +236,8 @@ def _wait_for_lock(fd: int, kind: str) -> None:
             return
         except BlockingIOError:
             if time.monotonic() > deadline:
-                raise Refused(f"another cleanup of {kind} is running", EXIT_BUSY) from None
+                busy = _("another cleanup of {kind} is running").format(kind=kind)
+                raise Refused(busy, EXIT_BUSY) from None
             time.sleep(0.1)
 
 
@@ -239,26 +246,34 @@ def run_cache_clean(kind: str, policy: dict, older_than_days: int | None = None)
     try:
         cleaner = clean_cache(kind, policy, older_than_days=older_than_days)
     except FileNotFoundError:
-        print(f"{kind}: nothing to clean, {printable(policy['caches'][kind])} does not exist")
+        root = printable(policy["caches"][kind])
+        print(_("{kind}: nothing to clean, {path} does not exist").format(kind=kind, path=root))
         return EXIT_OK
     for shown, _size in cleaner.removed:
-        print(f"removed {printable(shown)}")
+        print(_("removed {path}").format(path=printable(shown)))
     for shown, why in cleaner.skipped:
-        print(f"left alone ({why}): {printable(shown)}")
+        print(_("left alone ({why}): {path}").format(why=why, path=printable(shown)))
     for problem in cleaner.failed:
-        print(f"could not remove {problem}", file=sys.stderr)
-    freed = sum(size for _shown, size in cleaner.removed)
-    print(
-        f"{kind}: removed {len(cleaner.removed)} files, freed {freed} bytes ({human_size(freed)})"
-    )
+        print(_("could not remove {problem}").format(problem=problem), file=sys.stderr)
+    print(_summary(kind, cleaner.removed))
     return EXIT_FAILED if cleaner.failed else EXIT_OK
+
+
+def _summary(kind: str, removed: list[tuple[str, int]]) -> str:
+    """The last line, which ``features.caches.methods`` reads (it asks for English)."""
+    freed = sum(size for _shown, size in removed)
+    return ngettext(
+        "{kind}: removed {n} file, freed {bytes} bytes ({size})",
+        "{kind}: removed {n} files, freed {bytes} bytes ({size})",
+        len(removed),
+    ).format(kind=kind, n=len(removed), bytes=freed, size=human_size(freed))
 
 
 def run_disk_usage(policy: dict) -> int:
     """The ``disk-usage`` command: ``df -h`` of the storage roots that exist, nothing else."""
     roots = [root for root in policy["storage_roots"] if os.path.isdir(root)]
     if not roots:
-        print("no storage root exists", file=sys.stderr)
+        print(_("no storage root exists"), file=sys.stderr)
         return EXIT_FAILED
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
     return subprocess.run([DF, "-h", "--", *roots], env=env, check=False).returncode
@@ -277,8 +292,8 @@ def parse(argv: list[str], policy: dict) -> tuple[str, str | None, int | None]:
     kind = argv[1] if len(argv) == 2 and argv[0] == "cache-clean" else None
     if "cache-clean" in allow and kind in policy["caches"] and kind in CLEANERS:
         return "cache-clean", kind, age
-    shown = printable(" ".join(argv)) or "(nothing)"
-    raise Refused(f"refused: {shown}; {usage(policy)}", EXIT_USAGE)
+    shown = printable(" ".join(argv)) or _("(nothing)")
+    raise Refused(_("refused: {argv}; {usage}").format(argv=shown, usage=usage(policy)), EXIT_USAGE)
 
 
 def _backup_allowed(policy: dict) -> bool:
@@ -296,8 +311,10 @@ def usage(policy: dict) -> str:
             "cache-clean " + "|".join(sorted(policy["caches"])) + f" [--older-than {ages}]"
         )
     if _backup_allowed(policy):
-        forms.append("backup-restore|backup-browse (request on stdin)")
-    return "allowed: " + ", ".join(forms) if forms else "this site allows no command"
+        forms.append(_("backup-restore|backup-browse (request on stdin)"))
+    if not forms:
+        return _("this site allows no command")
+    return _("allowed: {commands}").format(commands=", ".join(forms))
 
 
 BACKUP_COMMANDS = {"backup-restore": run_backup_restore, "backup-browse": run_backup_browse}
@@ -307,6 +324,7 @@ def main(argv: list[str] | None = None, policy: dict | None = None) -> int:
     """Run the command in ``argv`` (default: the process arguments); return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     policy = POLICY if policy is None else policy
+    choose_language(os.environ, policy.get("language"))
     try:
         command, kind, age = parse(argv, policy)
         if command == "disk-usage":

@@ -33,6 +33,7 @@ import sys
 import tarfile
 import time
 
+from datakeeper.helper.messages import _, ngettext
 from datakeeper.helper.snapshots import (
     complete_snapshots,
     empty_stage,
@@ -54,11 +55,12 @@ def read_request(data: bytes) -> tuple[str | None, str, set[str]]:
     """(snapshot or None, path, flags) from stdin's bytes; ``Refused`` (exit 2) otherwise."""
     fields = data.split(b"\0") if len(data) <= MAX_REQUEST else []
     if len(fields) != 3:
-        raise Refused("the request on stdin must be SNAPSHOT\\0PATH\\0FLAGS", EXIT_USAGE)
+        raise Refused(_("the request on stdin must be SNAPSHOT\\0PATH\\0FLAGS"), EXIT_USAGE)
     snapshot, path = fields[0].decode("ascii", "replace"), os.fsdecode(fields[1])
     flags = set(fields[2].decode("ascii", "replace").split())
     if not flags <= set(FLAGS):
-        raise Refused(f"unknown flags {printable(' '.join(sorted(flags)))}", EXIT_USAGE)
+        shown = printable(" ".join(sorted(flags)))
+        raise Refused(_("unknown flags {flags}").format(flags=shown), EXIT_USAGE)
     return snapshot or None, path, flags
 
 
@@ -66,11 +68,11 @@ def caller(environ) -> pwd.struct_passwd:
     """The account that ran sudo (``SUDO_UID``); ``Refused`` for root or none."""
     uid = environ.get("SUDO_UID", "")
     if not uid.isdigit() or int(uid) == 0:
-        raise Refused("run this through sudo as a member, not as root", EXIT_USAGE)
+        raise Refused(_("run this through sudo as a member, not as root"), EXIT_USAGE)
     try:
         return pwd.getpwuid(int(uid))
     except KeyError:
-        raise Refused(f"uid {uid} has no account", EXIT_USAGE) from None
+        raise Refused(_("uid {uid} has no account").format(uid=uid), EXIT_USAGE) from None
 
 
 def _snapshot_home(policy: dict, wanted: str | None, user: str) -> tuple[str, str]:
@@ -87,7 +89,7 @@ def run_backup_browse(policy: dict, request: bytes, environ) -> int:
     name, home = _snapshot_home(policy, wanted, user.pw_name)
     parts = split_relative(path) if path.strip("/") else []
     where, info = locate(home, parts, owner=user.pw_uid)
-    print(f"snapshot {name}: ~/{printable('/'.join(parts))}")
+    print(_("snapshot {name}: {path}").format(name=name, path="~/" + printable("/".join(parts))))
     if not stat.S_ISDIR(info.st_mode):
         print(_entry_line(where, parts[-1], info))
         return EXIT_OK
@@ -99,7 +101,13 @@ def run_backup_browse(policy: dict, request: bytes, environ) -> int:
             continue
         print(_entry_line(f"{where}/{entry}", entry, entry_info))
     if hidden:
-        print(f"({hidden} entries of other accounts not shown)")
+        print(
+            ngettext(
+                "({n} entry of other accounts not shown)",
+                "({n} entries of other accounts not shown)",
+                hidden,
+            ).format(n=hidden)
+        )
     return EXIT_OK
 
 
@@ -136,12 +144,30 @@ def run_backup_restore(policy: dict, request: bytes, environ) -> int:
     code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
     if code != EXIT_OK:
         return code
+    asked = "~/" + printable(path)
     if "dry-run" in flags:
-        print(f"would restore ~/{printable(path)} from snapshot {name} to {shown}")
+        said = _("would restore {path} from snapshot {name} to {target}")
+        print(said.format(path=asked, name=name, target=shown))
         return EXIT_OK
-    note = f" ({left_out} entries of other accounts left out)" if left_out else ""
-    print(f"restored ~/{printable(path)} from snapshot {name} to {shown}: {copied} entries{note}")
+    print(_restored_line(asked, name, shown, copied, left_out))
     return EXIT_OK
+
+
+def _restored_line(path: str, name: str, target: str, copied: int, left_out: int) -> str:
+    """What a restore did: how many entries, and how many of others' it left out."""
+    line = ngettext(
+        "restored {path} from snapshot {name} to {target}: {n} entry",
+        "restored {path} from snapshot {name} to {target}: {n} entries",
+        copied,
+    ).format(path=path, name=name, target=target, n=copied)
+    if not left_out:
+        return line
+    note = ngettext(
+        "({n} entry of other accounts left out)",
+        "({n} entries of other accounts left out)",
+        left_out,
+    ).format(n=left_out)
+    return f"{line} {note}"
 
 
 def _stream(source: str, target: str, user: pwd.struct_passwd, write_fd: int) -> tuple[int, int]:
@@ -179,7 +205,8 @@ def _unpack_as(user, policy, parents, target, flags, read_fd) -> None:
         print(f"datakeeper-helper: {refused}", file=sys.stderr)
         code = refused.code
     except (OSError, tarfile.TarError) as error:
-        print(f"datakeeper-helper: restore failed: {printable(str(error))}", file=sys.stderr)
+        why = _("restore failed: {why}").format(why=printable(str(error)))
+        print(f"datakeeper-helper: {why}", file=sys.stderr)
         code = EXIT_FAILED
     sys.stderr.flush()
     os._exit(code)
@@ -191,7 +218,8 @@ def _unpack(home: str, parents: list[str], target: str, flags: set[str], read_fd
         existing = _lstat_at(target, fd)
         where = "~/" + printable("/".join([*parents, target]))
         if existing is not None and "overwrite" not in flags:
-            raise Refused(f"{where} exists; pass --overwrite to replace it", EXIT_USAGE)
+            exists = _("{path} exists; pass --overwrite to replace it").format(path=where)
+            raise Refused(exists, EXIT_USAGE)
         if "dry-run" in flags:
             return
         stage = f".datakeeper-restore-{os.getpid()}"
@@ -217,16 +245,15 @@ def _open_folder(home: str, parents: list[str]) -> int:
     try:
         fd = os.open(home, DIR_FLAGS)
     except OSError:
-        raise Refused("your home does not exist", EXIT_USAGE) from None
+        raise Refused(_("your home does not exist"), EXIT_USAGE) from None
     for index, part in enumerate(parents):
         try:
             next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
         except OSError:
             os.close(fd)
             shown = printable("/".join(parents[: index + 1]))
-            raise Refused(
-                f"~/{shown} is not a folder now; restore the folder above it instead", EXIT_USAGE
-            ) from None
+            why = _("{path} is not a folder now; restore the folder above it instead")
+            raise Refused(why.format(path=f"~/{shown}"), EXIT_USAGE) from None
         os.close(fd)
         fd = next_fd
     return fd

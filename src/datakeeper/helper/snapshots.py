@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 
+from datakeeper.helper.messages import _
 from datakeeper.helper.walk import EXIT_USAGE, Refused, printable
 
 NAME = re.compile(r"\d{4}-\d\d-\d\dT\d{6}Z\Z")
@@ -40,7 +41,7 @@ def pick(names: list[str], wanted: str | None) -> str:
     time (``2026-11-30``, ``2026-11-30T14:00``) for the newest at or before its end;
     else a unique prefix of a name. ``Refused`` (exit 2) when nothing matches."""
     if not names:
-        raise Refused("no complete snapshot yet", EXIT_USAGE)
+        raise Refused(_("no complete snapshot yet"), EXIT_USAGE)
     if wanted is None or wanted in names:
         return wanted or names[-1]
     bound = _bound(wanted)
@@ -50,8 +51,8 @@ def pick(names: list[str], wanted: str | None) -> str:
     prefixed = [n for n in names if n.startswith(wanted)]
     if len(prefixed) == 1:
         return prefixed[0]
-    shown = printable(wanted)
-    raise Refused(f"no complete snapshot at or before {shown}; the newest is {names[-1]}", 2)
+    why = _("no complete snapshot at or before {wanted}; the newest is {newest}")
+    raise Refused(why.format(wanted=printable(wanted), newest=names[-1]), EXIT_USAGE)
 
 
 def _bound(wanted: str) -> str | None:
@@ -69,12 +70,12 @@ def split_relative(text: str) -> list[str]:
     """The components of a path relative to a home; ``Refused`` for an absolute
     path, ``..``, ``.``, empty components or a NUL."""
     if not text or len(text) > MAX_PATH or "\0" in text:
-        raise Refused("the path is empty, too long or holds a NUL byte", EXIT_USAGE)
+        raise Refused(_("the path is empty, too long or holds a NUL byte"), EXIT_USAGE)
     if text.startswith("/"):
-        raise Refused("the path must be relative to your home", EXIT_USAGE)
+        raise Refused(_("the path must be relative to your home"), EXIT_USAGE)
     parts = text.rstrip("/").split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise Refused("the path may not hold '..', '.' or '//'", EXIT_USAGE)
+        raise Refused(_("the path may not hold '..', '.' or '//'"), EXIT_USAGE)
     return parts
 
 
@@ -87,8 +88,9 @@ def locate(base: str, parts: list[str], owner: int | None = None) -> tuple[str, 
     info = _lstat(path, "")
     for index, part in enumerate(parts):
         if not stat.S_ISDIR(info.st_mode):
-            shown = "/".join(parts[:index])
-            raise Refused(f"{printable(shown)} is not a folder in the snapshot", 2)
+            shown = printable("/".join(parts[:index]))
+            why = _("{path} is not a folder in the snapshot").format(path=shown)
+            raise Refused(why, EXIT_USAGE)
         _check_owner(info, owner, "/".join(parts[:index]))
         path = f"{path}/{part}"
         info = _lstat(path, "/".join(parts[: index + 1]))
@@ -100,12 +102,14 @@ def _lstat(path: str, shown: str) -> os.stat_result:
     try:
         return os.lstat(path)
     except FileNotFoundError:
-        raise Refused(f"{printable(shown) or 'it'} is not in this snapshot", 2) from None
+        why = _("{path} is not in this snapshot").format(path=printable(shown))
+        raise Refused(why if shown else _("it is not in this snapshot"), EXIT_USAGE) from None
 
 
 def _check_owner(info: os.stat_result, owner: int | None, shown: str) -> None:
     if owner is not None and info.st_uid != owner:
-        raise Refused(f"{printable(shown) or 'the home'} is not yours in the snapshot", 2)
+        why = _("{path} is not yours in the snapshot").format(path=printable(shown))
+        raise Refused(why if shown else _("the home is not yours in the snapshot"), EXIT_USAGE)
 
 
 def move_into_place(stage: int, copied: str, parent: int, name: str) -> None:

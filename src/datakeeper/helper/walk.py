@@ -16,6 +16,7 @@ import fcntl
 import os
 import stat
 
+from datakeeper.helper.messages import _
 from datakeeper.text import printable  # re-exported: the helper's one name formatting
 
 DAY = 86400
@@ -80,7 +81,8 @@ class Cleaner:
         try:
             walk_tree(fd, where, handle, self._rmdir)
         except TreeMoved as moved:
-            self.failed.append(f"{printable(moved.where)}: moved during the cleanup; stopped")
+            why = _("{path}: moved during the cleanup; stopped")
+            self.failed.append(why.format(path=printable(moved.where)))
 
     def remove_tree(self, fd: int, name: str, shown: str) -> None:
         """Remove directory ``name`` of ``fd`` with everything in it (links, not targets)."""
@@ -164,9 +166,8 @@ def lstat_at(name: str, fd: int | None) -> os.stat_result | None:
 def open_root(path: str) -> int:
     """Open the absolute directory ``path`` one component at a time, refusing any symlink."""
     if not os.path.isabs(path) or os.path.normpath(path) != path:
-        raise Refused(
-            f"cache root {printable(path)} is not a normalized absolute path", EXIT_UNSAFE
-        )
+        why = _("cache root {path} is not a normalized absolute path")
+        raise Refused(why.format(path=printable(path)), EXIT_UNSAFE)
     fd = os.open("/", DIR_FLAGS)
     try:
         for part in [p for p in path.split("/") if p]:
@@ -178,11 +179,11 @@ def open_root(path: str) -> int:
         raise
     except OSError as error:
         os.close(fd)
-        raise Refused(
-            f"refusing to clean {printable(path)}: it or a directory above it is a symlink "
-            f"or not a directory ({error.strerror})",
-            EXIT_UNSAFE,
-        ) from error
+        why = _(
+            "refusing to clean {path}: it or a directory above it is a symlink "
+            "or not a directory ({why})"
+        ).format(path=printable(path), why=error.strerror)
+        raise Refused(why, EXIT_UNSAFE) from error
     return fd
 
 

@@ -19,6 +19,13 @@ Writes happen only at the end of ``open_registry``, only if an entry changed,
 and only when the block ended without an exception. A corrupt or invalid
 file is reported and never overwritten. The JSON is stable (sorted keys,
 indent 2, trailing newline) so that diffs and backups stay readable.
+
+Several servers may share the registry on ``/data`` (NFS). The lock is a POSIX
+record lock (``system/lock.py``), the file is loaded again after the lock is
+taken (never a cached copy), every write replaces it whole (temp file, fsync,
+rename: never torn) and raises its ``generation`` by one. A read that the
+storage does not answer within ``DATAKEEPER_READ_TIMEOUT`` seconds (default 20)
+fails with a message instead of hanging.
 """
 
 from __future__ import annotations
@@ -44,8 +51,11 @@ from datakeeper.registry.model import (
 )
 from datakeeper.system.fs import atomic_write
 from datakeeper.system.lock import exclusive_lock, shared_lock
+from datakeeper.system.nfs import NOBODY, is_squash_errno, squash_error, with_deadline
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+READ_TIMEOUT_ENV = "DATAKEEPER_READ_TIMEOUT"
+DEFAULT_READ_TIMEOUT = 20.0
 
 
 class Registry:
@@ -53,6 +63,7 @@ class Registry:
 
     def __init__(self, path: Path, document: RegistryDocument) -> None:
         self.path = path
+        self.generation = document.generation
         self._loaded = (dict(document.users), dict(document.groups), dict(document.retired))
         self._users = dict(document.users)
         self._groups = dict(document.groups)
@@ -82,6 +93,7 @@ class Registry:
     def document(self) -> RegistryDocument:
         """Everything as one validated document."""
         return RegistryDocument(
+            generation=self.generation,
             users=dict(self._users),
             groups=self.groups(),
             retired=dict(sorted(self._retired.items())),
@@ -150,6 +162,7 @@ def open_registry(path: Path, *, timeout: float = 30.0) -> Iterator[Registry]:
         registry = Registry(path, _load(path))
         yield registry
         if registry.changed:
+            registry.generation += 1
             _save(path, registry.document())
 
 
@@ -190,11 +203,25 @@ def render(entries: list[RegistryEntry] | RegistryDocument) -> bytes:
 
 
 def _save(path: Path, document: RegistryDocument) -> None:
-    atomic_write(path, render(document), mode=0o600, uid=os.geteuid(), gid=os.getegid())
+    try:
+        atomic_write(path, render(document), mode=0o600, uid=os.geteuid(), gid=os.getegid())
+    except OSError as error:
+        if is_squash_errno(error):
+            raise squash_error(path.parent) from None
+        raise
+
+
+def read_timeout() -> float:
+    """Seconds a registry read may take: ``DATAKEEPER_READ_TIMEOUT``, else 20."""
+    try:
+        value = float(os.environ.get(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT))
+    except ValueError:
+        return DEFAULT_READ_TIMEOUT
+    return value if value > 0 else DEFAULT_READ_TIMEOUT
 
 
 def _load(path: Path) -> RegistryDocument:
-    data = _read_trusted(path)
+    data = with_deadline(lambda: _read_trusted(path), read_timeout(), path)
     if data is None:
         return RegistryDocument()
     try:
@@ -230,6 +257,8 @@ def _read_trusted(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as error:
+        if is_squash_errno(error):
+            raise squash_error(path.parent) from None
         if error.errno == errno.ELOOP:
             raise RegistryError(
                 _(
@@ -247,6 +276,12 @@ def _check_file(info: os.stat_result, path: Path) -> None:
     mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISREG(info.st_mode):
         problem, fix = _("is not a regular file"), _("remove it")
+    elif info.st_uid == NOBODY and euid == 0:
+        problem = _("is owned by nobody (65534), not root")
+        fix = _(
+            "on NFS, export with no_root_squash and check that client and server share the "
+            "NFSv4 idmap domain (/etc/idmapd.conf); then chown 0 {path}"
+        ).format(path=path)
     elif info.st_uid != euid:
         problem = _("is owned by uid {uid}, not {euid}").format(uid=info.st_uid, euid=euid)
         fix = f"chown {euid} {path}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from datakeeper.engine import state
 from datakeeper.engine.change import Change
@@ -32,6 +33,7 @@ class UserAccount(Resource):
     gecos: str = ""
     home: str = ""
     password_hash: str | None = None
+    code_kind: ClassVar[str] = "account"  # account.create, not user_account.create
 
     @property
     def id(self) -> str:

@@ -33,7 +33,7 @@ class AccountLocked(Resource):
         summary = _("lock and expire account {name} (no new logins during the removal)").format(
             name=self.name
         )
-        return [Change(self.id, summary, lambda: accounts.lock_user(self.name))]
+        return [Change(self.id, summary, lambda: accounts.lock_user(self.name), operation="lock")]
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ class AptLists(Downloader):
     def plan(self) -> list[Change]:
         if lists_fresh() or all(dpkg_installed(p) for p in self.packages):
             return []
-        return [Change(self.id, _("refresh the package lists (apt-get update)"), _update)]
+        summary = _("refresh the package lists (apt-get update)")
+        return [Change(self.id, summary, _update, operation="refresh")]
 
 
 def _update() -> None:

@@ -20,7 +20,7 @@ from datakeeper.engine import state
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError, InvalidInputError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.resources.ownership import Ownership, actual_ownership, lstat_or_none
 from datakeeper.system.sshkeys import MAX_KEYS_FILE, parse_key_line, read_user_file
 
@@ -204,9 +204,11 @@ class AuthorizedKeys(_KeysFileBase):
         info = lstat_or_none(path)
         wanted = self.file_ownership()
         if missing:
-            summary = _("add {n} SSH key(s) to {path} ({how}): {fps}").format(
-                n=len(missing), path=path, how=wanted.describe(), fps=", ".join(missing)
-            )
+            summary = ngettext(
+                "add {n} SSH key to {path} ({how}): {fps}",
+                "add {n} SSH keys to {path} ({how}): {fps}",
+                len(missing),
+            ).format(n=len(missing), path=path, how=wanted.describe(), fps=", ".join(missing))
             after = {**wanted.as_dict(), "added": list(missing)}
             return [Change(self.id, summary, self._add_keys, None, after)]
         differences = wanted.differences(info) if info else []
@@ -262,9 +264,11 @@ class RemovedKeys(_KeysFileBase):
         _text, removed = remove_keys(self.current_text(), self.fingerprints)
         if not removed:
             return []
-        summary = _("remove {n} SSH key(s) from {path}: {fps}").format(
-            n=len(removed), path=self.keys_path(), fps=", ".join(removed)
-        )
+        summary = ngettext(
+            "remove {n} SSH key from {path}: {fps}",
+            "remove {n} SSH keys from {path}: {fps}",
+            len(removed),
+        ).format(n=len(removed), path=self.keys_path(), fps=", ".join(removed))
         return [Change(self.id, summary, self._remove, {"keys": list(removed)}, {"keys": []})]
 
     def _remove(self) -> None:

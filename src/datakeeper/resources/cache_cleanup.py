@@ -16,7 +16,7 @@ from typing import Protocol
 from datakeeper.engine.change import Change, Result
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ActionFailedError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.progress import tracked
 from datakeeper.sizes import human_size
 
@@ -96,18 +96,29 @@ class CacheCleanup(Resource):
             "days": self.age_days,
         }
         if self.age_days:
-            return _("remove {n} entries ({size}) unused for {days} days from {path}").format(
-                **values
-            )
-        return _("remove {n} entries ({size}) from {path}").format(**values)
+            unused = ngettext(
+                "unused for {days} day", "unused for {days} days", self.age_days
+            ).format(**values)
+            return ngettext(
+                "remove {n} entry ({size}) {unused} from {path}",
+                "remove {n} entries ({size}) {unused} from {path}",
+                self.scan.files,
+            ).format(unused=unused, **values)
+        return ngettext(
+            "remove {n} entry ({size}) from {path}",
+            "remove {n} entries ({size}) from {path}",
+            self.scan.files,
+        ).format(**values)
 
     def _clean(self) -> Result:
         total = self.scan.files  # what the plan counted: the bar's end
         with tracked(_("cleaning {path}").format(path=self.path), total, "items"):
             self.cleaned = self.method.clean()
-        done = _("removed {n} entries, freed {size}").format(
-            n=self.cleaned.removed, size=human_size(self.cleaned.freed)
-        )
+        done = ngettext(
+            "removed {n} entry, freed {size}",
+            "removed {n} entries, freed {size}",
+            self.cleaned.removed,
+        ).format(n=self.cleaned.removed, size=human_size(self.cleaned.freed))
         failures = self.cleaned.failures
         if failures:
             more = _(" (and {k} more)").format(k=len(failures) - 1) if len(failures) > 1 else ""

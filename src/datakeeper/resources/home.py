@@ -12,7 +12,7 @@ from datakeeper.engine.change import Change, Result
 from datakeeper.engine.effects import AbsentAt, MergedInto
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.resources.directory import Directory
 from datakeeper.resources.ownership import Ownership, lstat_or_none
 from datakeeper.system.treemerge import MergeReport, merge_tree, preview_merge
@@ -74,9 +74,11 @@ class HomeMigration(Resource):
     def _describe(self, report: MergeReport, rescue: str) -> str:
         """Copied, already there, rescued (where) and skipped, in one sentence."""
         parts = [
-            _("{n} entries copied ({mb:.1f} MB), {same} already there").format(
-                n=report.copied, mb=report.bytes_copied / 1e6, same=report.identical
-            )
+            ngettext(
+                "{n} entry copied ({mb:.1f} MB), {same} already there",
+                "{n} entries copied ({mb:.1f} MB), {same} already there",
+                report.copied,
+            ).format(n=report.copied, mb=report.bytes_copied / 1e6, same=report.identical)
         ]
         if report.rescued:
             parts.append(

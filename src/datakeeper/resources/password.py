@@ -35,7 +35,7 @@ class TemporaryPassword(Resource):
         summary = _("set a temporary password for {name}, to be changed at first login").format(
             name=self.name
         )
-        return [Change(self.id, summary, self._set)]
+        return [Change(self.id, summary, self._set, operation="set")]
 
     def _set(self) -> None:
         commands.run(["chpasswd"], input=f"{self.name}:{self.password}\n", secrets=[self.password])

@@ -101,6 +101,7 @@ class RecordedPasswords(Resource):
                 record_id(name),
                 _("save {name}'s new password hash in the registry").format(name=name),
                 partial(self._save, name),
+                operation="save",
             )
             for name in self.review().updates
         ]

@@ -15,7 +15,7 @@ from datakeeper.engine.change import Change
 from datakeeper.engine.effects import AbsentAt
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.system import home_move, safe_delete
 from datakeeper.system.home_move import HomeState
 
@@ -75,8 +75,10 @@ class HomePurged(Resource):
         if not home_move.check_unchanged(self.home):
             return []
         usage = self.home.usage or safe_delete.TreeUsage()
-        summary = _(
-            "DELETE {path} ({files} files, {size} bytes allocated), following no symlink"
+        summary = ngettext(
+            "DELETE {path} ({files} file, {size} bytes allocated), following no symlink",
+            "DELETE {path} ({files} files, {size} bytes allocated), following no symlink",
+            usage.files,
         ).format(path=self.home.path, files=usage.files, size=usage.allocated_bytes)
         before, after = {"path": str(self.home.path)}, {"path": None}
         return [

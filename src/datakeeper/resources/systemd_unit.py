@@ -38,9 +38,11 @@ class SystemdUnits(Resource):
     def plan(self) -> list[Change]:
         states = {unit: systemd.unit_state(unit) for unit in (*self.units, *self.static)}
         if self.enabled and not self._is_on(states):
-            return [Change(self.id, self._on_sentence(), self._turn_on, _diff(states))]
+            on = self._on_sentence()
+            return [Change(self.id, on, self._turn_on, _diff(states), operation="enable")]
         if not self.enabled and any(states[u].partly_on for u in self.units):
-            return [Change(self.id, self._off_sentence(), self._turn_off, _diff(states))]
+            off = self._off_sentence()
+            return [Change(self.id, off, self._turn_off, _diff(states), operation="disable")]
         return []
 
     def _is_on(self, states: dict[str, UnitState]) -> bool:
@@ -111,7 +113,7 @@ class DaemonReload(Resource):
         if not stale:
             return []
         summary = _("reload systemd ({units} changed on disk)").format(units=", ".join(stale))
-        return [Change(self.id, summary, systemd.daemon_reload)]
+        return [Change(self.id, summary, systemd.daemon_reload, operation="reload")]
 
 
 def _names(units: tuple[str, ...]) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from datakeeper.engine.change import Change, Result
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ActionFailedError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.system.safewalk import Hook, Rules, WalkReport, fix_tree, survey_tree
 
 
@@ -80,28 +80,36 @@ def plan_sentence(top: Path, counts) -> str:
         )
         if counts[key]
     ]
-    text = _("fix {n} entries under {path} ({what})").format(
-        n=counts["changed"], path=top, what=", ".join(kinds)
-    )
+    text = ngettext(
+        "fix {n} entry under {path} ({what})",
+        "fix {n} entries under {path} ({what})",
+        counts["changed"],
+    ).format(n=counts["changed"], path=top, what=", ".join(kinds))
     if counts["write_granted"]:
-        text += _("; {n} get group write").format(n=counts["write_granted"])
+        granted = counts["write_granted"]
+        text += ngettext("; {n} gets group write", "; {n} get group write", granted).format(
+            n=granted
+        )
     return text
 
 
 def result_sentence(report: WalkReport) -> str:
     """What a repair did: entries fixed (owner, group, mode), left alone, not changed."""
     counts = report.counts
-    text = _("fixed {n} entries (owner {owner}, group {group}, mode {mode})").format(
-        n=max(counts["changed"] - counts["errors"], 0),
+    fixed = max(counts["changed"] - counts["errors"], 0)
+    text = ngettext(
+        "fixed {n} entry (owner {owner}, group {group}, mode {mode})",
+        "fixed {n} entries (owner {owner}, group {group}, mode {mode})",
+        fixed,
+    ).format(
+        n=fixed,
         owner=counts["owner_changed"],
         group=counts["group_changed"],
         mode=counts["mode_changed"],
     )
     if counts["write_granted"]:
         text += _("; group write given to {n}").format(n=counts["write_granted"])
-    skipped = [
-        f"{counts[key]} {_left_alone_word(key)}" for key in WalkReport.LEFT_ALONE if counts[key]
-    ]
+    skipped = [_left_alone(key, counts[key]) for key in WalkReport.LEFT_ALONE if counts[key]]
     if skipped:
         text += _("; left alone: {what}").format(what=", ".join(skipped))
     if counts["errors"]:
@@ -109,14 +117,17 @@ def result_sentence(report: WalkReport) -> str:
     return text
 
 
-def _left_alone_word(key: str) -> str:
-    words = {
-        "symlinks": _("symlinks"),
-        "hard_links": _("files with several hard links"),
-        "special_files": _("FIFOs, sockets or devices"),
-        "other_filesystems": _("on other filesystems"),
-        "excluded": _("folders that are not shared"),
-        "changed_during_walk": _("changed while we looked"),
-        "too_deep": _("too deep"),
+def _left_alone(key: str, n: int) -> str:
+    """``2 symlinks``: one kind of entry a repair left alone, with its count."""
+    sentences = {
+        "symlinks": ngettext("{n} symlink", "{n} symlinks", n),
+        "hard_links": ngettext(
+            "{n} file with several hard links", "{n} files with several hard links", n
+        ),
+        "special_files": ngettext("{n} FIFO, socket or device", "{n} FIFOs, sockets or devices", n),
+        "other_filesystems": _("{n} on other filesystems"),
+        "excluded": ngettext("{n} folder that is not shared", "{n} folders that are not shared", n),
+        "changed_during_walk": _("{n} changed while we looked"),
+        "too_deep": _("{n} too deep"),
     }
-    return words[key]
+    return sentences[key].format(n=n)

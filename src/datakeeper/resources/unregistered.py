@@ -39,7 +39,7 @@ class Unregistered(Resource):
             summary = _("forget {name} in the registry (recovery will not recreate it)")
         else:
             summary = _("forget {name} in the registry (the account stays)")
-        return [Change(self.id, summary.format(name=self.name), self._forget)]
+        return [Change(self.id, summary.format(name=self.name), self._forget, operation="remove")]
 
     def _forget(self) -> None:
         with open_registry(self.registry) as registry:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.system import activity
 
 PIDS_SHOWN = 10
@@ -31,8 +31,10 @@ class ProcessesEnded(Resource):
         running = activity.user_processes(self.uid)
         if not running:
             return []
-        summary = _(
-            "end {n} process(es) of {name} (SIGTERM, then SIGKILL after {s:g} s): {pids}"
+        summary = ngettext(
+            "end {n} process of {name} (SIGTERM, then SIGKILL after {s:g} s): {pids}",
+            "end {n} processes of {name} (SIGTERM, then SIGKILL after {s:g} s): {pids}",
+            len(running),
         ).format(n=len(running), name=self.name, s=activity.GRACE_SECONDS, pids=_pids(running))
         before = {"processes": [p.pid for p in running]}
         return [Change(self.id, summary, self._end, before, {"processes": []})]
@@ -78,8 +80,8 @@ class AtJobsAbsent(Resource):
         jobs = activity.at_jobs(self.name)
         if not jobs:
             return []
-        summary = _("remove {n} at job(s) of {name}: {jobs}").format(
-            n=len(jobs), name=self.name, jobs=" ".join(jobs)
-        )
+        summary = ngettext(
+            "remove {n} at job of {name}: {jobs}", "remove {n} at jobs of {name}: {jobs}", len(jobs)
+        ).format(n=len(jobs), name=self.name, jobs=" ".join(jobs))
         action = lambda: activity.remove_at_jobs(jobs)  # noqa: E731
         return [Change(self.id, summary, action, {"at_jobs": jobs}, {"at_jobs": []})]

@@ -1,18 +1,25 @@
 """Read accounts and groups (passwd, group, shadow) and change them with shadow-utils.
 
 Reading goes through the C library (``pwd``/``grp``) so NSS sees what login
-sees; changing goes through ``groupadd``/``useradd``/``usermod``/``chpasswd``,
-which take shadow-utils' locks, keep the ``-`` backups and write atomically.
+sees (within ``cached_reads``, from one enumeration per database while its file
+is unchanged: ``system.account_snapshot``); changing goes through
+``groupadd``/``useradd``/``usermod``/``chpasswd``, which take shadow-utils' locks,
+keep the ``-`` backups and write atomically.
 """
 
 from __future__ import annotations
 
 import grp
 import pwd
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from datakeeper.system import commands
+from datakeeper.errors import InvalidInputError
+from datakeeper.i18n import _
+from datakeeper.system import account_snapshot, commands
 
 SHADOW_PATH = Path("/etc/shadow")
 
@@ -34,40 +41,51 @@ class UserInfo:
     shell: str
 
 
-def group_by_name(name: str) -> GroupInfo | None:
-    """The group called ``name``, or None."""
+@contextmanager
+def cached_reads(shadow: Path = SHADOW_PATH) -> Iterator[None]:
+    """Within this block, reads may answer from one parse of passwd, group and shadow,
+    taken again when a file changes (``system.account_snapshot``): for a run that
+    reads every account, like ``recover``."""
+    with account_snapshot.cached_reads(shadow):
+        yield
+
+
+def _lookup(table: str, index: str, key: str | int, ask: Callable[[Any], Any]) -> Any:
+    """The entry from the active snapshot when it knows, else ``ask(key)`` (None when
+    the C library raises ``KeyError``: no such entry)."""
+    snapshot = account_snapshot.active()
+    if snapshot is not None:
+        known, entry = snapshot.lookup(table, index, key)
+        if known:
+            return entry
     try:
-        entry = grp.getgrnam(name)
+        return ask(key)
     except KeyError:
         return None
-    return GroupInfo(entry.gr_name, entry.gr_gid, tuple(entry.gr_mem))
+
+
+def group_by_name(name: str) -> GroupInfo | None:
+    """The group called ``name``, or None."""
+    entry = _lookup("group", "name", name, grp.getgrnam)
+    return None if entry is None else GroupInfo(entry.gr_name, entry.gr_gid, tuple(entry.gr_mem))
 
 
 def group_by_gid(gid: int) -> GroupInfo | None:
     """The group with id ``gid``, or None."""
-    try:
-        entry = grp.getgrgid(gid)
-    except KeyError:
-        return None
-    return GroupInfo(entry.gr_name, entry.gr_gid, tuple(entry.gr_mem))
+    entry = _lookup("group", "gid", gid, grp.getgrgid)
+    return None if entry is None else GroupInfo(entry.gr_name, entry.gr_gid, tuple(entry.gr_mem))
 
 
 def user_by_name(name: str) -> UserInfo | None:
     """The account called ``name``, or None."""
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        return None
-    return _user(entry)
+    entry = _lookup("passwd", "name", name, pwd.getpwnam)
+    return None if entry is None else _user(entry)
 
 
 def user_by_uid(uid: int) -> UserInfo | None:
     """The account with id ``uid``, or None."""
-    try:
-        entry = pwd.getpwuid(uid)
-    except KeyError:
-        return None
-    return _user(entry)
+    entry = _lookup("passwd", "uid", uid, pwd.getpwuid)
+    return None if entry is None else _user(entry)
 
 
 def _user(entry: pwd.struct_passwd) -> UserInfo:
@@ -78,11 +96,21 @@ def _user(entry: pwd.struct_passwd) -> UserInfo:
 
 def supplementary_groups(user: str) -> tuple[str, ...]:
     """Names of the groups that list ``user`` as a member, sorted."""
+    snapshot = account_snapshot.active()
+    if snapshot is not None:  # reading every group costs as much as caching them
+        known, names = snapshot.lookup("group", "member_of", user, eager=True)
+        if known:
+            return names or ()
     return tuple(sorted(g.gr_name for g in grp.getgrall() if user in g.gr_mem))
 
 
 def password_hash(user: str, shadow: Path = SHADOW_PATH) -> str | None:
     """The shadow password field of ``user`` (``!``/``*`` = locked), or None if absent."""
+    snapshot = account_snapshot.active()
+    if snapshot is not None and shadow == snapshot.shadow_path:
+        known, hashed = snapshot.lookup("shadow", "user", user, eager=True)
+        if known:
+            return hashed
     for line in shadow.read_text(encoding="utf-8").splitlines():
         fields = line.split(":")
         if len(fields) > 1 and fields[0] == user:
@@ -158,6 +186,21 @@ def add_to_group(user: str, group: str) -> None:
 def set_password_hash(user: str, hashed: str) -> None:
     """Set the shadow password field; passed on stdin so it never shows in ``ps``."""
     commands.run(["chpasswd", "--encrypted"], input=f"{user}:{hashed}\n", secrets=[hashed])
+
+
+def set_password_hashes(hashes: dict[str, str]) -> None:
+    """Set the shadow password field of every account in ``hashes`` (name -> field) with
+    one ``chpasswd``: one lock and one rewrite of ``/etc/shadow`` for all of them.
+
+    The lines go on stdin (never in ``ps``); a name or field that could break a line
+    (``:`` in a name, a newline anywhere) is refused before anything is written.
+    """
+    for name, hashed in hashes.items():
+        if ":" in name or "\n" in name or "\n" in hashed:
+            why = _("must not contain ':', a newline or other control characters")
+            raise InvalidInputError(f"{name!r}: {why}")
+    lines = "".join(f"{name}:{hashed}\n" for name, hashed in hashes.items())
+    commands.run(["chpasswd", "--encrypted"], input=lines, secrets=list(hashes.values()))
 
 
 def lock_user(name: str) -> None:

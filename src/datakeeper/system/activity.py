@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import psutil
 
 from datakeeper.errors import ActionFailedError
-from datakeeper.i18n import _
+from datakeeper.i18n import ngettext
 from datakeeper.system import commands
 
 GRACE_SECONDS = 5.0
@@ -101,9 +101,11 @@ def end_processes(uid: int, *, grace: float = GRACE_SECONDS) -> int:
     left = _processes_of(uid)
     if left:
         raise ActionFailedError(
-            _("{n} process(es) of uid {uid} still run after SIGKILL: {pids}").format(
-                n=len(left), uid=uid, pids=", ".join(str(p.pid) for p in left)
-            )
+            ngettext(
+                "{n} process of uid {uid} still runs after SIGKILL: {pids}",
+                "{n} processes of uid {uid} still run after SIGKILL: {pids}",
+                len(left),
+            ).format(n=len(left), uid=uid, pids=", ".join(str(p.pid) for p in left))
         )
     return ended
 

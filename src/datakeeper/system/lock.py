@@ -1,7 +1,11 @@
-"""Advisory locks (``flock``) with a timeout and a message that names the holder.
+"""Advisory locks (POSIX ``fcntl`` record locks) with a timeout and a message that
+names the holder.
 
-One lock file per protected thing (``registry.json.lock``, later a global
-"one admin at a time" lock). Rules, all for safety in root-owned places:
+One lock file per protected thing (``registry.json.lock``, the one-admin
+``run.lock``). They live on ``/data``, which several servers may share over NFS:
+POSIX record locks (``fcntl.lockf``: ``F_SETLK``/``F_SETLKW`` over the whole
+file) are carried to the server by lockd (NFSv3) or NFSv4 itself, where BSD
+``flock`` is only local on many setups. Rules, all for safety in root-owned places:
 
 - The lock file is opened with ``O_NOFOLLOW`` (a planted symlink is refused,
   never followed) and created ``0600``; it must be a regular file owned by
@@ -10,155 +14,177 @@ One lock file per protected thing (``registry.json.lock``, later a global
 - The exclusive holder writes its pid into the file so that a waiter can say
   who it is waiting for; it empties the file before releasing. Shared
   holders write nothing (several of them may hold it at once).
-- Waiting polls with ``LOCK_NB`` and short sleeps, so ``timeout`` is honoured
-  (a blocking ``flock`` cannot be interrupted by a timer in a thread).
+- Waiting polls with a non-blocking request and short sleeps, so ``timeout`` is
+  honoured (a blocking request cannot be interrupted by a timer in a thread).
+
+POSIX record locks belong to the process, not to a descriptor: closing ANY
+descriptor of the file in the process drops them, and a second request by the
+same process always succeeds. So this module keeps ONE descriptor per lock
+file per process (``_HELD``), never reopens a held file, and counts nested
+holds; threads of one process wait for each other here, since the kernel
+would not make them. Nothing else in datakeeper opens a ``*.lock`` file.
+
+``local=True`` takes a BSD ``flock`` instead, for the few locks shared with the
+sudo helper (the cache cleanups), which takes ``flock`` and never lives on
+shared storage; the rules above apply to both.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
-import random
-import stat
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from datakeeper.errors import LockBusyError, RefusedError
-from datakeeper.i18n import _
+from datakeeper.system.lock_file import (
+    Request,
+    acquire,
+    busy_error,
+    open_lock_file,
+    unlock,
+    write_pid,
+)
 
-_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-# Polling interval bounds: short enough to feel instant, jittered so that
-# several waiters do not wake in lock step.
-_MIN_SLEEP = 0.002
-_MAX_SLEEP = 0.05
+
+@dataclass
+class _Held:
+    """One lock file held by this process: its one descriptor and who holds it."""
+
+    fd: int
+    request: Request
+    holders: dict[int, int] = field(default_factory=dict)  # thread id -> nesting depth
+    pending: bool = False  # its first holder is still taking the file lock
+
+
+_HELD: dict[str, _Held] = {}
+_TABLE = threading.Condition()
+
+
+def _forget_in_child() -> None:
+    """A forked child holds none of its parent's record locks: it starts with none."""
+    global _TABLE
+    _HELD.clear()
+    _TABLE = threading.Condition()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 @contextmanager
-def exclusive_lock(path: Path, *, timeout: float = 30.0, what: str) -> Iterator[None]:
+def exclusive_lock(
+    path: Path, *, timeout: float = 30.0, what: str, local: bool = False
+) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` for the ``with`` block.
 
     ``what`` names the protected thing in the busy message ("the registry").
     Raises ``LockBusyError`` after ``timeout`` seconds, ``RefusedError`` if
     the lock file is a symlink, not a regular file or owned by someone else.
+    Nested in the same thread it only counts (no second descriptor).
+    ``local``: a BSD ``flock`` (see the module).
     """
-    with _locked(path, fcntl.LOCK_EX, timeout, what) as fd:
-        _write_pid(fd)
-        try:
-            yield
-        finally:
-            # Cleared before unlocking so that a stale pid is never shown.
-            os.ftruncate(fd, 0)
-
-
-@contextmanager
-def shared_lock(path: Path, *, timeout: float = 30.0, what: str) -> Iterator[None]:
-    """Hold a shared (read) lock on ``path``; several readers may hold it at once.
-
-    Same arguments and errors as ``exclusive_lock``.
-    """
-    with _locked(path, fcntl.LOCK_SH, timeout, what):
+    with _locked(path, Request(True, local), timeout, what):
         yield
 
 
 @contextmanager
-def _locked(path: Path, operation: int, timeout: float, what: str) -> Iterator[int]:
-    fd = _open_lock_file(path)
+def shared_lock(
+    path: Path, *, timeout: float = 30.0, what: str, local: bool = False
+) -> Iterator[None]:
+    """Hold a shared (read) lock on ``path``; several readers may hold it at once.
+
+    Same arguments and errors as ``exclusive_lock``; inside an exclusive hold of
+    the same thread it only counts.
+    """
+    with _locked(path, Request(False, local), timeout, what):
+        yield
+
+
+@contextmanager
+def _locked(path: Path, request: Request, timeout: float, what: str) -> Iterator[None]:
+    key = os.path.abspath(path)
+    deadline = time.monotonic() + max(timeout, 0.0)
+    _enter(key, path, request, deadline, what)
     try:
-        _acquire(fd, path, operation, timeout, what)
-        try:
-            yield fd
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        yield
     finally:
-        os.close(fd)
+        _leave(key)
 
 
-def _open_lock_file(path: Path) -> int:
+def _enter(key: str, path: Path, request: Request, deadline: float, what: str) -> None:
+    """Join this process's hold of ``key``, or take the file lock for the process.
+
+    The file lock is taken outside the table's mutex (it may wait for another
+    process); meanwhile the entry is ``pending`` and other threads wait for it.
+    """
+    me = threading.get_ident()
+    with _TABLE:
+        while True:
+            held = _HELD.get(key)
+            if held is None:
+                break
+            if _join(held, me, request.exclusive):
+                return
+            if not _TABLE.wait(timeout=max(deadline - time.monotonic(), 0.0)):
+                raise busy_error(held.fd, path, what)
+        entry = _HELD[key] = _Held(-1, request, {me: 1}, pending=True)
     try:
-        fd = os.open(path, _OPEN_FLAGS, 0o600)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise RefusedError(
-                _("lock file {path} is a symbolic link; fix: remove it (rm {path})").format(
-                    path=path
-                )
-            ) from None
-        if error.errno == errno.EISDIR:
-            raise _not_regular(path) from None
-        raise
-    try:
-        _check_lock_file(fd, path)
+        fd = _take(path, request, deadline, what)
     except BaseException:
-        os.close(fd)
+        with _TABLE:
+            del _HELD[key]
+            _TABLE.notify_all()
+        raise
+    with _TABLE:
+        entry.fd, entry.pending = fd, False
+        _TABLE.notify_all()
+
+
+def _join(held: _Held, me: int, exclusive: bool) -> bool:
+    """Count thread ``me`` in ``held`` when it may share it; False: wait."""
+    if held.pending:
+        return False
+    if me in held.holders:
+        if exclusive and not held.request.exclusive:
+            raise RuntimeError("a shared lock cannot become exclusive in the same thread")
+        held.holders[me] += 1
+        return True
+    if not exclusive and not held.request.exclusive:
+        held.holders[me] = 1
+        return True
+    return False
+
+
+def _leave(key: str) -> None:
+    me = threading.get_ident()
+    with _TABLE:
+        held = _HELD[key]
+        held.holders[me] -= 1
+        if held.holders[me]:
+            return
+        del held.holders[me]
+        if held.holders:
+            return
+        del _HELD[key]
+        try:
+            if held.request.exclusive:
+                os.ftruncate(held.fd, 0)  # cleared before unlocking: no stale pid shown
+            unlock(held.fd, held.request)
+        finally:
+            os.close(held.fd)  # the only descriptor of this file in the process
+            _TABLE.notify_all()
+
+
+def _take(path: Path, request: Request, deadline: float, what: str) -> int:
+    """Open the lock file and take the file lock; the open descriptor on success."""
+    fd = open_lock_file(path)
+    try:
+        acquire(fd, path, request, deadline, what)
+        if request.exclusive:
+            write_pid(fd)
+    except BaseException:
+        os.close(fd)  # holds nothing yet: closing drops no lock of ours
         raise
     return fd
-
-
-def _check_lock_file(fd: int, path: Path) -> None:
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        raise _not_regular(path)
-    if info.st_uid != os.geteuid():
-        raise RefusedError(
-            _("lock file {path} is owned by uid {uid}, not {euid}; fix: rm {path}").format(
-                path=path, uid=info.st_uid, euid=os.geteuid()
-            )
-        )
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.fchmod(fd, 0o600)
-
-
-def _not_regular(path: Path) -> RefusedError:
-    return RefusedError(
-        _("lock file {path} is not a regular file; fix: remove it").format(path=path)
-    )
-
-
-def _acquire(fd: int, path: Path, operation: int, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + max(timeout, 0.0)
-    while True:
-        try:
-            fcntl.flock(fd, operation | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _busy_error(fd, path, what) from None
-            time.sleep(min(remaining, random.uniform(_MIN_SLEEP, _MAX_SLEEP)))  # noqa: S311
-
-
-def _busy_error(fd: int, path: Path, what: str) -> LockBusyError:
-    pid = _holder_pid(fd)
-    if pid is None:
-        message = _("{what} is locked by another process ({path}); try again when it finishes")
-    else:
-        message = _(
-            "{what} is locked by another process (pid {pid}, {path}); try again when it finishes"
-        )
-    return LockBusyError(message.format(what=what, pid=pid, path=path))
-
-
-def _holder_pid(fd: int) -> int | None:
-    """The pid written by the exclusive holder, if it is still running; else None."""
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
-        pid = int(text)
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None  # a holder that died left its pid behind
-    except PermissionError:
-        pass  # alive, owned by someone else
-    return pid
-
-
-def _write_pid(fd: int) -> None:
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)

@@ -19,6 +19,8 @@ import ctypes
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from datakeeper.i18n import _
+
 PROCESS_CALLS = (3, 2, 1)  # newest first: the struct layouts differ between drivers
 
 
@@ -89,7 +91,7 @@ def read_gpus(backend: GpuBackend) -> GpuReading:
     try:
         count = backend.device_count()
         if count == 0:
-            return GpuReading(available=False, reason="no NVIDIA device")
+            return GpuReading(available=False, reason=_("no NVIDIA device"))
         reading = GpuReading(available=True, driver=backend.driver_version())
         for index in range(count):
             reading.gpus.append(backend.figures(index))
@@ -137,7 +139,8 @@ class NvmlBackend:
         try:
             import pynvml
         except ImportError as error:
-            raise NoGpuError(f"nvidia-ml-py is not installed ({error})") from None
+            missing = _("nvidia-ml-py is not installed ({error})").format(error=error)
+            raise NoGpuError(missing) from None
         self.nvml = pynvml
         try:
             pynvml.nvmlInit()

@@ -209,7 +209,7 @@ class TreeSurvey:
             # The total is known when a survey just counted the tree (a fix after its
             # plan); a survey itself shows a count only: counting first would walk twice.
             doing = self._doing().format(path=top)
-            with tracked(doing, self.expected, _("items")) as self.progress:
+            with tracked(doing, self.expected, "items") as self.progress:
                 self._walk(fd, _Dir((info.st_dev, info.st_ino), "", rules, str(top), 1, []))
         finally:
             os.close(fd)

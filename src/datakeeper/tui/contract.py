@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from datakeeper.features.users.add import AddRequest, AddResult
     from datakeeper.features.users.handout import Handout
     from datakeeper.features.users.info import UserDetails, UserSummary
+    from datakeeper.features.users.migrate.plan import MigrationPlan
+    from datakeeper.features.users.migrate.run import MigrationReport
     from datakeeper.features.users.remove.plan import RemovalPlan
     from datakeeper.features.users.remove.preview import RemovalPreview
     from datakeeper.features.users.remove.removal import RemovalReport
@@ -75,6 +77,9 @@ class MenuFeatures(Protocol):
     def remove_user(
         self, cfg: SiteConfig, request: RemoveRequest, preview: RemovalPreview
     ) -> RemovalReport: ...
+    def plan_migration(self, cfg: SiteConfig, name: str, target: str) -> MigrationPlan | None: ...
+    def migrate_user(self, cfg: SiteConfig, name: str, target: str) -> MigrationReport: ...
+    def rollback_user(self, cfg: SiteConfig, name: str) -> MigrationReport: ...
 
     # -- packages, recovery ------------------------------------------------------
     def packages_note(self) -> str: ...

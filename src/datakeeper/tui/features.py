@@ -150,6 +150,25 @@ class Features:
 
         return remove_user(cfg, request, preview, dry_run=False)
 
+    def plan_migration(self, cfg, name: str, target: str):
+        """``datakeeper.features.users.migrate.plan.prepare``: None when already there."""
+        from datakeeper.features.users.migrate.plan import MigrateRequest, prepare
+
+        return prepare(cfg, MigrateRequest(name, target))
+
+    def migrate_user(self, cfg, name: str, target: str):
+        """``datakeeper.features.users.migrate.run.migrate_user``."""
+        from datakeeper.features.users.migrate.plan import MigrateRequest
+        from datakeeper.features.users.migrate.run import migrate_user
+
+        return migrate_user(cfg, MigrateRequest(name, target), dry_run=False)
+
+    def rollback_user(self, cfg, name: str):
+        """``datakeeper.features.users.migrate.run.rollback_user``."""
+        from datakeeper.features.users.migrate.run import rollback_user
+
+        return rollback_user(cfg, name, dry_run=False)
+
     # -- packages, recovery ------------------------------------------------------
 
     def packages_note(self) -> str:

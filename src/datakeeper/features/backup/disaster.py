@@ -28,7 +28,7 @@ from datakeeper.engine.session import record_event
 from datakeeper.errors import InvalidInputError, RefusedError
 from datakeeper.features.backup import layout
 from datakeeper.features.recovery.recover import recover
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.progress import tracked
 from datakeeper.storage import ensure_persistent
 from datakeeper.system import rsync
@@ -160,6 +160,7 @@ def restore_everything(
         rsync.copy(argv)
     record_event(
         cfg,
+        code="backup.restore_everything",
         resource=f"backup restore --everything {plan.snapshot.name}",
         event=_("restored the config, the registry and {folders} from snapshot {name}").format(
             folders=", ".join(plan.folders), name=plan.snapshot.name
@@ -174,9 +175,12 @@ def restore_everything(
 def present_sentence(plan: DisasterPlan) -> str:
     """What is in the way, for the question and the refusal."""
     shown = ", ".join(plan.present[:10]) + (" …" if len(plan.present) > 10 else "")
-    return _(
-        "{folder} is not empty: it holds {n} home(s) ({names}); restoring from {snap} "
-        "puts the snapshot's files over them"
+    return ngettext(
+        "{folder} is not empty: it holds {n} home ({names}); restoring from {snap} "
+        "puts the snapshot's files over it",
+        "{folder} is not empty: it holds {n} homes ({names}); restoring from {snap} "
+        "puts the snapshot's files over them",
+        len(plan.present),
     ).format(folder=plan.cfg.users_dir, n=len(plan.present), names=shown, snap=plan.snapshot.name)
 
 

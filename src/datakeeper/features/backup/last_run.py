@@ -97,7 +97,8 @@ def alert_failure(cfg: SiteConfig, error: str) -> FailureAlert:
     """Log the failure as an alert and run ``[alert] hook`` with it in the environment."""
     result = FailureAlert()
     sentence = _("the scheduled backup failed: {error}").format(error=error)
-    why_not = log_alert(cfg, "backup schedule", sentence, {"error": error})
+    details = {"error": error}
+    why_not = log_alert(cfg, "backup schedule", sentence, details, code="backup.schedule_failed")
     if why_not is None:
         result.actions.append(_("logged the failed backup (action log and syslog)"))
     else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.backup import layout
-from datakeeper.i18n import _
+from datakeeper.i18n import N_, _
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -39,6 +39,20 @@ class SnapshotInfo:
             "users": self.users,
             "verified_at": self.verified_at,
         }
+
+
+_STATE_WORDS = {
+    "complete": N_("complete"),
+    "verified": N_("verified"),
+    "damaged": N_("damaged"),
+    "partial": N_("partial"),
+    "deleting": N_("deleting"),
+}
+
+
+def state_for_people(state: str) -> str:
+    """A snapshot's state (a stable word in ``--json``) in the reader's language."""
+    return _(_STATE_WORDS[state]) if state in _STATE_WORDS else state
 
 
 def backup_root(cfg: SiteConfig) -> Path:

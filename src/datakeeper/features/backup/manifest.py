@@ -9,7 +9,7 @@ Both the walk and the manifest are in one order, the tuple of a path's
 components as bytes (a sorted depth-first walk), so two of them are compared
 by a merge, file by file, in constant memory: ``verify`` against the tree, a
 new manifest against the previous one (an unchanged file, hard-linked to the
-previous snapshot's, keeps its hash instead of being read again).
+previous snapshot's, keeps its line instead of being read again).
 """
 
 from __future__ import annotations
@@ -18,19 +18,21 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 HASH = "blake2b"
 FORMAT = 1
 _READ = 1 << 16  # one read for most files, and no large buffer per read
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One regular file: path below the snapshot's data, size, mtime (ns), and its
-    content hash, or None when the sample left it out."""
+    content hash, or None when the sample left it out. (A named tuple: a manifest
+    has one per file, and it is made faster than a frozen dataclass.)"""
 
     path: str
     size: int
@@ -66,6 +68,59 @@ def walk_files(top: Path) -> Iterator[tuple[str, os.stat_result]]:
             yield os.fsdecode(relative), info
 
 
+def walk_beside(top: Path, previous: Path | None) -> Iterator[tuple[str, os.DirEntry, int | None]]:
+    """(relative path, directory entry, inode of the same path in ``previous`` or
+    None) of every regular file under ``top``, in the manifest's order. Nothing is
+    stat'ed per file: both inodes come from the folders' listings (a folder of
+    ``previous`` on another filesystem, or not a folder, gives none)."""
+    stack = [_beside(os.fsencode(top), os.fsencode(previous) if previous else None, b"")]
+    while stack:
+        found = next(stack[-1], None)
+        if found is None:
+            stack.pop()
+            continue
+        entry, relative, before, old = found
+        if entry.is_dir(follow_symlinks=False):
+            below = old + b"/" + entry.name if old is not None else None
+            stack.append(_beside(entry.path, below, relative + b"/"))
+        elif entry.is_file(follow_symlinks=False):
+            yield relative.decode(*_FS), entry, before
+
+
+def _beside(folder: bytes, old: bytes | None, prefix: bytes) -> Iterator[tuple]:
+    """(entry, relative path, previous inode, ``old``) of a folder's entries, sorted
+    by name; both listings are read whole and closed (no descriptors held)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=_NAME)
+        device = os.lstat(folder).st_dev
+    except FileNotFoundError:
+        return iter(())
+    inodes = _inodes(old, device) if old is not None else {}
+    return ((entry, prefix + entry.name, inodes.get(entry.name), old) for entry in entries)
+
+
+def _inodes(folder: bytes, device: int) -> dict[bytes, int]:
+    """Name -> inode of a previous snapshot's folder on ``device`` (never through a
+    link); empty when it is missing or elsewhere."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        if os.fstat(fd).st_dev != device:
+            return {}
+        with os.scandir(fd) as listing:
+            return {entry.name.encode(*_FS): entry.inode() for entry in listing}
+    finally:
+        os.close(fd)
+
+
+_NAME = attrgetter("name")
+# os.fsencode and os.fsdecode, inlined: they cost as much as the rest of a file's work.
+_FS = (sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+
+
 def _sorted_entries(folder: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes, os.stat_result]]:
     """(path, relative path, lstat) of a folder's entries sorted by name; the listing
     is read whole and closed, so a deep tree holds no descriptors open."""
@@ -99,14 +154,33 @@ def sampled(path: str, percent: int) -> bool:
 
 def read_manifest(path: Path) -> Iterator[Entry]:
     """The entries of a manifest file, streamed (the header line is checked)."""
+    for entry, _line in read_lines(path):
+        yield entry
+
+
+def read_lines(path: Path) -> Iterator[tuple[Entry, str]]:
+    """Each entry of a manifest file with its line as written (the header checked)."""
     with open(path, encoding="ascii") as handle:
         header = json.loads(handle.readline() or "{}")
         if header.get("manifest") != FORMAT:
             raise ValueError(f"{path}: not a datakeeper manifest (format {FORMAT})")
         for line in handle:
-            name, size, mtime_ns, digest = json.loads(line)
-            yield Entry(name, size, mtime_ns, digest)
+            name, size, mtime_ns, digest = _row(line)
+            yield Entry(name, size, mtime_ns, digest), line if line[-1:] == "\n" else line + "\n"
 
 
 def header_line(sample_percent: int) -> str:
     return json.dumps({"manifest": FORMAT, "hash": HASH, "sample_percent": sample_percent}) + "\n"
+
+
+_DECODE = json.JSONDecoder().raw_decode
+
+
+def _row(line: str) -> list:
+    """One manifest line, as ``json.loads`` reads it but without its checks per call
+    (a third of the time on a manifest's short lines); anything after the entry
+    but the line's end is refused as ``json.loads`` refuses it."""
+    row, end = _DECODE(line)
+    if end != len(line) and line[end:] != "\n":
+        raise ValueError(f"extra data after a manifest entry: {line[:200]!r}")
+    return row

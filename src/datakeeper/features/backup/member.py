@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from datakeeper.errors import CommandError, InvalidInputError
 from datakeeper.helper.walk import EXIT_USAGE
-from datakeeper.i18n import _
+from datakeeper.i18n import _, current_language
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -73,7 +73,12 @@ def ask_helper(cfg: SiteConfig, command: str, request: MemberRequest) -> str:
     body = request.encode(home_relative(cfg, request.path))
     argv = ["sudo", "-n", str(cfg.sudo.helper_path), command]
     try:
-        result = subprocess.run(argv, input=body, capture_output=True, timeout=TIMEOUT, check=False)
+        # The helper answers in our language (--lang, the locale or the site's);
+        # sudo keeps LANGUAGE.
+        env = {**os.environ, "LANGUAGE": current_language()}
+        result = subprocess.run(
+            argv, input=body, capture_output=True, env=env, timeout=TIMEOUT, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise CommandError(str(error)) from None
     out, err = (os.fsdecode(result.stdout), os.fsdecode(result.stderr).strip())

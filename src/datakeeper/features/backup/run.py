@@ -1,10 +1,11 @@
 """``datakeeper backup run``: one snapshot of the data disk on the backup disk.
 
 The run is one ``BackupSnapshot`` change in a change session (storage guard on
-both roots, the admin lock, one action-log record; ``--dry-run`` shows the
-estimate). It copies into ``<name>.partial`` with rsync, linked against the
-newest complete snapshot, adds root-only copies of the site config and the
-registry, writes the manifest, reads it back, and only then renames the
+both roots, the admin lock, one action-log record; ``--dry-run`` shows rsync's
+estimate, a real run asks rsync only when a cheap bound says the snapshot might
+not fit: see ``room``). It copies into ``<name>.partial`` with rsync, linked
+against the newest complete snapshot, adds root-only copies of the site config
+and the registry, writes the manifest, reads it back, and only then renames the
 folder to its final name: an interrupted run never becomes "latest".
 
 An interrupted run is *resumed*: the next run renames the newest partial
@@ -18,18 +19,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datakeeper.engine.session import change_session
-from datakeeper.errors import InvalidInputError, RefusedError
-from datakeeper.features.backup import layout
+from datakeeper.errors import InvalidInputError
+from datakeeper.features.backup import layout, room
 from datakeeper.features.backup.listing import backup_root
 from datakeeper.features.backup.writer import Previous, Totals, check_manifest, write_manifest
 from datakeeper.features.disk.usage import root_usage
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.progress import tracked
 from datakeeper.resources.backup_snapshot import BackupSnapshot, SnapshotPlan
 from datakeeper.sizes import human_size
@@ -38,9 +41,6 @@ from datakeeper.system import rsync
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
     from datakeeper.engine import Outcome
-
-BLOCK = 4096  # what each copied directory costs on the backup disk
-MANIFEST_LINE = 200  # bytes per file in the manifest, for the estimate
 
 
 @dataclass
@@ -62,7 +62,7 @@ class RunReport:
 def run_backup(cfg: SiteConfig, config_path: Path | None, *, dry_run: bool) -> RunReport:
     """Take one snapshot (or only plan it). ``RefusedError`` when /backup would pass
     the alert threshold or is not the persistent disk: nothing is written then."""
-    job = SnapshotRun(cfg, config_path, datetime.now(timezone.utc))
+    job = SnapshotRun(cfg, config_path, datetime.now(timezone.utc), exact=dry_run)
     resource = BackupSnapshot(job)
     with change_session(cfg, dry_run=dry_run) as session:
         outcome = session.converge([resource])
@@ -70,10 +70,13 @@ def run_backup(cfg: SiteConfig, config_path: Path | None, *, dry_run: bool) -> R
 
 
 class SnapshotRun:
-    """The ``SnapshotJob`` of one run started at ``started``."""
+    """The ``SnapshotJob`` of one run started at ``started``; ``exact``: always ask
+    rsync for the estimate (a dry run shows it), never settle for the bound."""
 
-    def __init__(self, cfg: SiteConfig, config_path: Path | None, started: datetime) -> None:
-        self.cfg, self.config_path = cfg, config_path
+    def __init__(
+        self, cfg: SiteConfig, config_path: Path | None, started: datetime, *, exact: bool = True
+    ) -> None:
+        self.cfg, self.config_path, self.exact = cfg, config_path, exact
         self.backup_root = backup_root(cfg)
         self.target = layout.snapshots_dir(self.backup_root)
         self.name = layout.snapshot_name(started)
@@ -82,6 +85,14 @@ class SnapshotRun:
         self.previous: layout.Snapshot | None = None
         self.resume: layout.Snapshot | None = None
         self.summary: dict[str, Any] = {}
+
+    def _move_to_next_second(self) -> None:
+        """Wait until the clock passes into the next second and take its name."""
+        following = self.started.replace(microsecond=0) + timedelta(seconds=1)
+        time.sleep(max(0.0, (following - datetime.now(timezone.utc)).total_seconds()))
+        self.started = max(following, datetime.now(timezone.utc))
+        self.name = layout.snapshot_name(self.started)
+        self.partial = self.target / (self.name + layout.PARTIAL)
 
     def sources(self) -> list[str]:
         """``<data_root>/./users`` and each extra source, kept relative by rsync (a
@@ -102,23 +113,18 @@ class SnapshotRun:
             layout.check_private_dir(folder)
         self._check_sources()
         snapshots = layout.list_snapshots(self.backup_root)
-        # A partial one of the same second is resumed below; anything else is in the way.
+        # A partial one of the same second is resumed below; a finished one of the same
+        # second (a run right after another) is not overwritten: this one waits for the
+        # next second, since names are UTC seconds. It holds the admin lock, so no other
+        # run can take that name meanwhile.
         if any(s.name == self.name and not s.path.name.endswith(layout.PARTIAL) for s in snapshots):
-            raise RefusedError(
-                _("a snapshot named {name} exists already; run again in a second").format(
-                    name=self.name
-                )
-            )
+            self._move_to_next_second()
         self.previous = layout.latest_complete(snapshots)
         newer = [s for s in snapshots if s.path.name.endswith(layout.PARTIAL)]
         if self.previous is not None:
             newer = [s for s in newer if s.time > self.previous.time]
         self.resume = newer[-1] if newer else None
-        into = self.resume.path if self.resume else self.partial
-        link = self.previous.data if self.previous else None
-        estimate = rsync.estimate(self.sources(), into / layout.DATA, link)
-        need = estimate.new_bytes + BLOCK * estimate.directories + MANIFEST_LINE * estimate.entries
-        self._check_room(need)
+        need = self._need()
         return SnapshotPlan(self._sentence(need), self._details(need))
 
     def _check_sources(self) -> None:
@@ -130,42 +136,36 @@ class SnapshotRun:
                       "[backup] sources").format(path=path)
                 )  # fmt: skip
 
-    def _check_room(self, need: int) -> None:
-        """``RefusedError`` when ``need`` more bytes would take /backup to the threshold."""
+    def _need(self) -> room.Need:
+        """What the snapshot needs on /backup (see ``room.needed``); ``RefusedError``
+        when that would take it to the alert threshold."""
         usage = root_usage(self.backup_root)
-        usable = usage.used + usage.free
-        after = 100.0 * (usage.used + need) / usable if usable else 100.0
-        threshold = self.cfg.alert.threshold_percent
-        if need > usage.free or after >= threshold:
-            raise RefusedError(
-                _(
-                    "{root}: this snapshot needs about {need}, which would fill it to "
-                    "{after:.0f}% (alert threshold {threshold}%, {free} free); remove old "
-                    "snapshots with 'datakeeper backup prune' or free space, then run again"
-                ).format(
-                    root=self.backup_root,
-                    need=human_size(need),
-                    after=min(after, 999.0),
-                    threshold=threshold,
-                    free=human_size(usage.free),
-                )
-            )
+        bound = None
+        if not self.exact:
+            bound = room.upper_bound(self.cfg.storage.data_root / f for f in self._folders())
+        into = self.resume.path if self.resume else self.partial
+        link = self.previous.data if self.previous else None
+        estimate = partial(room.estimate_need, self.sources(), into / layout.DATA, link)
+        return room.needed(usage, self.cfg.alert.threshold_percent, bound, estimate)
 
-    def _sentence(self, need: int) -> str:
+    def _sentence(self, need: room.Need) -> str:
         sources = ", ".join(str(self.cfg.storage.data_root / f) for f in self._folders())
-        sentence = _("take snapshot {name} of {sources} (about {need} new)").format(
-            name=self.name, sources=sources, need=human_size(need)
-        )
+        if need.exact:
+            sentence = _("take snapshot {name} of {sources} (about {need} new)")
+        else:
+            sentence = _("take snapshot {name} of {sources} (at most {need} new)")
+        sentence = sentence.format(name=self.name, sources=sources, need=human_size(need.bytes))
         if self.resume is not None:
             sentence += _(", resuming {partial}").format(partial=self.resume.path.name)
         return sentence
 
-    def _details(self, need: int) -> dict[str, Any]:
+    def _details(self, need: room.Need) -> dict[str, Any]:
         return {
             "name": self.name,
             "path": str(self.target / self.name),
             "sources": [str(self.cfg.storage.data_root / f) for f in self._folders()],
-            "estimated_bytes": need,
+            "estimated_bytes": need.bytes,
+            "estimate_exact": need.exact,
             "link_dest": self.previous.name if self.previous else None,
             "resumes": self.resume.path.name if self.resume else None,
         }
@@ -192,7 +192,11 @@ class SnapshotRun:
         final = self.target / self.name
         os.rename(self.partial, final)
         _sync(self.target)
-        return _("snapshot {name}: {files} files, {size} ({added} added)").format(
+        return ngettext(
+            "snapshot {name}: {files} file, {size} ({added} added)",
+            "snapshot {name}: {files} files, {size} ({added} added)",
+            totals.files,
+        ).format(
             name=self.name,
             files=totals.files,
             size=human_size(totals.bytes),

@@ -19,7 +19,7 @@ from datakeeper.errors import ActionFailedError
 from datakeeper.features.backup import layout
 from datakeeper.features.backup.listing import backup_root
 from datakeeper.features.backup.manifest import Entry, file_digest, read_manifest, walk_files
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.text import printable
 
 if TYPE_CHECKING:
@@ -67,9 +67,11 @@ class Verdict:
         named (escaped), then one summary line."""
         if self.ok:
             return [
-                _("{name}: OK, {n} files checked ({h} hashed)").format(
-                    name=self.snapshot, n=self.checked, h=self.hashed
-                )
+                ngettext(
+                    "{name}: OK, {n} file checked ({h} hashed)",
+                    "{name}: OK, {n} files checked ({h} hashed)",
+                    self.checked,
+                ).format(name=self.snapshot, n=self.checked, h=self.hashed)
             ]
         lines = []
         for kind, words in (

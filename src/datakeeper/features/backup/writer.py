@@ -1,9 +1,13 @@
 """Write a snapshot's manifest, and add up its sizes on the way.
 
 One walk of the new snapshot's data does both. It goes in step with the
-previous snapshot's manifest (same order, see ``manifest``): a file that rsync
-hard-linked to the previous snapshot's copy is the same inode, so its hash is
-taken over instead of read again, and it adds no bytes.
+previous snapshot's manifest (same order, see ``manifest``) and lists the
+previous snapshot's folders beside the new ones: a file that rsync hard-linked
+to the previous snapshot's copy is the very same inode, so the previous
+manifest's line, hash included, still describes it. That line is written again
+as it was, nothing is stat'ed or read for the file, and it adds no bytes. Only
+new or changed files (and files whose hash the previous manifest left out but
+the sample now wants) are stat'ed, and hashed when sampled.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ from datakeeper.features.backup.manifest import (
     Entry,
     file_digest,
     header_line,
-    read_manifest,
+    read_lines,
     sampled,
     sort_key,
-    walk_files,
+    walk_beside,
 )
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.progress import current
 
 
@@ -60,38 +64,61 @@ def write_manifest(
     """Walk ``data`` and write its manifest to ``out`` (0600), synced to disk."""
     totals = Totals()
     old = _Lookup(previous)
-    users = users_folder.rstrip("/") + "/"
-    progress = current()
+    count = _Counter(totals, users_folder)
+    advance = current().advance
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(header_line(sample_percent))
-        for path, info in walk_files(data):
-            shared = old.same_file(path, info)
-            digest = shared.digest if shared is not None else None
-            if digest is None and sampled(path, sample_percent):
-                digest = file_digest(data / path)
-            handle.write(Entry(path, info.st_size, info.st_mtime_ns, digest).line())
-            _count(totals, path, info.st_size, shared is None, users)
-            progress.advance(1)
+        write = handle.write
+        write(header_line(sample_percent))
+        for path, found, before in walk_beside(data, old.data):
+            shared = old.same_file(path, found.inode(), before)
+            if shared is not None and (shared[0].digest or not sampled(path, sample_percent)):
+                write(shared[1])
+                count(path, shared[0].size, False)
+            else:
+                entry = _entry(data, path, found, shared[0] if shared else None, sample_percent)
+                write(entry.line())
+                count(path, entry.size, shared is None)
+            advance(1)
         handle.flush()
         os.fsync(handle.fileno())
     return totals
 
 
-def _count(totals: Totals, path: str, size: int, added: bool, users: str) -> None:
-    totals.files += 1
-    totals.bytes += size
-    totals.added_bytes += size if added else 0
-    if path.startswith(users):
-        name = path[len(users) :].split("/", 1)[0]
-        totals.users[name] = totals.users.get(name, 0) + size
+def _entry(data: Path, path: str, found: os.DirEntry, shared: Entry | None, percent: int) -> Entry:
+    """The entry of a new or changed file, or of a shared one still to be hashed."""
+    if shared is not None:
+        return shared._replace(digest=file_digest(data / path))
+    info = found.stat(follow_symlinks=False)
+    digest = file_digest(data / path) if sampled(path, percent) else None
+    return Entry(path, info.st_size, info.st_mtime_ns, digest)
+
+
+class _Counter:
+    """Adds each file to the totals, and its size to its user's (below the users
+    folder); called once per file, so it keeps the user's prefix at hand."""
+
+    def __init__(self, totals: Totals, users_folder: str) -> None:
+        self.totals = totals
+        self.users = users_folder.rstrip("/") + "/"
+        self.skip = len(self.users)
+
+    def __call__(self, path: str, size: int, added: bool) -> None:
+        totals = self.totals
+        totals.files += 1
+        totals.bytes += size
+        if added:
+            totals.added_bytes += size
+        if path.startswith(self.users):
+            name = path[self.skip :].split("/", 1)[0]
+            totals.users[name] = totals.users.get(name, 0) + size
 
 
 def check_manifest(path: Path, totals: Totals) -> None:
     """Read the manifest back: every line parses and it adds up to ``totals``."""
     files = size = 0
     try:
-        for entry in read_manifest(path):
+        for entry, _line in read_lines(path):
             files, size = files + 1, size + entry.size
     except (OSError, ValueError) as error:
         raise ActionFailedError(
@@ -101,8 +128,11 @@ def check_manifest(path: Path, totals: Totals) -> None:
         ) from error
     if (files, size) != (totals.files, totals.bytes):
         raise ActionFailedError(
-            _("{path}: the manifest just written lists {n} files, {b} bytes; expected {en}, {eb}")
-            .format(path=path, n=files, b=size, en=totals.files, eb=totals.bytes)
+            ngettext(
+                "{path}: the manifest just written lists {n} file, {b} bytes; expected {en}, {eb}",
+                "{path}: the manifest just written lists {n} files, {b} bytes; expected {en}, {eb}",
+                files,
+            ).format(path=path, n=files, b=size, en=totals.files, eb=totals.bytes)
         )  # fmt: skip
 
 
@@ -110,28 +140,25 @@ class _Lookup:
     """The previous manifest, read forward as the new walk goes (both in one order)."""
 
     def __init__(self, previous: Previous | None) -> None:
-        self.previous = previous
-        self.data_prefix = f"{previous.data}/" if previous is not None else ""
-        self.entries: Iterator[Entry] = iter(())
+        self.lines: Iterator[tuple[Entry, str]] = iter(())
+        self.data: Path | None = None  # the folder to list beside the new one
         if previous is not None and previous.manifest.is_file():
-            self.entries = read_manifest(previous.manifest)
-        self.current: Entry | None = next(self.entries, None)
+            self.lines, self.data = read_lines(previous.manifest), previous.data
+        self.current: tuple[Entry, str] | None = next(self.lines, None)
 
-    def same_file(self, path: str, info: os.stat_result) -> Entry | None:
-        """The previous entry of ``path`` when it is the very same file (inode, size,
-        mtime): rsync linked it, so its hash still holds."""
+    def same_file(self, path: str, inode: int, before: int | None) -> tuple[Entry, str] | None:
+        """The previous entry of ``path`` and its line, when the file is the very
+        same inode as the previous snapshot's ``path`` (``before``): rsync linked
+        it, so the line still holds. None for any other file."""
+        if before != inode:
+            return None
         found = self.current
-        if found is not None and found.path != path:  # the usual case needs no keys
+        if found is not None and found[0].path != path:  # the usual case needs no keys
             key = sort_key(path)
-            while found is not None and found.key() < key:
-                found = next(self.entries, None)
+            while found is not None and found[0].key() < key:
+                found = next(self.lines, None)
             self.current = found
-        if found is None or found.path != path or self.previous is None:
+        if found is None or found[0].path != path:
             return None
-        if (found.size, found.mtime_ns) != (info.st_size, info.st_mtime_ns):
-            return None
-        try:
-            old = os.lstat(self.data_prefix + path)  # a str join: pathlib costs more per file
-        except OSError:
-            return None
-        return found if (old.st_ino, old.st_dev) == (info.st_ino, info.st_dev) else None
+        self.current = next(self.lines, None)  # the next file is usually the next line
+        return found

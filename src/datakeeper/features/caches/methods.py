@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 TOOL_TIMEOUT = 1800
 MAX_NOTES = 10  # repos left alone that a scan names; the rest are counted
 LOCK_TIMEOUT = 10.0
-HELPER_SUMMARY = re.compile(r"^\S+: removed (\d+) files, freed (\d+) bytes", re.MULTILINE)
+HELPER_SUMMARY = re.compile(r"^\S+: removed (\d+) files?, freed (\d+) bytes", re.MULTILINE)
 T = TypeVar("T")
 
 
@@ -169,8 +169,11 @@ class Delegate:
         if self.age_days is not None:
             argv += ["--older-than", f"{self.age_days}d"]
         try:
+            # The helper speaks the caller's language; its summary line is read
+            # here, so ask for the English one (sudo keeps LANGUAGE).
+            env = {**os.environ, "LANGUAGE": "en"}
             result = subprocess.run(
-                argv, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False
+                argv, capture_output=True, text=True, env=env, timeout=TOOL_TIMEOUT, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             return Cleaned(failures=(str(error),))
@@ -248,7 +251,9 @@ def shared_cache_lock(cfg: SiteConfig, kind: str) -> Iterator[None]:
         yield
         return
     what = _("the {kind} cache cleanup").format(kind=kind)
-    with exclusive_lock(cfg.state_dir / f"cache-{kind}.lock", timeout=LOCK_TIMEOUT, what=what):
+    lock = cfg.state_dir / f"cache-{kind}.lock"
+    # A BSD flock, as the sudo helper takes on the same file (system/lock.py).
+    with exclusive_lock(lock, timeout=LOCK_TIMEOUT, what=what, local=True):
         yield
 
 
@@ -259,7 +264,8 @@ def personal_cache_lock(path: Path, kind: str) -> Iterator[None]:
         yield
         return
     what = _("the {kind} cache cleanup").format(kind=kind)
-    with exclusive_lock(path.parent / f".datakeeper-{kind}.lock", timeout=LOCK_TIMEOUT, what=what):
+    lock = path.parent / f".datakeeper-{kind}.lock"
+    with exclusive_lock(lock, timeout=LOCK_TIMEOUT, what=what, local=True):
         yield
 
 

@@ -12,6 +12,7 @@ from datakeeper.i18n import _
 from datakeeper.registry import read_document
 from datakeeper.status import CheckStatus
 from datakeeper.system import accounts, visudo
+from datakeeper.text import printable
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -72,6 +73,11 @@ def _registry_line(subject: str, problem: str | None) -> CheckResult:
 def account_matches(name: str, uid: int, gid: int) -> str | None:
     """Why the live account ``name`` differs from the recorded ids, or None."""
     user = accounts.user_by_name(name)
+    holder = accounts.user_by_uid(uid)
+    if holder is not None and holder.name != name:  # recover would fail on it
+        return _("uid {uid} is held here by local account {other}").format(
+            uid=uid, other=printable(holder.name)
+        )
     if user is None:
         return _("account missing")
     if (user.uid, user.gid) != (uid, gid):

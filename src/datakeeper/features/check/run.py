@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
 from datakeeper.features.check.audits import check_registry, check_sudo_policy, missing_accounts
+from datakeeper.features.check.homes import check_home_layouts
 from datakeeper.features.check.result import FAIL, PASS, SKIP, WARN, CheckReport, CheckResult
 from datakeeper.features.check.trusted import check_trust
+from datakeeper.features.cluster.check import check_node
 from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.gpu.check import check_gpu_driver
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.storage import backup_missing_note, inspect
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ def run_checks(cfg: SiteConfig, config_path: Path) -> CheckReport:
         results += check_step(step)
     results += check_sudo_policy(cfg)
     results += check_registry(cfg)
+    results += check_node(cfg)
+    results += check_home_layouts(cfg)
     results += check_gpu_driver()
     return CheckReport(results, *_recovery_advice(cfg))
 
@@ -57,10 +61,14 @@ def _recovery_advice(cfg: SiteConfig) -> tuple[list[str], str | None]:
     missing = missing_accounts(cfg)
     if not missing:
         return [], None
-    advice = _(
-        "{n} registered account(s) are missing on this server ({names}): the system disk "
+    advice = ngettext(
+        "{n} registered account is missing on this server ({names}): the system disk "
+        "was probably wiped. 'sudo datakeeper recover' brings it back with the same ids, "
+        "and most lines below with it.",
+        "{n} registered accounts are missing on this server ({names}): the system disk "
         "was probably wiped. 'sudo datakeeper recover' brings them back with the same ids, "
-        "and most lines below with them."
+        "and most lines below with them.",
+        len(missing),
     ).format(n=len(missing), names=", ".join(missing[:5]) + (" …" if len(missing) > 5 else ""))
     return [advice], "sudo datakeeper recover"
 

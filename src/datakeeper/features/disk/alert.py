@@ -138,7 +138,8 @@ def _record(cfg: SiteConfig, check: AlertCheck, outcome: AlertOutcome) -> None:
             )
         )
         return
-    why_not = log_alert(cfg, f"disk {check.usage.root}", check.sentence(), check.as_dict())
+    resource = f"disk {check.usage.root}"
+    why_not = log_alert(cfg, resource, check.sentence(), check.as_dict(), code="disk.alert")
     if why_not is None:
         outcome.actions.append(
             _("logged the alert for {root} (action log and syslog)").format(root=check.usage.root)
@@ -148,13 +149,18 @@ def _record(cfg: SiteConfig, check: AlertCheck, outcome: AlertOutcome) -> None:
     outcome.problems.append(_("not written to the action log: {why}").format(why=why_not))
 
 
-def log_alert(cfg: SiteConfig, resource: str, sentence: str, details: dict[str, Any]) -> str | None:
+def log_alert(
+    cfg: SiteConfig, resource: str, sentence: str, details: dict[str, Any], *, code: str
+) -> str | None:
     """One ``alert`` record in the action log (persistent data root, root only) and
-    syslog; syslog alone otherwise. None when logged, else why the log file was not."""
+    syslog; syslog alone otherwise. None when logged, else why the log file was not.
+    ``code`` is the record's stable kind (``disk.alert``)."""
     why_not = _why_no_log_file(cfg)
     if why_not is None:
         try:
-            record_event(cfg, resource=resource, event=sentence, outcome="alert", details=details)
+            record_event(
+                cfg, code=code, resource=resource, event=sentence, outcome="alert", details=details
+            )
             return None  # record_event also sends the line to syslog
         except (OSError, DatakeeperError) as error:  # the hook must still run
             why_not = str(error)

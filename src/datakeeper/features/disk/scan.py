@@ -22,18 +22,16 @@ The hot loop is written for speed: one ``fstatat`` per entry through the
 from __future__ import annotations
 
 import errno
-import multiprocessing
 import os
 import stat
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from datakeeper.errors import DatakeeperError
+from datakeeper.features.disk.workers import run_forked
 from datakeeper.i18n import _
 from datakeeper.system import safe_delete
 
@@ -353,13 +351,12 @@ def scan_trees(
     """
     jobs = default_jobs(len(requests)) if jobs is None else max(1, min(jobs, len(requests)))
     results: dict[int, Scan] = {}
-    if jobs > 1:
-        _scan_in_processes(requests, jobs, results, listener)
-    elif listener is not None:
+    told = jobs > 1 and _scan_in_processes(requests, jobs, results, listener)
+    if listener is not None and not told:
         listener.started(len(requests))
     for index, request in enumerate(requests):
         if index in results:
-            continue  # the process pool failed (or was not used): scan the rest here
+            continue  # the workers failed (or were not used): scan the rest here
         progress = None
         if listener is not None:
             progress = partial(listener.scanning, request.top)
@@ -369,21 +366,30 @@ def scan_trees(
     return [results[index] for index in range(len(requests))]
 
 
-def _scan_in_processes(requests, jobs, results, listener) -> None:
-    """Fill ``results`` from a pool of forked workers; stop quietly if the pool fails."""
-    try:
-        context = multiprocessing.get_context("fork")  # no re-import: starts in milliseconds
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            # A fork-based pool starts every worker at the first submit.
-            futures = {pool.submit(_scan_request, r): i for i, r in enumerate(requests)}
-            if listener is not None:
-                listener.started(len(requests))
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                if listener is not None:
-                    listener.finished(results[futures[future]])
-    except (OSError, BrokenProcessPool):
-        return  # cannot fork here (limits, sandbox): the caller scans the rest in-process
+def _scan_in_processes(requests, jobs, results, listener) -> bool:
+    """Fill ``results`` from forked workers; stop quietly if they fail.
+
+    Returns whether ``listener.started`` was called (once the workers exist).
+    """
+    told = []
+
+    def started() -> None:
+        told.append(True)
+        if listener is not None:
+            listener.started(len(requests))
+
+    def done(index: int, scan: Scan) -> None:
+        results[index] = scan
+        if listener is not None:
+            listener.finished(scan)
+
+    job = partial(_scan_index, requests)
+    run_forked(job, len(requests), jobs, started=started, done=done)
+    return bool(told)
+
+
+def _scan_index(requests: Sequence[ScanRequest], index: int) -> Scan:
+    return _scan_request(requests[index])
 
 
 def _scan_request(request: ScanRequest, progress: Callable[[int], None] | None = None) -> Scan:

@@ -17,7 +17,7 @@ from datakeeper.errors import ConfigError
 from datakeeper.features.disk.alert import ENV_PREFIX, log_alert, run_hook
 from datakeeper.features.gpu.idle import IdleHolder, IdleReport, SampleStore, find_idle
 from datakeeper.features.gpu.snapshot import GpuSnapshot
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 def idle_sentence(holder: IdleHolder) -> str:
     """What a person (and the log) reads about one idle holder."""
     process = holder.process
-    return _(
+    return ngettext(
         "GPU {gpu}: pid {pid} ({user}, {command}) has held memory with the GPU at 0% "
-        "for {minutes:.0f} minute(s)"
+        "for {minutes:.0f} minute",
+        "GPU {gpu}: pid {pid} ({user}, {command}) has held memory with the GPU at 0% "
+        "for {minutes:.0f} minutes",
+        round(holder.minutes),
     ).format(
         gpu=process.gpu,
         pid=process.pid,
@@ -108,7 +111,7 @@ def _report(cfg: SiteConfig, holder: IdleHolder, threshold: int, outcome: GpuAle
             )
         return
     resource = f"gpu {holder.process.gpu} pid {holder.process.pid}"
-    why_not = log_alert(cfg, resource, sentence, holder.as_dict())
+    why_not = log_alert(cfg, resource, sentence, holder.as_dict(), code="gpu.idle_alert")
     if why_not is None:
         outcome.actions.append(
             _("logged the alert for {what} (action log and syslog)").format(what=subject)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datakeeper.features.check.result import PASS, SKIP, CheckResult
 from datakeeper.features.gpu.snapshot import no_gpu_line
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.system.nvml import GpuBackend, NvmlBackend, read_gpus
 
 
@@ -20,5 +20,8 @@ def check_gpu_driver(backend: GpuBackend | None = None) -> list[CheckResult]:
     if not reading.available:
         detail = f"{no_gpu_line()} ({reading.reason})" if reading.reason else no_gpu_line()
         return [CheckResult("GPU", what, SKIP, detail)]
-    found = _("driver {version}, {n} GPU(s)").format(version=reading.driver, n=len(reading.gpus))
+    count = len(reading.gpus)
+    found = ngettext("driver {version}, {n} GPU", "driver {version}, {n} GPUs", count).format(
+        version=reading.driver, n=count
+    )
     return [CheckResult("GPU", what, PASS, found)]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from datakeeper.features.gpu.snapshot import GpuProcess, GpuSnapshot
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.system.fs import atomic_write
 from datakeeper.system.saferead import read_capped
 
@@ -180,10 +180,16 @@ class IdleReport:
             )
         if self.history_minutes < self.threshold:
             return _(
-                "the samples go back {have:.0f} minute(s) only: a holder is reported once "
-                "it has been seen idle for {want} minute(s)"
-            ).format(have=self.history_minutes, want=self.threshold)
+                "the samples go back {have} only: a holder is reported once it has been "
+                "seen idle for {want}"
+            ).format(have=_minutes(self.history_minutes), want=_minutes(self.threshold))
         return None
+
+
+def _minutes(value: float) -> str:
+    """``1 minute``, ``30 minutes``: whole minutes, as the sentences show them."""
+    count = round(value)
+    return ngettext("{n} minute", "{n} minutes", count).format(n=count)
 
 
 def idle_holders(samples: list[Sample], snapshot: GpuSnapshot, threshold: int) -> IdleReport:

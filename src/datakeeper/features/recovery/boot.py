@@ -125,7 +125,9 @@ def boot_files(cfg: SiteConfig, config_path: Path) -> dict[Path, str]:
         UNIT_DIR / SHUTDOWN_SYNC: shutdown_sync_service(cfg, config_path),
         UNIT_DIR / SYNC_PATH: sync_path_unit(),
         UNIT_DIR / SYNC_SERVICE: sync_service(cfg, config_path),
-        LOGIN_CHECK: login_check_script(DONE_MARKER, cfg.recovery.login_wait_seconds),
+        LOGIN_CHECK: login_check_script(
+            DONE_MARKER, cfg.recovery.login_wait_seconds, site_language=cfg.language
+        ),
     }
 
 

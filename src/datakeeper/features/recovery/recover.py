@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from datakeeper.actionlog import batched_sync
 from datakeeper.engine import Resource
 from datakeeper.engine.session import change_session
+from datakeeper.features.cluster.record import record_recovery
 from datakeeper.features.enabled import enabled_steps
 from datakeeper.features.recovery.boot import login_check_files
 from datakeeper.features.recovery.login_block import logins_blocked
@@ -29,15 +31,18 @@ from datakeeper.features.recovery.step_limit import USER_STEP_TIMEOUT, time_limi
 from datakeeper.features.setup.init import SetupReporter, StepResult, run_step
 from datakeeper.features.setup.steps import SetupContext, Step, build_steps
 from datakeeper.features.users.groups import grantable_groups, registry_warnings
-from datakeeper.i18n import _
+from datakeeper.features.users.layouts import home_resources, ssh_chain_problem
+from datakeeper.i18n import _, ngettext
 from datakeeper.paths import DONE_MARKER, HOME_ROOT, LAST_RECOVERY_NAME
 from datakeeper.progress import tracked
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
-from datakeeper.resources import Group, Symlink, UserAccount
+from datakeeper.resources import Group, UserAccount
 from datakeeper.resources.download import Downloader
-from datakeeper.resources.home import HomeDirectory, HomeMigration
+from datakeeper.resources.recorded_hashes import RecordedHash, RecordedHashes
 from datakeeper.resources.state_file import StateFile
 from datakeeper.status import StepStatus
+from datakeeper.system.accounts import cached_reads
+from datakeeper.system.mounts import watched_mounts
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -64,9 +69,11 @@ class RecoveryReport:
 
     def summary(self) -> str:
         recovered = self.count(StepStatus.CHANGED) + self.count(StepStatus.PLANNED)
-        line = _("{n} users recovered, {u} already right, {s} skipped").format(
-            n=recovered, u=self.count(StepStatus.UNCHANGED), s=len(self.skipped)
-        )
+        line = ngettext(
+            "{n} user recovered, {u} already right, {s} skipped",
+            "{n} users recovered, {u} already right, {s} skipped",
+            recovered,
+        ).format(n=recovered, u=self.count(StepStatus.UNCHANGED), s=len(self.skipped))
         if self.packages_left_out:
             line += _("; OS packages not reinstalled: run 'datakeeper packages install'")
         return line
@@ -88,6 +95,9 @@ def recover(
     with logins_blocked(dry_run=dry_run) as block:
         report = _recover(cfg, config_path, dry_run=dry_run, reporter=reporter)
         block.ok, block.summary = report.ok, report.summary()
+    if not dry_run:  # several servers sharing /data: this node's record (node list)
+        changes = [c for step in (*report.users, *report.site) for c in step.changes]
+        record_recovery(cfg, ok=report.ok, changes=changes)
     return report
 
 
@@ -95,13 +105,23 @@ def _recover(
     cfg: SiteConfig, config_path: Path, *, dry_run: bool, reporter: SetupReporter
 ) -> RecoveryReport:
     report = RecoveryReport()
+    # Thousands of accounts: one parse of passwd/group/shadow while they stay unchanged,
+    # the mount table read again only when it changes (the storage guard checks it
+    # before every step), the action log flushed once a second, not after every record.
     # The registry is the truth here: do not copy /etc/shadow into it first.
-    with change_session(cfg, dry_run=dry_run, sync_passwords=False) as session:
+    with (
+        watched_mounts(),
+        cached_reads(),
+        batched_sync(),
+        change_session(cfg, dry_run=dry_run, sync_passwords=False) as session,
+    ):
         # Before any account exists: an interactive login then waits for the recovery.
         session.converge(login_check_files(cfg, config_path), keep_going=True)
         document = _registry(cfg)
+        entries = _ordered(document, cfg)
         steps = [groups_step(cfg, document)]
-        steps += [user_step(cfg, entry) for entry in _ordered(document, cfg)]
+        steps += [user_step(cfg, entry, password=False) for entry in entries]
+        steps.append(passwords_step(entries))
         steps += site_steps(cfg, config_path)
         report.packages_left_out = any(s.key == "PACKAGES" and s.notes for s in steps)
         with tracked(_("recovering"), len(steps), "steps") as progress:
@@ -150,13 +170,15 @@ def groups_step(cfg: SiteConfig, document: RegistryDocument) -> Step:
     return Step("GROUPS", _("shared groups"), resources, critical=False)
 
 
-def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
-    """One registered account, exactly as recorded, with its home link.
+def user_step(cfg: SiteConfig, entry: RegistryEntry, *, password: bool = True) -> Step:
+    """One registered account, exactly as recorded, with its home in the recorded layout
+    (a hybrid home with every link, before member logins are allowed again).
 
     A recorded root-equivalent group (sudo, docker …) is granted only when the
-    record allows it explicitly; otherwise it is left out and reported.
+    record allows it explicitly; otherwise it is left out and reported. With
+    ``password=False`` the recorded hash is left to a later ``RecordedHashes`` step
+    (``recover`` sets them all with one ``chpasswd``).
     """
-    persistent = cfg.users_dir / entry.name
     resources: list[Resource] = [
         Group(entry.primary_group, entry.gid),
         UserAccount(
@@ -167,13 +189,25 @@ def user_step(cfg: SiteConfig, entry: RegistryEntry) -> Step:
             entry.shell,
             entry.gecos,
             str(HOME_ROOT / entry.name),
-            entry.password_hash,
+            entry.password_hash if password else None,
         ),
-        HomeDirectory(persistent, entry.name, entry.primary_group, cfg.home.mode),
-        HomeMigration(HOME_ROOT / entry.name, persistent),
-        Symlink(HOME_ROOT / entry.name, persistent),
+        *home_resources(cfg, entry.name, entry.home_layout, primary_group=entry.primary_group),
     ]
-    return Step("USER", entry.name, resources, notes=registry_warnings(cfg, entry))
+    notes = registry_warnings(cfg, entry)
+    if entry.home_layout == "hybrid" and (problem := ssh_chain_problem(cfg)):
+        notes.append(problem)  # the home is built; key logins into it would be refused
+    return Step("USER", entry.name, resources, notes=notes)
+
+
+def passwords_step(entries: list[RegistryEntry]) -> Step:
+    """Every recorded password hash, set with one ``chpasswd`` after the accounts exist
+    (one rewrite of ``/etc/shadow`` instead of one per account)."""
+    wanted = tuple(
+        RecordedHash(entry.name, entry.uid, entry.gid, entry.password_hash)
+        for entry in entries
+        if entry.password_hash is not None
+    )
+    return Step("PASSWORDS", _("recorded passwords"), [RecordedHashes(wanted)], critical=False)
 
 
 def site_steps(cfg: SiteConfig, config_path: Path) -> list[Step]:

@@ -9,11 +9,19 @@ journal and exit 3.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.i18n import _
+from datakeeper.features.login_language import (
+    Gettext,
+    choose_language_sh,
+    forget_sh,
+    in_each_language,
+    pick_sh,
+)
+from datakeeper.i18n import N_, SOURCE_LANGUAGE, _
 from datakeeper.paths import FAILED_MARKER, INSTALLED_TOOL
 from datakeeper.registry import load_or_empty
 from datakeeper.system import accounts, systemd
@@ -125,46 +133,69 @@ def sync_service(cfg: SiteConfig, config_path: Path) -> str:
     )
 
 
-def login_check_script(marker: Path, wait_seconds: int, failed: Path = FAILED_MARKER) -> str:
+def login_check_script(
+    marker: Path,
+    wait_seconds: int,
+    failed: Path = FAILED_MARKER,
+    *,
+    site_language: str = SOURCE_LANGUAGE,
+    languages: Mapping[str, Gettext] | None = None,
+) -> str:
     """POSIX sh for /etc/profile.d: an interactive login of a member waits for ``marker``
     (at most ``wait_seconds``), then goes on with a warning; root and other shells never
     wait. While ``failed`` exists (the last recovery had problems) every interactive login
-    is told so."""
-    waiting = _("datakeeper: this server is still restoring accounts and settings after a reboot;")
-    waiting += " " + _("waiting up to {n} s...").format(n=wait_seconds)
-    late = _("datakeeper: warning: recovery has not finished; some settings may be missing.")
-    problems = _("datakeeper: warning: the recovery after the last reboot had problems; "
-                 "some accounts or settings may be missing (the admin can run "
-                 "'datakeeper recovery status').")  # fmt: skip
-    done, n = shlex.quote(str(marker)), int(wait_seconds)
-    wait = _WAIT.format(waiting=shlex.quote(waiting), done=done, n=n) if n > 0 else "        :\n"
+    is told so. Each message is written in every language (``languages``: code ->
+    gettext; the catalogs by default) and the login's locale picks one, else
+    ``site_language`` (``features.login_language``)."""
+    n = int(wait_seconds)
+    texts = {
+        "_dk_waiting": in_each_language(
+            lambda tr: tr(WAITING) + " " + tr(WAIT_UP_TO).format(n=n), languages
+        ),
+        "_dk_late": in_each_language(lambda tr: tr(LATE), languages),
+        "_dk_problems": in_each_language(lambda tr: tr(PROBLEMS), languages),
+    }
+    indent = " " * 4
+    done = shlex.quote(str(marker))
     return _LOGIN_CHECK.format(
+        choose=choose_language_sh(site_language, indent),
+        texts="".join(pick_sh(name, found, indent) for name, found in texts.items()),
         done=done,
-        wait=wait,
-        late=shlex.quote(late),
+        wait=_WAIT.format(done=done, n=n) if n > 0 else "        :\n",
         failed=shlex.quote(str(failed)),
-        problems=shlex.quote(problems),
+        forget=forget_sh(tuple(texts), indent),
     )
 
 
+# Message ids of the login script, translated into each language when it is written.
+WAITING = N_("datakeeper: this server is still restoring accounts and settings after a reboot;")
+WAIT_UP_TO = N_("waiting up to {n} s...")
+LATE = N_("datakeeper: warning: recovery has not finished; some settings may be missing.")
+PROBLEMS = N_(
+    "datakeeper: warning: the recovery after the last reboot had problems; "
+    "some accounts or settings may be missing (the admin can run "
+    "'datakeeper recovery status')."
+)
 _LOGIN_CHECK = """\
 # Written by datakeeper (datakeeper recovery enable); changes are overwritten.
 # Interactive logins wait until boot recovery has finished; root and scripts never wait.
+# Messages follow the login's locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else the
+# site's default language.
 case $- in
 *i*)
-    if [ ! -e {done} ]; then
+{choose}{texts}    if [ ! -e {done} ]; then
         if [ "$(id -u)" != 0 ]; then
 {wait}        fi
-        [ -e {done} ] || printf '%s\\n' {late} >&2
+        [ -e {done} ] || printf '%s\\n' "$_dk_late" >&2
     fi
     if [ -e {failed} ]; then
-        printf '%s\\n' {problems} >&2
+        printf '%s\\n' "$_dk_problems" >&2
     fi
-    ;;
+{forget}    ;;
 esac
 """
 _WAIT = """\
-        printf '%s\\n' {waiting} >&2
+        printf '%s\\n' "$_dk_waiting" >&2
         _dk_waited=0
         trap '_dk_waited={n}' INT  # Ctrl-C ends the wait, not the login
         while [ ! -e {done} ] && [ "$_dk_waited" -lt {n} ]; do

@@ -10,7 +10,9 @@ wildcards: see docs/security.md). The helper is
 ``datakeeper.helper.main`` with the site's values baked in, installed
 root:root 0755 where no one else can write; it is never installed, and sudo
 is never told to trust it, while its directory or any ancestor is writable by
-someone other than root.
+someone other than root. The translations of its messages are baked in too
+(``helper_text``), and the site's ``language`` for a caller whose locale names
+none.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datakeeper.engine.change import Change
 from datakeeper.engine.resource import Resource
 from datakeeper.errors import ConflictError, InvalidInputError
 from datakeeper.features.backup.layout import DATA, snapshots_dir
+from datakeeper.features.setup.helper_text import helper_translations
 from datakeeper.helper.main import OLDER_THAN
 from datakeeper.i18n import _
 from datakeeper.managed import OwnedFilesManifest
@@ -82,6 +85,7 @@ def helper_policy(cfg: SiteConfig) -> dict:
         "min_age_days": cfg.cache.min_age_days,
         "lock_dir": str(cfg.state_dir),
         "backup": _backup_policy(cfg) if "backup-restore" in allow else {},
+        "language": cfg.language,
     }
 
 
@@ -98,15 +102,23 @@ def _backup_policy(cfg: SiteConfig) -> dict:
 
 
 def render_helper_script(cfg: SiteConfig) -> bytes:
-    """The helper program for this site: ``sudo_helper.py`` with the ``datakeeper``
-    modules it imports inlined (all standard-library only) and the site's POLICY baked in."""
+    """The helper program for this site: ``helper/main.py`` with the ``datakeeper``
+    modules it imports inlined (all standard-library only), the site's POLICY and
+    the translations of its messages baked in."""
     source = inline_imports(_module_source("datakeeper.helper.main"), set())
-    start, end = _policy_lines(source)
-    lines = source.splitlines(keepends=True)
-    literal = pprint.pformat(helper_policy(cfg), sort_dicts=False, width=88)
+    translations = pprint.pformat(helper_translations(source), sort_dicts=True, width=88)
+    source = _baked(source, "TRANSLATIONS", translations)
+    policy = pprint.pformat(helper_policy(cfg), sort_dicts=False, width=88)
+    source = _baked(source, "POLICY", policy)
     banner = "# Written by datakeeper for this site; edits are overwritten.\n"
-    text = SHEBANG + banner + "".join(lines[:start]) + f"POLICY = {literal}\n"
-    return (text + "".join(lines[end:])).encode()
+    return (SHEBANG + banner + source).encode()
+
+
+def _baked(source: str, name: str, literal: str) -> str:
+    """``source`` with its module-level assignment to ``name`` replaced by ``literal``."""
+    start, end = _assignment_lines(source, name)
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[:start]) + f"{name} = {literal}\n" + "".join(lines[end:])
 
 
 def inline_imports(source: str, done: set[str]) -> str:
@@ -147,14 +159,14 @@ def _module_body(module: str) -> str:
     return f"# ---- inlined from {module} ----\n" + "".join(kept)
 
 
-def _policy_lines(source: str) -> tuple[int, int]:
-    """The 0-based [start, end) line range of the module-level ``POLICY = ...`` assignment."""
+def _assignment_lines(source: str, name: str) -> tuple[int, int]:
+    """The 0-based [start, end) line range of the module-level assignment to ``name``."""
     for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == "POLICY" for target in node.targets
-        ):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        targets = [node.target] if isinstance(node, ast.AnnAssign) else targets
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
             return node.lineno - 1, node.end_lineno or node.lineno
-    raise RuntimeError("sudo_helper.py has no POLICY assignment")
+    raise RuntimeError(f"the helper has no {name} assignment")
 
 
 def sudoers_commands(cfg: SiteConfig) -> list[str]:

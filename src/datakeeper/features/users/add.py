@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Outcome, Resource
 from datakeeper.engine.session import change_session, record_event
-from datakeeper.errors import ConflictError, InvalidInputError
+from datakeeper.errors import ConflictError, InvalidInputError, RefusedError
 from datakeeper.features.setup.envfiles import member_condarc
 from datakeeper.features.users import keys as ssh_keys
 from datakeeper.features.users.dotfiles import hpcrc, rc_files
@@ -20,15 +20,22 @@ from datakeeper.features.users.groups import (
     recorded_allowance,
 )
 from datakeeper.features.users.ids import choose_uid
+from datakeeper.features.users.layouts import (
+    LAYOUTS,
+    Layout,
+    home_resources,
+    layout_of,
+    seed_folder,
+    ssh_chain_problem,
+)
 from datakeeper.features.users.names import check_full_name, check_new_username
 from datakeeper.features.users.shells import resolve_shell
 from datakeeper.i18n import _
 from datakeeper.paths import HOME_ROOT
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.registry.live import entry_from_system
-from datakeeper.resources import Group, GroupMembership, Symlink, UserAccount
+from datakeeper.resources import Group, GroupMembership, UserAccount
 from datakeeper.resources.authorized_keys import AuthorizedKeys
-from datakeeper.resources.home import HomeDirectory, HomeMigration
 from datakeeper.resources.ownership import Ownership
 from datakeeper.resources.password import TemporaryPassword
 from datakeeper.resources.private_key import StoredPrivateKey, private_key_id
@@ -55,6 +62,7 @@ class AddRequest:
     adopt_home: bool = False
     env_only: bool = False  # the account exists: set up its environment only
     allow_privileged: tuple[str, ...] = ()  # root-equivalent groups allowed by name
+    layout: Layout | None = None  # home layout; None: the site's [home] layout
 
 
 @dataclass
@@ -68,6 +76,7 @@ class AddResult:
     private_key: str | None = None
     fingerprints: list[str] = field(default_factory=list)
     privileged_groups: tuple[str, ...] = ()  # allowed explicitly: the CLI warns
+    layout: str = "link"  # the home layout built
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class _Plan:
     keys: tuple[str, ...]
     password: str | None
     privileged: tuple[str, ...] = ()
+    layout: Layout = "link"
 
 
 def add_user(
@@ -96,23 +106,25 @@ def add_user(
     """
     existing = _check_request(cfg, request)
     keys = ssh_keys.validate_public_keys(request.public_keys) if request.public_keys else []
-    uid = (
-        existing.uid
-        if existing
-        else choose_uid(cfg, request.name, _registry(cfg), adopt_home=request.adopt_home)
-    )
     groups = check_groups(cfg, request.groups)
     plan = _Plan(
-        uid=uid,
+        uid=existing.uid if existing else 0,  # a new account's uid is chosen under the lock
         shell=resolve_shell(cfg, request.shell),
         groups=groups,
         keys=tuple(k.line for k in keys),
         password=secrets.token_urlsafe(9) if request.temp_password else None,
         privileged=_check_privileged(cfg, request, groups, existing),
+        layout=request.layout or cfg.home.layout,
     )
-    result = AddResult(request.name, uid, existing is None, privileged_groups=plan.privileged)
+    result = AddResult(request.name, plan.uid, existing is None, privileged_groups=plan.privileged)
+    result.layout = plan.layout
     result.fingerprints = [k.fingerprint for k in keys]
     with change_session(cfg, dry_run=dry_run) as session:
+        if existing is None:
+            # Under the one-admin lock (on /data, shared by every server mounting it) and
+            # from the registry as it is now: two admins on two servers never get one uid.
+            uid = choose_uid(cfg, request.name, _registry(cfg), adopt_home=request.adopt_home)
+            plan, result.uid = replace(plan, uid=uid), uid
         generated = _generate(request, cfg) if request.generate_key and not dry_run else None
         if generated is not None:
             plan = replace(plan, keys=(*plan.keys, generated.public_key))
@@ -149,7 +161,17 @@ def _check_request(cfg: SiteConfig, request: AddRequest) -> accounts.UserInfo | 
         raise InvalidInputError(_("ssh key: give --ssh-key or --generate-key, not both"))
     if request.generate_key:
         ssh_keys.check_key_kind(request.generate_key)
+    if request.layout is not None and request.layout not in LAYOUTS:
+        raise InvalidInputError(
+            _("home layout {layout}: pick one of: {layouts}").format(
+                layout=request.layout, layouts=", ".join(LAYOUTS)
+            )
+        )
     check_full_name(request.gecos)
+    if (request.layout or cfg.home.layout) == "hybrid":
+        problem = ssh_chain_problem(cfg)
+        if problem:  # a home nobody could log into with a key: refuse before any change
+            raise RefusedError(problem)
     return existing
 
 
@@ -180,7 +202,13 @@ def _check_privileged(
 def _log_privileged(cfg: SiteConfig, name: str, groups: tuple[str, ...], dry_run: bool) -> None:
     if groups and not dry_run:
         warning = privileged_warning(name, groups)
-        record_event(cfg, resource=f"account {name}", event=warning, outcome="warning")
+        record_event(
+            cfg,
+            code="account.privileged_groups",
+            resource=f"account {name}",
+            event=warning,
+            outcome="warning",
+        )
 
 
 def _registry(cfg: SiteConfig) -> RegistryDocument:
@@ -196,7 +224,6 @@ def user_resources(
 ) -> list[Resource]:
     """Everything ``user add`` converges, in order."""
     name = request.name
-    persistent = cfg.users_dir / name
     resources: list[Resource] = []
     if exists:
         resources += [GroupMembership(name, group) for group in plan.groups]
@@ -210,12 +237,10 @@ def user_resources(
     if plan.password:
         resources.append(TemporaryPassword(name, plan.password))
     resources += [
-        HomeDirectory(persistent, name, _private_group(name), cfg.home.mode),
-        HomeMigration(HOME_ROOT / name, persistent),
-        Symlink(HOME_ROOT / name, persistent),
-        *_dotfiles(cfg, name, persistent, plan.shell),
-        *_keys(name, persistent, plan.keys),
-        *registry_records(cfg, name, plan.groups, plan.privileged),
+        *home_resources(cfg, name, plan.layout, primary_group=_private_group(name)),
+        *_dotfiles(cfg, name, plan.layout, plan.shell),
+        *_keys(name, seed_folder(cfg, name, plan.layout, ".ssh"), plan.keys),
+        *registry_records(cfg, name, plan.groups, plan.privileged, layout=plan.layout),
     ]
     return resources
 
@@ -226,10 +251,20 @@ def _private_group(name: str) -> str:
     return group.name if group else name
 
 
-def _dotfiles(cfg: SiteConfig, name: str, home: Path, shell: str) -> list[Resource]:
+def _dotfiles(cfg: SiteConfig, name: str, layout: Layout, shell: str) -> list[Resource]:
+    """Each dotfile, created once where ``/home/NAME/<file>`` reaches it in ``layout``.
+
+    A hybrid home gets only the linked ones: any other would be on the SSD, gone at
+    the next reboot, so a recovered home would differ from a new one.
+    """
     owner = Ownership(name, _private_group(name), 0o644)
     files = {".hpcrc": hpcrc(cfg), ".condarc": member_condarc(cfg), **rc_files(shell)}
-    return [SeedFile(home / filename, content, owner) for filename, content in files.items()]
+    if layout == "hybrid":
+        files = {f: content for f, content in files.items() if f in cfg.home.dotfiles}
+    return [
+        SeedFile(seed_folder(cfg, name, layout, filename) / filename, content, owner)
+        for filename, content in files.items()
+    ]
 
 
 def _keys(name: str, home: Path, keys: tuple[str, ...]) -> list[Resource]:
@@ -239,21 +274,38 @@ def _keys(name: str, home: Path, keys: tuple[str, ...]) -> list[Resource]:
 
 
 def registry_records(
-    cfg: SiteConfig, name: str, groups: tuple[str, ...], allowed: tuple[str, ...] = ()
+    cfg: SiteConfig,
+    name: str,
+    groups: tuple[str, ...],
+    allowed: tuple[str, ...] = (),
+    *,
+    layout: Layout | None = None,
 ) -> list[Resource]:
     """The account, and the site-made groups it belongs to (they vanish with /etc).
 
-    ``allowed`` adds to the privileged groups the registry already allows.
+    ``allowed`` adds to the privileged groups the registry already allows;
+    ``layout`` is the home layout to record (None keeps the recorded one, or
+    ``link`` for a new record).
     """
     site_made = [g for g in groups if _gid(g) >= logindefs.uid_min()]
     records: list[Resource] = [RegisteredGroup(g, cfg.registry_path) for g in site_made]
 
     def describe() -> RegistryEntry:
         kept = {*recorded_allowance(cfg, name), *allowed}
-        return entry_from_system(name, privileged_allowed=sorted(kept))
+        home = layout or recorded_layout(cfg, name)
+        return entry_from_system(name, home_layout=home, privileged_allowed=sorted(kept))
 
     records.append(Registered(name, cfg.registry_path, describe))
     return records
+
+
+def recorded_layout(cfg: SiteConfig, name: str) -> Layout:
+    """The home layout the registry records for ``name``; for a new record, the one on
+    disk (``user register`` of a hybrid home), else ``link``."""
+    entry = _registry(cfg).users.get(name)
+    if entry is not None:
+        return entry.home_layout
+    return layout_of(cfg, name) or "link"
 
 
 def _gid(group: str) -> int:

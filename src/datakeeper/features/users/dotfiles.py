@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datakeeper.i18n import _
+from datakeeper.features.login_language import Gettext, comment_lines
+from datakeeper.i18n import N_
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -17,15 +19,28 @@ SOURCE_HPCRC = (
     "# datakeeper: shared-server settings (umask, shared caches)\n[ -f ~/.hpcrc ] && . ~/.hpcrc\n"
 )
 
+# The comments of ~/.hpcrc, translated into the site's language when it is written.
+HPCRC_ABOUT = N_("Settings for the shared GPU server, sourced by your shell's rc file.")
+HPCRC_YOURS = N_("Created once by datakeeper; it is yours to edit.")
+HPCRC_ZSH = N_("zsh does not read /etc/profile.d: load the shared variables here too.")
 
-def hpcrc(cfg: SiteConfig) -> bytes:
-    """``~/.hpcrc``: the group umask, the global environment for every shell, aliases."""
+
+def hpcrc(cfg: SiteConfig, languages: Mapping[str, Gettext] | None = None) -> bytes:
+    """``~/.hpcrc``: the group umask, the global environment for every shell, aliases.
+
+    Its comments are in the site's language (``cfg.language``), not the language of
+    the admin who adds the user, with the English line beside a translated one
+    (``languages``: code -> gettext, the catalogs by default)."""
+
+    def comment(message: str) -> list[str]:
+        return comment_lines(message, cfg.language, languages)
+
     text = "\n".join(
         [
-            "# " + _("Settings for the shared GPU server, sourced by your shell's rc file."),
-            "# " + _("Created once by datakeeper; it is yours to edit."),
+            *comment(HPCRC_ABOUT),
+            *comment(HPCRC_YOURS),
             f"umask {cfg.home.umask:03o}",
-            "# " + _("zsh does not read /etc/profile.d: load the shared variables here too."),
+            *comment(HPCRC_ZSH),
             "[ -r /etc/profile.d/global_envs.sh ] && . /etc/profile.d/global_envs.sh",
             '[ -z "$CONDA_EXE" ] && [ -r /etc/profile.d/conda.sh ] && . /etc/profile.d/conda.sh',
             "alias dkenv='datakeeper env'",

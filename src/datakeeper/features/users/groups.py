@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from datakeeper.errors import InvalidInputError
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.registry import load_or_empty
 from datakeeper.system import accounts
 
@@ -106,18 +106,24 @@ def recorded_allowance(cfg: SiteConfig, name: str) -> tuple[str, ...]:
 
 def privileged_warning(name: str, groups: Iterable[str]) -> str:
     """The warning printed, logged and shown by ``user show`` and ``check``."""
-    return _(
-        "{name} is in privileged group(s) {groups}: root-equivalent power, explicitly allowed"
-    ).format(name=name, groups=", ".join(sorted(groups)))
+    shown = sorted(groups)
+    return ngettext(
+        "{name} is in privileged group {groups}: root-equivalent power, explicitly allowed",
+        "{name} is in privileged groups {groups}: root-equivalent power, explicitly allowed",
+        len(shown),
+    ).format(name=name, groups=", ".join(shown))
 
 
 def unallowed_warning(name: str, groups: Iterable[str]) -> str:
     """A recorded privileged membership nobody allowed: recovery does not grant it."""
-    shown = ", ".join(sorted(groups))
-    return _(
-        "{name} is recorded in privileged group(s) {groups} without an allowance; recovery "
-        "does not grant them; allow with: datakeeper user set {name} {option} GROUP"
-    ).format(name=name, groups=shown, option=ALLOW_OPTION)
+    shown = sorted(groups)
+    return ngettext(
+        "{name} is recorded in privileged group {groups} without an allowance; recovery "
+        "does not grant it; allow with: datakeeper user set {name} {option} GROUP",
+        "{name} is recorded in privileged groups {groups} without an allowance; recovery "
+        "does not grant them; allow with: datakeeper user set {name} {option} GROUP",
+        len(shown),
+    ).format(name=name, groups=", ".join(shown), option=ALLOW_OPTION)
 
 
 def registry_warnings(cfg: SiteConfig, entry: RegistryEntry) -> list[str]:

@@ -57,10 +57,7 @@ def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> Hand
             ).format(pw=result.temp_password, name=result.name)
         )
     lines += [
-        _(
-            "Home: /home/{name} is a link to {home}, on the persistent disk; anything "
-            "outside it (and /data) is wiped at every reboot."
-        ).format(name=result.name, home=cfg.users_dir / result.name),
+        _home_line(cfg, result),
         _(
             "Sharing: new files get umask {umask:03o} at login, so the group {group} can "
             "write them in the shared caches and models."
@@ -80,6 +77,20 @@ def handout(cfg: SiteConfig, result: AddResult, host: str | None = None) -> Hand
         changes=list(result.changes),
         text=lines,
     )
+
+
+def _home_line(cfg: SiteConfig, result: AddResult) -> str:
+    home = cfg.users_dir / result.name
+    if result.layout == "hybrid":
+        return _(
+            "Home: /home/{name} is on the fast system disk and is wiped at every reboot; "
+            "~/data links to {home} and the dotfiles to {home}/dotfiles, on the persistent "
+            "disk: keep your work under ~/data."
+        ).format(name=result.name, home=home)
+    return _(
+        "Home: /home/{name} is a link to {home}, on the persistent disk; anything "
+        "outside it (and /data) is wiped at every reboot."
+    ).format(name=result.name, home=home)
 
 
 def key_steps(key_path: str, name: str, host: str, admin: str) -> list[str]:

@@ -13,7 +13,7 @@ from datakeeper.errors import DatakeeperError, InvalidInputError
 from datakeeper.features.disk.scan import scan_tree
 from datakeeper.features.users.groups import registry_warnings
 from datakeeper.features.users.names import check_username_syntax
-from datakeeper.i18n import _
+from datakeeper.i18n import N_, _
 from datakeeper.registry import RegistryDocument, RegistryEntry, load_or_empty
 from datakeeper.registry.live import entry_from_system
 from datakeeper.system import accounts, logindefs, sshkeys
@@ -61,6 +61,21 @@ class UserDetails(UserSummary):
     registry: dict[str, Any] | None = None
 
 
+_STATE_WORDS = {
+    "registered": N_("registered"),
+    "unregistered": N_("unregistered"),
+    "missing": N_("missing"),
+}
+_DRIFT_PREFIX = "drift: "
+
+
+def state_for_people(state: str) -> str:
+    """``state`` (a stable word, as ``--json`` gives it) in the reader's language."""
+    if state.startswith(_DRIFT_PREFIX):
+        return _("drift: {fields}").format(fields=state[len(_DRIFT_PREFIX) :])
+    return _(_STATE_WORDS[state]) if state in _STATE_WORDS else state
+
+
 def drift(recorded: RegistryEntry | None, live: RegistryEntry | None) -> str:
     """``registered``, ``unregistered``, ``missing``, or ``drift: field, field``."""
     if recorded is None:
@@ -71,7 +86,7 @@ def drift(recorded: RegistryEntry | None, live: RegistryEntry | None) -> str:
     if not fields:
         return "registered"
     shown = ["password" if f == "password_hash" else f for f in fields]
-    return "drift: " + ", ".join(shown)
+    return _DRIFT_PREFIX + ", ".join(shown)
 
 
 def list_users(cfg: SiteConfig, *, sizes: bool = False) -> list[UserSummary]:

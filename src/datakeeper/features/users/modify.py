@@ -17,6 +17,7 @@ from datakeeper.features.users.groups import (
     recorded_allowance,
 )
 from datakeeper.features.users.keys import validate_public_keys
+from datakeeper.features.users.layouts import keys_folder
 from datakeeper.features.users.names import check_username_syntax
 from datakeeper.features.users.shells import resolve_shell
 from datakeeper.i18n import _
@@ -60,7 +61,7 @@ def set_user(
     account = _account_change(cfg, request, user)
     registered = _is_registered(cfg, request.name)
     allowed = _allowed(cfg, request, account[0].groups, registered)
-    resources = account + _key_changes(request, user)
+    resources = account + _key_changes(cfg, request, user)
     if registered:
         resources += registry_records(cfg, request.name, account[0].groups, allowed)
     with change_session(cfg, dry_run=dry_run) as session:
@@ -85,7 +86,13 @@ def log_allowance(cfg: SiteConfig, name: str, groups: tuple[str, ...], *, dry_ru
     """Log the warning for privileged groups allowed now (the CLI prints it too)."""
     if groups and not dry_run:
         warning = privileged_warning(name, groups)
-        record_event(cfg, resource=f"account {name}", event=warning, outcome="warning")
+        record_event(
+            cfg,
+            code="account.privileged_groups",
+            resource=f"account {name}",
+            event=warning,
+            outcome="warning",
+        )
 
 
 def _human_account(name: str) -> accounts.UserInfo:
@@ -120,12 +127,12 @@ def _account_change(cfg: SiteConfig, request: SetRequest, user) -> list[Resource
     return [UserAccount(user.name, user.uid, group_name, groups, shell, user.gecos, user.home)]
 
 
-def _key_changes(request: SetRequest, user) -> list[Resource]:
+def _key_changes(cfg: SiteConfig, request: SetRequest, user) -> list[Resource]:
     if not request.add_keys and not request.remove_keys:
         return []
     primary = accounts.group_by_gid(user.gid)
     group = primary.name if primary else str(user.gid)
-    home = Path(user.home)
+    home = keys_folder(cfg, user.name, Path(user.home))  # a hybrid home: its dotfiles
     resources: list[Resource] = []
     if request.add_keys:
         keys = tuple(k.line for k in validate_public_keys(request.add_keys))

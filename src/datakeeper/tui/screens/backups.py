@@ -11,6 +11,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button
 
+from datakeeper.cells import padded
+from datakeeper.features.backup.listing import state_for_people
 from datakeeper.i18n import _
 from datakeeper.sizes import human_size
 from datakeeper.status import ChangeOutcome, change_line, error_line
@@ -151,6 +153,7 @@ def snapshot_line(row: SnapshotInfo) -> str:
     """One snapshot: name, state, size added and total."""
     added = human_size(row.added_bytes) if row.added_bytes is not None else "-"
     total = human_size(row.total_bytes) if row.total_bytes is not None else "-"
-    return _("{name}  {state:<9} added {added:>9}  total {total:>9}").format(
-        name=row.name, state=row.state, added=added, total=total
+    state = padded(state_for_people(row.state), 9)  # by terminal cells: Korean is wide
+    return _("{name}  {state} added {added:>9}  total {total:>9}").format(
+        name=row.name, state=state, added=added, total=total
     )

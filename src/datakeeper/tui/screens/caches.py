@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Button, OptionList, RadioSet, Static
 from textual.widgets.option_list import Option
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.sizes import human_size
 from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
@@ -141,9 +141,15 @@ def _tail(path: str, width: int = 33) -> str:
 def _preview_lines(kind) -> list[str]:
     """What one cleanup would remove, as ``cache clean`` prints it."""
     days = kind.resource.age_days
-    age = _(", unused for {n} days").format(n=days) if days else ""
+    age = ""
+    if days:
+        age = ngettext(", unused for {n} day", ", unused for {n} days", days).format(n=days)
     lines = [
-        _("{label} ({method}{age}): {files} entries, {size} would be freed").format(
+        ngettext(
+            "{label} ({method}{age}): {files} entry, {size} would be freed",
+            "{label} ({method}{age}): {files} entries, {size} would be freed",
+            kind.scan.files,
+        ).format(
             label=kind.location.label,
             method=kind.resource.method.name,
             age=age,

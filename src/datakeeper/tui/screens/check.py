@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button, Static, Tree
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.status import CheckStatus
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.screens.confirm import ConfirmScreen
@@ -67,9 +67,9 @@ class CheckScreen(FeatureScreen):
         first_fail = None
         for group, results in _grouped(report.results):
             failed = sum(1 for r in results if r.status == CheckStatus.FAIL)
-            label = _("{group}: {n} item(s), {f} failed").format(
-                group=group, n=len(results), f=failed
-            )
+            label = ngettext(
+                "{group}: {n} item, {f} failed", "{group}: {n} items, {f} failed", len(results)
+            ).format(group=group, n=len(results), f=failed)
             node = tree.root.add(Text(label), expand=bool(failed))
             for result in results:
                 added = _add_result(node, result)
@@ -98,7 +98,9 @@ class CheckScreen(FeatureScreen):
         if not changes:
             self.status.done(_("Nothing to fix automatically.") + " " + "; ".join(errors))
             return
-        question = _("Apply these {n} change(s)?").format(n=len(changes))
+        question = ngettext("Apply {n} change?", "Apply these {n} changes?", len(changes)).format(
+            n=len(changes)
+        )
         self.app.push_screen(ConfirmScreen(question, changes + errors, _("Fix")), self._fix)
 
     def _fix(self, yes: bool | None) -> None:
@@ -114,7 +116,9 @@ class CheckScreen(FeatureScreen):
 
     def _fixed(self, report) -> None:
         applied = sum(len(s.changes) for s in report.steps)
-        self.note = _("{n} change(s) applied; checked again.").format(n=applied)
+        self.note = ngettext(
+            "{n} change applied; checked again.", "{n} changes applied; checked again.", applied
+        ).format(n=applied)
         self.action_run()
 
 

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import ProgressBar
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.bars import text_bar
@@ -84,9 +84,11 @@ class DiskScreen(FeatureScreen):
         lines += [printable(note) for note in report.notes]
         if report.errors:
             lines.append(
-                _("{n} folder(s) or file(s) could not be read: {e}").format(
-                    n=report.errors, e="; ".join(map(printable, report.error_samples))
-                )
+                ngettext(
+                    "{n} folder or file could not be read: {e}",
+                    "{n} folders or files could not be read: {e}",
+                    report.errors,
+                ).format(n=report.errors, e="; ".join(map(printable, report.error_samples)))
             )
         self.query_one(TextPanel).show(lines)
 
@@ -127,7 +129,9 @@ class _Listener:
         now = time.monotonic()
         if now - self.shown > 0.2:
             self.shown = now
-            text = _("{n:,} entries in {top}").format(n=entries, top=printable(top))
+            text = ngettext("{n:,} entry in {top}", "{n:,} entries in {top}", entries).format(
+                n=entries, top=printable(top)
+            )
             self.screen.from_thread(self.screen.status.busy, text)
 
     def finished(self, scan) -> None:

@@ -12,7 +12,7 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.sizes import human_size
 from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
@@ -101,9 +101,11 @@ def _total_lines(totals) -> list[str]:
         gpus = ", ".join(str(i) for i in sorted(t.gpus))
         lines.append(
             "  "
-            + _("{user:<13} {memory:>10}  GPU {gpus}  {n} process(es)").format(
-                user=t.owner, memory=human_size(t.memory), gpus=gpus, n=t.processes
-            )
+            + ngettext(
+                "{user:<13} {memory:>10}  GPU {gpus}  {n} process",
+                "{user:<13} {memory:>10}  GPU {gpus}  {n} processes",
+                t.processes,
+            ).format(user=t.owner, memory=human_size(t.memory), gpus=gpus, n=t.processes)
         )
     return lines
 
@@ -113,5 +115,6 @@ def _other_lines(others: dict[int, int]) -> list[str]:
         return ["", _("No other user has a process on a GPU.")]
     lines = ["", _("Other users")]
     for gpu, count in sorted(others.items()):
-        lines.append("  " + _("GPU {gpu}: {n} process(es)").format(gpu=gpu, n=count))
+        line = ngettext("GPU {gpu}: {n} process", "GPU {gpu}: {n} processes", count)
+        lines.append("  " + line.format(gpu=gpu, n=count))
     return lines

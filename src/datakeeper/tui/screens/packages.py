@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Button, ProgressBar, Static
 from textual.widgets.selection_list import Selection
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.status import InstallStatus
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.widgets.textpanel import TextPanel
@@ -94,7 +94,11 @@ class PackagesScreen(FeatureScreen):
         progress.update(total=len(names), progress=0)
         progress.display = True
         self.lines = []
-        what = _("planning") if dry_run else _("installing {n} package(s)").format(n=len(names))
+        what = _("planning")
+        if not dry_run:
+            what = ngettext("installing {n} package", "installing {n} packages", len(names)).format(
+                n=len(names)
+            )
         self.call(
             what,
             self.features.install_packages,
@@ -125,9 +129,10 @@ class PackagesScreen(FeatureScreen):
         if any(r.status is InstallStatus.WOULD_INSTALL for r in results):
             summary = _("Plan only: nothing was installed.")
         else:
-            summary = _("{ok} package(s) in place, {n} failed").format(
-                ok=len(results) - len(failed), n=len(failed)
-            )
+            ok = len(results) - len(failed)
+            summary = ngettext(
+                "{ok} package in place, {n} failed", "{ok} packages in place, {n} failed", ok
+            ).format(ok=ok, n=len(failed))
         self.note = summary + (f": {', '.join(failed)}" if failed else "")
         self.reload()
 

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, ScrollableContainer
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.status import ChangeOutcome, StepStatus, change_line, error_line, yes_no
 from datakeeper.tui.screens.base import FeatureScreen
 from datakeeper.tui.screens.confirm import ConfirmScreen
@@ -142,7 +142,10 @@ class RecoveryScreen(FeatureScreen):
         self.add_lines(*[change_line(c.summary, ChangeOutcome.APPLIED) for c in outcome.applied])
         failed = [error_line(f"{what}: {error}") for what, error in outcome.failed]
         self.add_lines(*failed, *result.notes)
-        self.note = _("{n} change(s) applied.").format(n=len(outcome.applied))
+        applied = len(outcome.applied)
+        self.note = ngettext("{n} change applied.", "{n} changes applied.", applied).format(
+            n=applied
+        )
         self.action_refresh()
 
     def action_run(self) -> None:

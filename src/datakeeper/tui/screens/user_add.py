@@ -28,6 +28,11 @@ from datakeeper.tui.widgets.toggles import Checklist, MarkedCheckbox, MarkedRadi
 
 KEY_CHOICES = (("generate", _("generate a pair")), ("paste", _("paste")), ("skip", _("none")))
 KEY_TYPES = ("ed25519", "rsa", "ecdsa")
+# The home layouts (features.users.layouts, not imported: it loads the engine).
+LAYOUT_CHOICES = (
+    ("link", _("link: all on the data disk")),
+    ("hybrid", _("hybrid: SSD home, data linked")),
+)
 
 
 class UserAddScreen(FeatureScreen):
@@ -70,6 +75,8 @@ class UserAddScreen(FeatureScreen):
             yield Label(_("Shell"), id="shell-label", classes="field-label")
             yield MarkedCheckbox(_("Temporary password (changed at first login)"), id="temp")
             yield MarkedCheckbox(_("The account exists: set up its environment only"), id="envonly")
+            # Last, so the fields above keep their places in the tab order.
+            yield Label(_("Home layout"), id="layout-label", classes="field-label")
             with Horizontal(classes="buttons"):
                 yield Button(_("Review"), id="review", variant="primary")
                 yield Button(_("Back"), id="back")
@@ -99,6 +106,11 @@ class UserAddScreen(FeatureScreen):
             for shell in cfg.home.allowed_shells
         ]
         self.query_one("#form").mount(RadioSet(*shells, id="shell"), after="#shell-label")
+        layouts = [
+            MarkedRadioButton(label, value=layout == cfg.home.layout)
+            for layout, label in LAYOUT_CHOICES
+        ]
+        self.query_one("#form").mount(RadioSet(*layouts, id="layout"), after="#layout-label")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "name":
@@ -144,7 +156,14 @@ class UserAddScreen(FeatureScreen):
             generate_key=KEY_TYPES[self._index("#keytype")] if key == "generate" else None,
             temp_password=self.query_one("#temp", Checkbox).value,
             env_only=self.query_one("#envonly", Checkbox).value,
+            layout=self._layout(),
         )
+
+    def _layout(self) -> str | None:
+        """The layout picked (None before the form is filled: the site's default)."""
+        found = self.query("#layout")
+        index = found.first(RadioSet).pressed_index if found else -1
+        return LAYOUT_CHOICES[index][0] if index >= 0 else None
 
     def _index(self, selector: str) -> int:
         index = self.query_one(selector, RadioSet).pressed_index
@@ -177,15 +196,22 @@ class UserAddScreen(FeatureScreen):
             _("groups:    {groups}").format(groups=", ".join([cfg.group, *request.groups])),
             _("shell:     {shell}").format(shell=request.shell or cfg.home.default_shell),
             _("ssh key:   {key}").format(key=key),
-            _("home:      /home/{name} -> {home}").format(
-                name=request.name, home=cfg.users_dir / request.name
-            ),
+            self._home_line(request),
         ]
         if request.temp_password:
             lines.append(_("password:  a temporary one, to change at the first login"))
         if request.env_only:
             lines.append(_("the account exists: only its environment is set up"))
         return lines
+
+    def _home_line(self, request) -> str:
+        home = self.cfg.users_dir / request.name
+        if (request.layout or self.cfg.home.layout) == "hybrid":
+            return _(
+                "home:      /home/{name} on the SSD (wiped at reboot); ~/data -> {home}, "
+                "dotfiles in {home}/dotfiles"
+            ).format(name=request.name, home=home)
+        return _("home:      /home/{name} -> {home}").format(name=request.name, home=home)
 
     def _create(self, request, yes: bool | None) -> None:
         if yes:

@@ -10,13 +10,22 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from datakeeper.features.users.info import state_for_people
 from datakeeper.i18n import _
 from datakeeper.text import printable
 from datakeeper.tui.screens.base import FeatureScreen
-from datakeeper.tui.screens.confirm import InfoScreen
+from datakeeper.tui.screens.user_migrate import MigrationFlow, UserDetailScreen
 from datakeeper.tui.screens.user_remove import UserRemoveScreen
 
-COLUMNS = (_("name"), _("uid"), _("groups"), _("shell"), _("state"), _("last login"))
+COLUMNS = (
+    _("name"),
+    _("uid"),
+    _("groups"),
+    _("shell"),
+    _("home"),  # the home layout: link or hybrid
+    _("state"),
+    _("last login"),
+)
 
 
 class UsersScreen(FeatureScreen):
@@ -39,8 +48,10 @@ class UsersScreen(FeatureScreen):
             _("Enter picks the user to remove.")
             if self.for_removal
             else _(
-                "Enter shows everything about a user. 'drift' means the account differs "
-                "from what the registry recorded (recovery would restore the recorded one)."
+                "Enter shows everything about a user. 'home' is the layout: link (all on the "
+                "data disk) or hybrid (on the SSD, ~/data and dotfiles linked). 'drift' means "
+                "the account differs from what the registry recorded (recovery would restore "
+                "the recorded one)."
             )
         )
         yield Static(hint, classes="hint", markup=False)
@@ -76,7 +87,8 @@ class UsersScreen(FeatureScreen):
                 str(row.uid if row.uid is not None else "-"),
                 ",".join(row.groups),
                 row.shell or "-",
-                row.state,
+                row.home_layout,
+                state_for_people(row.state),
                 row.last_login or "-",
             )
             # Text, not str: DataTable would read a str as markup; values are escaped.
@@ -103,7 +115,8 @@ class UsersScreen(FeatureScreen):
         lines = [
             f"{key:12} {printable(_shown(value))}" for key, value in fields if key != "registry"
         ]
-        self.app.push_screen(InfoScreen(info.name, lines))
+        flow = MigrationFlow(self, self.cfg, info.name, info.home_layout)
+        self.app.push_screen(UserDetailScreen(info.name, lines, info.home_layout), flow.start)
 
 
 def _shown(value) -> str:

@@ -20,7 +20,7 @@ from datakeeper.features.users.remove.request import (
     check_request,
     registry_entry,
 )
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.paths import HOME_ROOT
 from datakeeper.resources.symlink_absent import LinkState, link_state
 from datakeeper.sizes import human_size
@@ -101,10 +101,13 @@ def _describe_home(home: HomeState) -> str:
     if home.kind != "directory" or home.usage is None:
         return _("{path} ({kind})").format(path=home.path, kind=home.kind)
     usage = home.usage
-    return _("{path}: {size} allocated, {files} files, {dirs} directories").format(
-        path=home.path, size=human_size(usage.allocated_bytes), files=usage.files,
-        dirs=usage.directories,
-    )  # fmt: skip
+    files = ngettext("{n} file", "{n} files", usage.files).format(n=usage.files)
+    dirs = ngettext("{n} directory", "{n} directories", usage.directories).format(
+        n=usage.directories
+    )
+    return _("{path}: {size} allocated, {files}, {dirs}").format(
+        path=home.path, size=human_size(usage.allocated_bytes), files=files, dirs=dirs
+    )
 
 
 def _describe_link(link: LinkState) -> str:
@@ -157,11 +160,13 @@ def check_not_busy(preview: RemovalPreview, request: RemoveRequest) -> None:
 
 def busy_error(name: str, logins: int, processes: int) -> RefusedError:
     """The refusal for a user still logged in or running processes."""
+    sessions = ngettext("{n} session", "{n} sessions", logins).format(n=logins)
+    running = ngettext("{n} process", "{n} processes", processes).format(n=processes)
     return RefusedError(
         _(
-            "{name} is logged in or running processes ({s} session(s), {p} process(es)); "
+            "{name} is logged in or running processes ({sessions}, {processes}); "
             "pass --kill-sessions to end them"
-        ).format(name=name, s=logins, p=processes)
+        ).format(name=name, sessions=sessions, processes=running)
     )
 
 

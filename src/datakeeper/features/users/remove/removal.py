@@ -26,7 +26,7 @@ from datakeeper.features.users.remove.preview import (
     check_not_busy,
 )
 from datakeeper.features.users.remove.request import RemoveRequest, check_request
-from datakeeper.i18n import _
+from datakeeper.i18n import _, ngettext
 from datakeeper.system import activity
 from datakeeper.system.home_move import inspect_home
 
@@ -63,9 +63,11 @@ class RemovalReport:
             tail = _("they had no persistent data")
         else:
             tail = _("their data is at {where}").format(where=where)
-        return _("{name} removed ({n} change(s)); {tail}.").format(
-            name=self.preview.target.name, n=len(self.applied), tail=tail
+        count = len(self.applied)
+        removed = ngettext(
+            "{name} removed ({n} change); {tail}.", "{name} removed ({n} changes); {tail}.", count
         )
+        return removed.format(name=self.preview.target.name, n=count, tail=tail)
 
     def as_dict(self) -> dict:
         return {
