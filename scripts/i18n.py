@@ -13,6 +13,7 @@ here at build time; the .po files are the source kept in git.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -56,10 +57,19 @@ def extracted(package: Path = PACKAGE) -> Catalog:
 
 
 def extract() -> None:
-    with TEMPLATE.open("wb") as handle:
-        write_po(handle, extracted(), width=WIDTH, omit_header=False, no_location=True,
-                 sort_output=True)  # fmt: skip
+    buffer = io.BytesIO()
+    write_po(buffer, extracted(), width=WIDTH, omit_header=False, no_location=True,
+             sort_output=True)  # fmt: skip
+    old = TEMPLATE.read_bytes() if TEMPLATE.exists() else b""
+    if _undated(old) == _undated(buffer.getvalue()):
+        print(f"{TEMPLATE.relative_to(ROOT)} is up to date")
+        return  # only the creation date would change: keep git quiet
+    TEMPLATE.write_bytes(buffer.getvalue())
     print(f"wrote {TEMPLATE.relative_to(ROOT)}")
+
+
+def _undated(text: bytes) -> bytes:
+    return re.sub(rb'"POT-Creation-Date: [^"]*"', b"", text)
 
 
 def update() -> None:
