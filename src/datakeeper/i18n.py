@@ -27,44 +27,21 @@ from collections.abc import Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 
+from datakeeper.locale_env import LOCALE_VARIABLES, SOURCE_LANGUAGE, asked_language
+
 DOMAIN = "datakeeper"
 LOCALE_DIR = Path(__file__).parent / "locale"
-SOURCE_LANGUAGE = "en"
 LANGUAGES = ("en", "ko")  # the source language first, then those with a catalog
-ENVIRONMENT_ORDER = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
-_NO_LANGUAGE = frozenset({"c", "posix"})
+ENVIRONMENT_ORDER = LOCALE_VARIABLES
 
 _chosen: str | None = None  # --lang
 _site_default: str | None = None  # the config's ``language``
 
 
-def normalize(value: str) -> str | None:
-    """``ko_KR.UTF-8`` → ``ko``; ``C``, ``POSIX`` and empty → ``None`` (no language named)."""
-    base = value.strip().split(".", 1)[0].split("@", 1)[0]
-    code = base.replace("-", "_").split("_", 1)[0].lower()
-    if not code or code in _NO_LANGUAGE:
-        return None
-    return code
-
-
 def language_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
-    """The language the locale variables ask for, or ``None`` when they name none.
-
-    The first variable that names a language decides. ``LANGUAGE`` is a list
-    (``fr:ko:en``); its first entry we have a catalog for wins. A language
-    asked for that we do not have reads as English, as gettext falls back
-    to the source strings.
-    """
-    env = os.environ if environ is None else environ
-    for variable in ENVIRONMENT_ORDER:
-        wanted = [code for part in env.get(variable, "").split(":") if (code := normalize(part))]
-        if not wanted:
-            continue
-        for code in wanted:
-            if code in LANGUAGES:
-                return code
-        return SOURCE_LANGUAGE
-    return None
+    """The language the locale variables (``os.environ`` by default) ask for, or
+    ``None`` when they name none: the rule of ``datakeeper.locale_env``."""
+    return asked_language(os.environ if environ is None else environ, LANGUAGES)
 
 
 def current_language() -> str:

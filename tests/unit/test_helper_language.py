@@ -166,4 +166,4 @@ def test_the_rendered_helper_is_the_same_bytes_each_time(tmp_path):
 )
 def test_the_helper_reads_the_locale_as_datakeeper_does(env):
     expected = i18n.language_from_environment(env)
-    assert messages.language_from_environment(env, i18n.LANGUAGES) == expected
+    assert messages.asked_language(env, i18n.LANGUAGES) == expected

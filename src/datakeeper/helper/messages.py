@@ -11,51 +11,28 @@ same code run in-process speaks English.
 
 Which language: the first of ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES`` and
 ``LANG`` that names one (sudo keeps them), else the site's ``language``
-(baked into the policy), else English: the rule of
-``datakeeper.i18n.language_from_environment``, written again here because
-that module reads catalog files. ``setlocale`` is never called.
+(baked into the policy), else English: the rule of ``datakeeper.locale_env``,
+which the tool's own ``datakeeper.i18n`` uses too (inlined here, as the helper's
+other modules are). ``setlocale`` is never called.
 """
 
 from __future__ import annotations
 
 import gettext  # only c2py: a catalog's plural rule as a function; no file is read
 
+from datakeeper.locale_env import SOURCE_LANGUAGE, asked_language
+
 # Language -> {"plural": the catalog's C expression of n, "messages": {msgid: text},
 # "plurals": {singular msgid: [form, ...]}}, baked in by datakeeper.features.setup.sudo.
 TRANSLATIONS: dict = {}
 
-SOURCE_LANGUAGE = "en"
-LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
-_NOT_A_LANGUAGE = frozenset({"c", "posix"})
 _spoken: dict = {}  # the chosen language's entry of TRANSLATIONS, and its plural rule
-
-
-def language_code(value: str) -> str | None:
-    """``ko_KR.UTF-8`` -> ``ko``; ``C``, ``POSIX`` and empty -> None (no language named)."""
-    base = value.strip().split(".", 1)[0].split("@", 1)[0]
-    code = base.replace("-", "_").split("_", 1)[0].lower()
-    return None if not code or code in _NOT_A_LANGUAGE else code
-
-
-def language_from_environment(environ, known) -> str | None:
-    """The language the locale variables ask for, or None when they name none.
-
-    The first variable that names a language decides; in ``LANGUAGE``
-    (``fr:ko:en``) its first entry in ``known`` wins; a language not in ``known``
-    reads as English.
-    """
-    for variable in LOCALE_VARIABLES:
-        parts = environ.get(variable, "").split(":")
-        wanted = [code for code in map(language_code, parts) if code]
-        if wanted:
-            return next((code for code in wanted if code in known), SOURCE_LANGUAGE)
-    return None
 
 
 def choose_language(environ, default: str | None = None) -> str:
     """Speak what ``environ`` asks for, else ``default``, else English; return which."""
     known = (SOURCE_LANGUAGE, *TRANSLATIONS)
-    code = language_from_environment(environ, known) or default or SOURCE_LANGUAGE
+    code = asked_language(environ, known) or default or SOURCE_LANGUAGE
     if code not in TRANSLATIONS:
         code = SOURCE_LANGUAGE
     _spoken.clear()
