@@ -20,12 +20,12 @@ from datakeeper.cli.argv import GlobalOptionsGroup
 from datakeeper.cli.click_texts import install_help_formatter, translate_error
 from datakeeper.cli.clickcompat import Abort, ClickException, UsageError
 from datakeeper.cli.commands import COMPLETE_VAR, command_table, root_texts
-from datakeeper.cli.language import CONFIG_ENV_VAR
 from datakeeper.cli.lazy import LazyGroup
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.cli.progress_view import for_stderr
 from datakeeper.errors import DatakeeperError, ExitCode
 from datakeeper.i18n import LANGUAGES, _, set_language
+from datakeeper.paths import CONFIG_ENV_VAR
 from datakeeper.progress import NO_PROGRESS, reporting
 
 TEXTS = root_texts()

@@ -37,8 +37,8 @@ def show(ctx: typer.Context) -> None:
         config_to_dict,
         load_config,
         render_config,
-        resolve_config_path,
     )
+    from datakeeper.paths import resolve_config_path
 
     options = global_options(ctx)
     path = resolve_config_path(options.config_path)
@@ -72,7 +72,8 @@ def validate(
 ) -> None:
     """Check a config file and list every problem, one per line (exit 2 if any)."""
     # Imported here, when the command runs: start-up cost (see the note at the top).
-    from datakeeper.config.loader import check_config, resolve_config_path
+    from datakeeper.config.loader import check_config
+    from datakeeper.paths import resolve_config_path
 
     options = global_options(ctx)
     target = path if path is not None else resolve_config_path(options.config_path)

@@ -10,18 +10,15 @@ Nothing here can fail: an unreadable config or an unknown value means English.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from datakeeper import i18n
+from datakeeper.paths import resolve_config_path
 
 LANG_OPTION = "--lang"
 CONFIG_OPTION = "--config"
-# Kept in step with config.loader (importing it would load pydantic).
-DEFAULT_CONFIG_PATH = Path("/data/config/datakeeper.toml")
-CONFIG_ENV_VAR = "DATAKEEPER_CONFIG"
 _SCAN_LIMIT = 256 * 1024  # a site config is a few kB; never read a huge file whole
 _LANGUAGE_KEY = re.compile(r"""^\s*language\s*=\s*["']([A-Za-z_-]+)["']\s*(#.*)?$""")
 
@@ -62,8 +59,8 @@ def site_language(path: Path) -> str | None:
 
 
 def _config_path(argv: Sequence[str]) -> Path:
-    given = option_value(argv, CONFIG_OPTION) or os.environ.get(CONFIG_ENV_VAR)
-    return Path(given) if given else DEFAULT_CONFIG_PATH
+    given = option_value(argv, CONFIG_OPTION)
+    return resolve_config_path(Path(given) if given else None)
 
 
 def _known(code: str | None) -> str | None:

@@ -7,15 +7,12 @@ command functions, not at module level.
 from __future__ import annotations
 
 from datakeeper.config.loader import (
-    CONFIG_ENV_VAR,
-    DEFAULT_CONFIG_PATH,
     check_config,
     config_file_missing,
     config_to_dict,
     load_config,
     parse_config,
     render_config,
-    resolve_config_path,
 )
 from datakeeper.config.schema import (
     AlertConfig,
@@ -28,6 +25,7 @@ from datakeeper.config.schema import (
     StorageConfig,
     SudoConfig,
 )
+from datakeeper.paths import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, resolve_config_path
 
 __all__ = [
     "CONFIG_ENV_VAR",

@@ -26,18 +26,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-DEFAULT_CONFIG_PATH = Path("/data/config/datakeeper.toml")
-CONFIG_ENV_VAR = "DATAKEEPER_CONFIG"
 _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TOML_END_RE = re.compile(r"\s*\(at end of document\)$")
-
-
-def resolve_config_path(explicit: Path | None) -> Path:
-    """The config file to use: ``explicit``, else $DATAKEEPER_CONFIG, else the default."""
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get(CONFIG_ENV_VAR)
-    return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
 
 
 def load_config(path: Path, *, missing_ok: bool = False) -> SiteConfig:
