@@ -151,13 +151,17 @@ SLOW = NO_SOFTWARE + "\n[backup]\nbwlimit_kib = 1000\n"
 def test_a_killed_run_is_never_complete_and_the_next_one_resumes_it(alice):
     server = alice
     server.run(["dd", "if=/dev/urandom", f"of={HOME}/big.bin", "bs=1M", "count=8"])
+    server.run(["sh", "-c", f"echo soon deleted > {HOME}/a-gone.txt"])  # sorted before big.bin
     command = f"{sys.executable} -m datakeeper backup run > /root/run.out 2>&1 & echo $!"
     runner = server.run(["sh", "-c", command]).stdout.strip()
     partial = _wait_for_partial(server)
+    copied = f"{SNAPSHOTS}/{partial}.partial/data/users/alice/a-gone.txt"
+    _wait_until(lambda: server.path(copied).is_file(), "the small file was never copied")
     pids = server.run(["pgrep", "-x", "rsync"]).stdout.split()
     assert pids
     server.run(["kill", "-KILL", *pids])
     _wait_gone(server, runner)
+    server.run(["rm", f"{HOME}/a-gone.txt"])  # deleted before the run resumes
     assert "rsync failed: killed by signal 9" in server.path("/root/run.out").read_text()
     rows = _listed(server)
     assert [(row["name"], row["state"]) for row in rows] == [(partial, "partial")]
@@ -168,7 +172,16 @@ def test_a_killed_run_is_never_complete_and_the_next_one_resumes_it(alice):
     assert report["plan"]["resumes"] == f"{partial}.partial"
     name = report["snapshot"]["name"]
     assert [(row["name"], row["state"]) for row in _listed(server)] == [(name, "complete")]
+    assert not server.path(f"{SNAPSHOTS}/{name}/data/users/alice/a-gone.txt").exists()
+    assert server.path(f"{SNAPSHOTS}/{name}/data/users/alice/big.bin").stat().st_size == 8 << 20
     assert _run(server, "verify")["ok"] is True
+
+
+def _wait_until(condition, failure: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
 
 
 def _wait_for_partial(server) -> str:

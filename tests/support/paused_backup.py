@@ -8,7 +8,7 @@ first, so the run is caught *in* that step, not before it:
 
 - ``estimate``: after the room check (the sources' bound, or rsync's
   ``--dry-run --stats``) returned, inside the plan;
-- ``manifest``: after the manifest's first file was hashed and counted;
+- ``manifest``: after the manifest's first run of files was hashed and counted;
 - ``rename``: after the finished partial snapshot was synced, before its rename.
 
 (A kill during rsync's copy needs no hook: the test slows the copy with
@@ -46,14 +46,13 @@ def _hold_after(function, marker: Path, when=lambda *args: True):
 
 
 def _hold_in_walk(walk, marker: Path):
-    """The manifest's walk, holding once the first file was written and counted."""
+    """The manifest's walk, holding once its first run of files was written and counted."""
 
     @wraps(walk)
     def held(*args):
-        for number, found in enumerate(walk(*args)):
-            if number == 1:  # the first file's line is written before the second is asked for
-                _hold(marker)
+        for found in walk(*args):
             yield found
+            _hold(marker)  # asked for the next run: the first one is done
 
     return held
 
@@ -63,7 +62,7 @@ def install(point: str, marker: Path) -> None:
     if point == "estimate":
         run.SnapshotRun._need = _hold_after(run.SnapshotRun._need, marker)
     elif point == "manifest":
-        writer.walk_beside = _hold_in_walk(writer.walk_beside, marker)
+        writer.walk_runs = _hold_in_walk(writer.walk_runs, marker)
     elif point == "rename":
         partial = lambda folder: str(folder).endswith(".partial")  # noqa: E731
         run._sync = _hold_after(run._sync, marker, partial)

@@ -118,3 +118,16 @@ def test_a_line_that_is_not_exactly_one_entry_is_refused(tmp_path, damage):
         check_manifest(out, totals)
     with pytest.raises(ValueError):
         list(read_manifest(out))
+
+
+def test_a_manifest_changed_behind_the_same_totals_is_refused(tmp_path):
+    data = _tree(tmp_path)
+    out = tmp_path / "manifest.jsonl"
+    totals = write_manifest(data, out, users_folder="users", sample_percent=100, previous=None)
+    check_manifest(out, totals)
+    text = out.read_text(encoding="ascii")
+    digest = next(entry.digest for entry in read_manifest(out))
+    flipped = ("0" if digest[0] != "0" else "1") + digest[1:]
+    out.write_text(text.replace(digest, flipped, 1), encoding="ascii")
+    with pytest.raises(ActionFailedError, match="reads back different from what was written"):
+        check_manifest(out, totals)

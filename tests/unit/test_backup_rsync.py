@@ -22,9 +22,17 @@ def test_a_snapshot_links_against_the_previous_one_gently():
         ["/data/./users"], Path("/b/new/data"), Path("/b/old/data"), rsync.Niceness(10, True, 0)
     )
     assert argv[:5] == ["ionice", "-c3", "nice", "-n", "10"]
-    assert argv[5:10] == ["rsync", "-aHAX", "--numeric-ids", "--relative", "--delete"]
+    assert argv[5:9] == ["rsync", "-aHAX", "--numeric-ids", "--relative"]
+    assert "--delete" not in argv  # a fresh folder: nothing to drop
     assert "--link-dest=/b/old/data" in argv
     assert argv[-3:] == ["--", "/data/./users", "/b/new/data/"]
+
+
+def test_a_resumed_snapshot_drops_what_the_sources_no_longer_hold():
+    argv = rsync.snapshot_argv(
+        ["/data/./users"], Path("/b/n"), None, rsync.Niceness(0, False), flags=rsync.RESUME_FLAGS
+    )
+    assert argv[:5] == ["rsync", "-aHAX", "--numeric-ids", "--relative", "--delete"]
 
 
 def test_without_niceness_or_previous_snapshot():

@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from datakeeper.features.backup import writer
 from datakeeper.features.backup.manifest import file_digest, read_manifest
 from datakeeper.features.backup.writer import Previous, write_manifest
@@ -104,3 +106,28 @@ def test_a_hash_the_old_sample_left_out_is_taken_when_the_sample_grows(tmp_path)
     )
     assert all(e.digest == file_digest(second / e.path) for e in read_manifest(out))
     assert totals.added_bytes == 0
+
+
+@pytest.mark.parametrize("damage", ['["users/a/copied", 1200, 5\n', "garbage\n", "caf\xe9\n"])
+def test_a_damaged_previous_manifest_is_dropped_from_there_on(tmp_path, monkeypatch, damage):
+    _first, second, previous = _snapshots(tmp_path, 100)
+    lines = previous.manifest.read_bytes().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if b"users/a/copied" in line)
+    lines[at] = damage.encode("latin-1")
+    previous.manifest.write_bytes(b"".join(lines))
+    read: list[str] = []
+
+    def counted(path: Path) -> str:
+        read.append(path.relative_to(second).as_posix())
+        return file_digest(path)
+
+    monkeypatch.setattr(writer, "file_digest", counted)
+    out = tmp_path / "two.jsonl"
+    totals = write_manifest(
+        second, out, users_folder="users", sample_percent=100, previous=previous
+    )
+    assert read == ["users/a/copied", "users/a/kept", "users/b/kept"]  # from the damage on
+    fresh = tmp_path / "fresh.jsonl"
+    write_manifest(second, fresh, users_folder="users", sample_percent=100, previous=None)
+    assert out.read_bytes() == fresh.read_bytes()
+    assert totals.added_bytes == 0  # still the same inodes as the previous snapshot's

@@ -22,7 +22,11 @@ from datakeeper.i18n import _
 
 # What a snapshot keeps: permissions, owners as numbers (ids survive a wipe),
 # hard links, ACLs and extended attributes; links are copied as links.
-BASE_FLAGS = ("-aHAX", "--numeric-ids", "--relative", "--delete")
+BASE_FLAGS = ("-aHAX", "--numeric-ids", "--relative")
+# Into a folder that already holds files (a resumed snapshot), ``--delete`` drops
+# those deleted from the sources since. A fresh folder has nothing to drop, and
+# rsync's deletion pass over every folder costs ~5% of an unchanged snapshot.
+RESUME_FLAGS = (*BASE_FLAGS, "--delete")
 # The estimate leaves ACLs and xattrs out: they add no size, and a dry run into a
 # folder that does not exist yet fails on them (rsync 3.5, with --link-dest).
 ESTIMATE_FLAGS = ("-aH", "--numeric-ids", "--relative", "--delete")

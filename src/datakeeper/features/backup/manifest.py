@@ -68,36 +68,43 @@ def walk_files(top: Path) -> Iterator[tuple[str, os.stat_result]]:
             yield os.fsdecode(relative), info
 
 
-def walk_beside(top: Path, previous: Path | None) -> Iterator[tuple[str, os.DirEntry, int | None]]:
-    """(relative path, directory entry, inode of the same path in ``previous`` or
-    None) of every regular file under ``top``, in the manifest's order. Nothing is
-    stat'ed per file: both inodes come from the folders' listings (a folder of
-    ``previous`` on another filesystem, or not a folder, gives none)."""
-    stack = [_beside(os.fsencode(top), os.fsencode(previous) if previous else None, b"")]
+def walk_runs(top: Path, previous: Path | None) -> Iterator[tuple[str, list[tuple]]]:
+    """The regular files under ``top`` in the manifest's order, as runs: (relative
+    folder with its trailing ``/``, or "" at the top; [(name, directory entry, inode of
+    the same path in ``previous`` or None), ...]), one run per stretch of a folder's
+    files between its subfolders. Nothing is stat'ed per file: both inodes come from
+    the folders' listings (a folder of ``previous`` on another filesystem, or not a
+    folder, gives none). Names are ``str`` as Python reads raw file names."""
+    stack = [_folder(os.fsencode(top), os.fsencode(previous) if previous else None, b"")]
     while stack:
-        found = next(stack[-1], None)
-        if found is None:
+        entries, inodes, old, prefix, start = stack[-1]
+        run = []
+        for position in range(start, len(entries)):
+            entry = entries[position]
+            if entry.is_dir(follow_symlinks=False):
+                stack[-1][4] = position + 1  # go on after this folder once it is done
+                below = old + b"/" + entry.name if old is not None else None
+                stack.append(_folder(entry.path, below, prefix + entry.name + b"/"))
+                break
+            if entry.is_file(follow_symlinks=False):
+                run.append((entry.name.decode(*_FS), entry, inodes.get(entry.name)))
+        else:
             stack.pop()
-            continue
-        entry, relative, before, old = found
-        if entry.is_dir(follow_symlinks=False):
-            below = old + b"/" + entry.name if old is not None else None
-            stack.append(_beside(entry.path, below, relative + b"/"))
-        elif entry.is_file(follow_symlinks=False):
-            yield relative.decode(*_FS), entry, before
+        if run:
+            yield prefix.decode(*_FS), run
 
 
-def _beside(folder: bytes, old: bytes | None, prefix: bytes) -> Iterator[tuple]:
-    """(entry, relative path, previous inode, ``old``) of a folder's entries, sorted
-    by name; both listings are read whole and closed (no descriptors held)."""
+def _folder(folder: bytes, old: bytes | None, prefix: bytes) -> list:
+    """[entries sorted by name, name -> inode in ``old``, ``old``, prefix, next position]
+    of one folder; both listings are read whole and closed (no descriptors held)."""
     try:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=_NAME)
         device = os.lstat(folder).st_dev
     except FileNotFoundError:
-        return iter(())
+        return [[], {}, None, prefix, 0]
     inodes = _inodes(old, device) if old is not None else {}
-    return ((entry, prefix + entry.name, inodes.get(entry.name), old) for entry in entries)
+    return [entries, inodes, old, prefix, 0]
 
 
 def _inodes(folder: bytes, device: int) -> dict[bytes, int]:
@@ -160,13 +167,18 @@ def read_manifest(path: Path) -> Iterator[Entry]:
 
 def read_lines(path: Path) -> Iterator[tuple[Entry, str]]:
     """Each entry of a manifest file with its line as written (the header checked)."""
+    for line in raw_lines(path):
+        yield parse_line(line), line
+
+
+def raw_lines(path: Path) -> Iterator[str]:
+    """The lines of a manifest file after its header (checked), each ending in a newline."""
     with open(path, encoding="ascii") as handle:
         header = json.loads(handle.readline() or "{}")
         if header.get("manifest") != FORMAT:
             raise ValueError(f"{path}: not a datakeeper manifest (format {FORMAT})")
         for line in handle:
-            name, size, mtime_ns, digest = _row(line)
-            yield Entry(name, size, mtime_ns, digest), line if line[-1:] == "\n" else line + "\n"
+            yield line if line[-1:] == "\n" else line + "\n"
 
 
 def header_line(sample_percent: int) -> str:
@@ -176,11 +188,13 @@ def header_line(sample_percent: int) -> str:
 _DECODE = json.JSONDecoder().raw_decode
 
 
-def _row(line: str) -> list:
+def parse_line(line: str) -> Entry:
     """One manifest line, as ``json.loads`` reads it but without its checks per call
     (a third of the time on a manifest's short lines); anything after the entry
     but the line's end is refused as ``json.loads`` refuses it."""
     row, end = _DECODE(line)
     if end != len(line) and line[end:] != "\n":
         raise ValueError(f"extra data after a manifest entry: {line[:200]!r}")
-    return row
+    if not isinstance(row, list) or len(row) != len(Entry._fields):
+        raise ValueError(f"not a manifest entry: {line[:200]!r}")
+    return Entry(*row)

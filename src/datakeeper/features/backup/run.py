@@ -182,7 +182,9 @@ class SnapshotRun:
         niceness = rsync.Niceness(
             self.cfg.backup.nice, self.cfg.backup.ionice_idle, self.cfg.backup.bwlimit_kib
         )
-        argv = rsync.snapshot_argv(self.sources(), self.partial / layout.DATA, link, niceness)
+        data = self.partial / layout.DATA
+        flags = rsync.RESUME_FLAGS if _holds_anything(data) else rsync.BASE_FLAGS
+        argv = rsync.snapshot_argv(self.sources(), data, link, niceness, flags=flags)
         with tracked(_("copying {name}").format(name=self.name), None, "items"):
             whole = rsync.copy(argv)
         totals = self._write_meta()
@@ -241,6 +243,11 @@ def _private_dir(path: Path) -> None:
     """A root-only directory (made, or closed again after a resumed run)."""
     path.mkdir(mode=0o700, exist_ok=True)
     os.chmod(path, 0o700, follow_symlinks=False)
+
+
+def _holds_anything(folder: Path) -> bool:
+    with os.scandir(folder) as listing:
+        return next(listing, None) is not None
 
 
 def _write_private(path: Path, data: bytes) -> None:
