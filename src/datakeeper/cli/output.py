@@ -56,6 +56,25 @@ def _safe_console_class() -> type[Console]:
     return SafeConsole
 
 
+class LinePrinter:
+    """Lines for people on standard output, escaped as the consoles escape them but
+    written plainly: a report of thousands of lines (a recovery) costs no rendering.
+    ``quiet`` (``--json``) prints nothing."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def _print(self, text: str) -> None:
+        if not self.quiet:
+            sys.stdout.write(printable(text, keep="\n") + "\n")
+
+    def _flush(self) -> None:
+        """Hand what was printed on (a pipe buffers it), so a run killed later
+        leaves its output up to here in the log."""
+        if not self.quiet:
+            sys.stdout.flush()
+
+
 def json_text(data: Any) -> str:
     """``data`` as indented JSON whose every character is printable or a JSON escape.
 

@@ -8,7 +8,7 @@ import typer
 
 from datakeeper.cli.common import site_config
 from datakeeper.cli.options import global_options
-from datakeeper.cli.output import emit, new_table, stdout_console
+from datakeeper.cli.output import LinePrinter, emit, new_table
 from datakeeper.i18n import _, ngettext
 from datakeeper.status import ChangeOutcome, InstallStatus
 
@@ -90,16 +90,8 @@ def install(
         raise typer.Exit(1)
 
 
-class _Progress:
+class _Progress(LinePrinter):
     """Prints each package as it starts, its changes, and its result (an InstallListener)."""
-
-    def __init__(self, *, quiet: bool) -> None:
-        self.quiet = quiet
-        self.console = stdout_console()
-
-    def _print(self, text: str) -> None:
-        if not self.quiet:
-            self.console.print(text, markup=False, highlight=False)
 
     def started(self, index: int, total: int, package) -> None:
         self._print(f"[{index}/{total}] {package.name} ({package.kind} {package.source}) …")

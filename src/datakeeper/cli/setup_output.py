@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from datakeeper.cli.output import emit, stdout_console
+from datakeeper.cli.output import LinePrinter, emit
 from datakeeper.i18n import _
 from datakeeper.status import StepStatus, change_line, error_line, note_line, unchanged_line
 
@@ -14,16 +14,12 @@ if TYPE_CHECKING:
     from datakeeper.features.setup.steps import Step
 
 
-class SetupPrinter:
-    """A ``SetupReporter`` that prints each step, change and note for people."""
+class SetupPrinter(LinePrinter):
+    """A ``SetupReporter`` that prints each step, change and note for people (nothing
+    with ``--json``)."""
 
     def __init__(self, json_output: bool) -> None:
-        self.quiet = json_output
-        self.console = stdout_console()
-
-    def _print(self, text: str) -> None:
-        if not self.quiet:
-            self.console.print(text, markup=False, highlight=False)
+        super().__init__(quiet=json_output)
 
     def step_started(self, index: int, total: int, step: Step) -> None:
         self._print(f"[{index}/{total}] {step.key}: {step.title}")
@@ -40,6 +36,7 @@ class SetupPrinter:
         for note in result.notes:
             self._print(note_line(note))
         self._print("  => " + StepStatus(result.status).word)
+        self._flush()
 
 
 def finish(report: SetupReport, json_output: bool) -> None:
