@@ -21,16 +21,16 @@ whose help texts are translated when their modules load.
 
 from __future__ import annotations
 
-import gettext
 import os
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from pathlib import Path
 
 from datakeeper.locale_env import LOCALE_VARIABLES, SOURCE_LANGUAGE, asked_language
+from datakeeper.mo_catalog import MoCatalog, SourceTexts
 
 DOMAIN = "datakeeper"
-LOCALE_DIR = Path(__file__).parent / "locale"
+# A string, not a Path: pathlib (and the urllib it imports) is not loaded for --help.
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 LANGUAGES = ("en", "ko")  # the source language first, then those with a catalog
 ENVIRONMENT_ORDER = LOCALE_VARIABLES
 
@@ -84,15 +84,21 @@ def _clear() -> None:
 
 
 @cache
-def translation_for(code: str) -> gettext.NullTranslations:
-    """The catalog of language ``code``; English (no catalog) returns the strings as given."""
+def translation_for(code: str) -> SourceTexts:
+    """The catalog of language ``code`` (``gettext``, ``ngettext``, ``info``); English,
+    or a language whose catalog is missing or unreadable, gives the strings as written."""
     if code == SOURCE_LANGUAGE:
-        return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[code], fallback=True)
+        return SourceTexts()
+    path = os.path.join(LOCALE_DIR, code, "LC_MESSAGES", DOMAIN + ".mo")
+    try:
+        with open(path, "rb") as handle:
+            return MoCatalog(handle.read())
+    except (OSError, ValueError):
+        return SourceTexts()
 
 
 @lru_cache(maxsize=1)
-def _translation() -> gettext.NullTranslations:
+def _translation() -> SourceTexts:
     return translation_for(_language())
 
 

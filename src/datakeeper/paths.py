@@ -7,12 +7,12 @@ recovery) or that the installer and the boot path must agree on.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from datakeeper.config_location import DEFAULT_CONFIG_FILE, config_file
+
 # The site config: this file, unless --config or $DATAKEEPER_CONFIG names another.
-DEFAULT_CONFIG_PATH = Path("/data/config/datakeeper.toml")
-CONFIG_ENV_VAR = "DATAKEEPER_CONFIG"
+DEFAULT_CONFIG_PATH = Path(DEFAULT_CONFIG_FILE)
 
 # Where login homes live on the SSD: the home link (or, in the hybrid layout,
 # the SSD home) of every managed account.
@@ -40,7 +40,4 @@ RECOVERY_FLAG_NAME = "recovery-enabled"
 
 def resolve_config_path(explicit: Path | None) -> Path:
     """The config file to use: ``explicit``, else $DATAKEEPER_CONFIG, else the default."""
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get(CONFIG_ENV_VAR)
-    return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
+    return explicit if explicit is not None else Path(config_file(None))

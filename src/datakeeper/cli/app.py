@@ -23,9 +23,9 @@ from datakeeper.cli.commands import COMPLETE_VAR, command_table, root_texts
 from datakeeper.cli.lazy import LazyGroup
 from datakeeper.cli.options import GlobalOptions
 from datakeeper.cli.progress_view import for_stderr
+from datakeeper.config_location import CONFIG_ENV_VAR
 from datakeeper.errors import DatakeeperError, ExitCode
 from datakeeper.i18n import LANGUAGES, _, set_language
-from datakeeper.paths import CONFIG_ENV_VAR
 from datakeeper.progress import NO_PROGRESS, reporting
 
 TEXTS = root_texts()

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from datakeeper import i18n
-from datakeeper.paths import resolve_config_path
+from datakeeper.config_location import config_file
 
 LANG_OPTION = "--lang"
 CONFIG_OPTION = "--config"
@@ -42,10 +41,10 @@ def option_value(argv: Sequence[str], option: str) -> str | None:
     return value
 
 
-def site_language(path: Path) -> str | None:
+def site_language(path: str) -> str | None:
     """The top-level ``language = "…"`` of the TOML file at ``path``, if it has one."""
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             text = handle.read(_SCAN_LIMIT).decode("utf-8", errors="replace")
     except OSError:
         return None
@@ -58,9 +57,8 @@ def site_language(path: Path) -> str | None:
     return None
 
 
-def _config_path(argv: Sequence[str]) -> Path:
-    given = option_value(argv, CONFIG_OPTION)
-    return resolve_config_path(Path(given) if given else None)
+def _config_path(argv: Sequence[str]) -> str:
+    return config_file(option_value(argv, CONFIG_OPTION) or None)
 
 
 def _known(code: str | None) -> str | None:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from datakeeper import __version__
 from datakeeper.cli.commands import COMPLETE_VAR, command_table, root_texts
+from datakeeper.config_location import CONFIG_ENV_VAR
 from datakeeper.i18n import LANGUAGES, _
-from datakeeper.paths import CONFIG_ENV_VAR
 
 HELP_OPTIONS = ("--help", "-h")
 USAGE_ARGUMENTS = "[OPTIONS] COMMAND [ARGS]..."

@@ -25,7 +25,8 @@ from datakeeper.config.schema import (
     StorageConfig,
     SudoConfig,
 )
-from datakeeper.paths import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, resolve_config_path
+from datakeeper.config_location import CONFIG_ENV_VAR
+from datakeeper.paths import DEFAULT_CONFIG_PATH, resolve_config_path
 
 __all__ = [
     "CONFIG_ENV_VAR",

@@ -17,6 +17,7 @@ import gettext
 import re
 
 from datakeeper.i18n import LANGUAGES, SOURCE_LANGUAGE, translation_for
+from datakeeper.mo_catalog import SourceTexts
 
 PLURAL_FORMS = re.compile(r"nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*([^;]+)")
 MAX_SAMPLE = 1000  # the counts searched for one that picks each plural form
@@ -71,7 +72,7 @@ def _samples(count: int, rule: str) -> list[int]:
 
 
 def _plural_forms(
-    translation: gettext.NullTranslations, pairs: list[tuple[str, str]], samples: list[int]
+    translation: SourceTexts, pairs: list[tuple[str, str]], samples: list[int]
 ) -> dict[str, list[str]]:
     """Singular msgid -> its translated forms, for the pairs the catalog translates."""
     forms = {}
