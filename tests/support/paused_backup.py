@@ -8,7 +8,7 @@ first, so the run is caught *in* that step, not before it:
 
 - ``estimate``: after the room check (the sources' bound, or rsync's
   ``--dry-run --stats``) returned, inside the plan;
-- ``manifest``: after the manifest's first run of files was hashed and counted;
+- ``manifest``: after the manifest's first piece (a home) was written and counted;
 - ``rename``: after the finished partial snapshot was synced, before its rename.
 
 (A kill during rsync's copy needs no hook: the test slows the copy with
@@ -45,24 +45,12 @@ def _hold_after(function, marker: Path, when=lambda *args: True):
     return held
 
 
-def _hold_in_walk(walk, marker: Path):
-    """The manifest's walk, holding once its first run of files was written and counted."""
-
-    @wraps(walk)
-    def held(*args):
-        for found in walk(*args):
-            yield found
-            _hold(marker)  # asked for the next run: the first one is done
-
-    return held
-
-
 def install(point: str, marker: Path) -> None:
     """Wrap the function where ``point`` holds the run."""
     if point == "estimate":
         run.SnapshotRun._need = _hold_after(run.SnapshotRun._need, marker)
     elif point == "manifest":
-        writer.walk_runs = _hold_in_walk(writer.walk_runs, marker)
+        writer._Joined.take = _hold_after(writer._Joined.take, marker)
     elif point == "rename":
         partial = lambda folder: str(folder).endswith(".partial")  # noqa: E731
         run._sync = _hold_after(run._sync, marker, partial)

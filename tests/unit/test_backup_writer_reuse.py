@@ -20,6 +20,19 @@ def _write(root: Path, files: dict[str, bytes]) -> None:
         (root / name).write_bytes(content)
 
 
+def _count_reads(monkeypatch, root: Path, log: Path):
+    """Record each file the writer reads (in a file: forked workers read too); returns
+    a function giving the paths read so far, below ``root``, sorted."""
+
+    def counted(path: Path) -> str:
+        with open(log, "a") as handle:
+            handle.write(path.relative_to(root).as_posix() + "\n")
+        return file_digest(path)
+
+    monkeypatch.setattr(writer, "file_digest", counted)
+    return lambda: sorted(log.read_text().split()) if log.exists() else []
+
+
 def test_a_file_larger_than_one_read_is_hashed_whole(tmp_path):
     content = os.urandom(300_000)
     _write(tmp_path, {"big": content, "empty": b""})
@@ -39,24 +52,18 @@ def test_only_new_or_changed_files_are_read_again(tmp_path, monkeypatch):
             os.link(first / name, second / name)
     os.unlink(second / "users/b/2")
     _write(second, {"users/b/2": b"changed", "users/a/00-new": b"new", "users/z": b"last"})
-    read: list[str] = []
-
-    def counted(path: Path) -> str:
-        read.append(path.relative_to(second).as_posix())
-        return file_digest(path)
-
-    monkeypatch.setattr(writer, "file_digest", counted)
+    read = _count_reads(monkeypatch, second, tmp_path / "read.log")
     out = tmp_path / "two.jsonl"
     totals = write_manifest(
         second, out, users_folder="users", sample_percent=100, previous=Previous(first, manifest)
     )
-    assert sorted(read) == ["users/a/00-new", "users/b/2", "users/z"]
+    assert read() == ["users/a/00-new", "users/b/2", "users/z"]
     assert totals.added_bytes == len(b"changed") + len(b"new") + len(b"last")
     old = {entry.path: entry.digest for entry in read_manifest(manifest)}
     for entry in read_manifest(out):
         expected = hashlib.blake2b((second / entry.path).read_bytes(), digest_size=32)
         assert entry.digest == expected.hexdigest(), entry.path
-        if entry.path not in read:
+        if entry.path not in read():
             assert entry.digest == old[entry.path]
 
 
@@ -115,19 +122,43 @@ def test_a_damaged_previous_manifest_is_dropped_from_there_on(tmp_path, monkeypa
     at = next(i for i, line in enumerate(lines) if b"users/a/copied" in line)
     lines[at] = damage.encode("latin-1")
     previous.manifest.write_bytes(b"".join(lines))
-    read: list[str] = []
-
-    def counted(path: Path) -> str:
-        read.append(path.relative_to(second).as_posix())
-        return file_digest(path)
-
-    monkeypatch.setattr(writer, "file_digest", counted)
+    read = _count_reads(monkeypatch, second, tmp_path / "read.log")
     out = tmp_path / "two.jsonl"
     totals = write_manifest(
         second, out, users_folder="users", sample_percent=100, previous=previous
     )
-    assert read == ["users/a/copied", "users/a/kept", "users/b/kept"]  # from the damage on
+    assert read() == ["users/a/copied", "users/a/kept", "users/b/kept"]  # from the damage on
     fresh = tmp_path / "fresh.jsonl"
     write_manifest(second, fresh, users_folder="users", sample_percent=100, previous=None)
     assert out.read_bytes() == fresh.read_bytes()
     assert totals.added_bytes == 0  # still the same inodes as the previous snapshot's
+
+
+def test_pieces_written_in_parallel_join_into_the_same_manifest(tmp_path):
+    """Homes are written by forked workers; the file and totals match one process's."""
+    first, second = tmp_path / "one", tmp_path / "two"
+    names = [f"users/u{u}/p{p}/f{f}" for u in range(5) for p in range(3) for f in range(4)]
+    names += ["top-file", "users/loose", "users/u1/x", "code/lab/a", "code/b", "users/gone/f"]
+    _write(first, {name: name.encode() * 3 for name in names})
+    with open(os.fsencode(first / "users" / "u2") + b"/caf\xe9", "wb") as handle:
+        handle.write(b"raw")
+    manifest = tmp_path / "one.jsonl"
+    write_manifest(first, manifest, users_folder="users", sample_percent=50, previous=None)
+    shutil.copytree(first, second, copy_function=os.link, ignore=shutil.ignore_patterns("gone"))
+    os.unlink(second / "users/u3/p1/f2")
+    _write(second, {"users/u3/p1/f2": b"changed", "users/u4/new": b"new", "users/u0a/n": b"n"})
+    outputs = []
+    for jobs in (1, 3):
+        out = tmp_path / f"jobs{jobs}.jsonl"
+        totals = write_manifest(
+            second,
+            out,
+            users_folder="users",
+            sample_percent=50,
+            previous=Previous(first, manifest),
+            jobs=jobs,
+        )
+        outputs.append((out.read_bytes(), totals.as_dict(), totals.digest))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1]["users"]["loose"] == len(b"users/loose") * 3
+    assert outputs[0][1]["added_bytes"] == len(b"changed") + len(b"new") + len(b"n")

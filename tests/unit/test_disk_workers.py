@@ -13,7 +13,7 @@ import pytest
 
 from datakeeper.features.disk import scan as disk_scan
 from datakeeper.features.disk.scan import ScanRequest, scan_trees
-from datakeeper.features.disk.workers import run_forked
+from datakeeper.system.workers import run_forked
 
 
 @pytest.fixture

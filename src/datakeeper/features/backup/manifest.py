@@ -15,6 +15,7 @@ previous snapshot's, keeps its line instead of being read again).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import stat
@@ -68,30 +69,44 @@ def walk_files(top: Path) -> Iterator[tuple[str, os.stat_result]]:
             yield os.fsdecode(relative), info
 
 
-def walk_runs(top: Path, previous: Path | None) -> Iterator[tuple[str, list[tuple]]]:
+def walk_runs(
+    top: Path, previous: Path | None, *, prefix: bytes = b"", cut: int | None = None
+) -> Iterator[tuple[str | bytes, list[tuple] | None]]:
     """The regular files under ``top`` in the manifest's order, as runs: (relative
     folder with its trailing ``/``, or "" at the top; [(name, directory entry, inode of
     the same path in ``previous`` or None), ...]), one run per stretch of a folder's
     files between its subfolders. Nothing is stat'ed per file: both inodes come from
     the folders' listings (a folder of ``previous`` on another filesystem, or not a
-    folder, gives none). Names are ``str`` as Python reads raw file names."""
-    stack = [_folder(os.fsencode(top), os.fsencode(previous) if previous else None, b"")]
+    folder, gives none). Names are ``str`` as Python reads raw file names.
+
+    ``prefix`` is ``top``'s own relative path (``b"users/alice/"``). With ``cut``, a
+    folder that deep (``users/alice`` is 2) is not entered but given in its place,
+    as (its relative path as bytes, with the ``/``; None): a piece for another walk."""
+    old = os.fsencode(previous) if previous else None
+    stack = [_folder(os.fsencode(top), old, prefix)]
     while stack:
-        entries, inodes, old, prefix, start = stack[-1]
+        entries, inodes, old, folder, start = stack[-1]
         run = []
         for position in range(start, len(entries)):
             entry = entries[position]
             if entry.is_dir(follow_symlinks=False):
                 stack[-1][4] = position + 1  # go on after this folder once it is done
+                relative = folder + entry.name + b"/"
+                if cut is not None and relative.count(b"/") >= cut:
+                    if run:
+                        yield folder.decode(*_FS), run
+                    yield relative, None
+                    run = []
+                    continue
                 below = old + b"/" + entry.name if old is not None else None
-                stack.append(_folder(entry.path, below, prefix + entry.name + b"/"))
+                stack.append(_folder(entry.path, below, relative))
                 break
             if entry.is_file(follow_symlinks=False):
                 run.append((entry.name.decode(*_FS), entry, inodes.get(entry.name)))
         else:
             stack.pop()
         if run:
-            yield prefix.decode(*_FS), run
+            yield folder.decode(*_FS), run
 
 
 def _folder(folder: bytes, old: bytes | None, prefix: bytes) -> list:
@@ -171,13 +186,17 @@ def read_lines(path: Path) -> Iterator[tuple[Entry, str]]:
         yield parse_line(line), line
 
 
-def raw_lines(path: Path) -> Iterator[str]:
-    """The lines of a manifest file after its header (checked), each ending in a newline."""
-    with open(path, encoding="ascii") as handle:
-        header = json.loads(handle.readline() or "{}")
+def raw_lines(path: Path, start: int | None = None) -> Iterator[str]:
+    """The lines of a manifest file after its header (checked), each ending in a
+    newline; from byte ``start`` (a line's start) when given."""
+    with open(path, "rb") as handle:
+        header = json.loads(handle.readline() or b"{}")
         if header.get("manifest") != FORMAT:
             raise ValueError(f"{path}: not a datakeeper manifest (format {FORMAT})")
-        for line in handle:
+        if start is not None:
+            handle.seek(start)
+        # Decoded a block at a time; a byte that is not ASCII raises ValueError.
+        for line in io.TextIOWrapper(handle, encoding="ascii", newline="\n"):
             yield line if line[-1:] == "\n" else line + "\n"
 
 

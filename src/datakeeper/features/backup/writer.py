@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_string
 from pathlib import Path
@@ -34,6 +34,7 @@ from datakeeper.features.backup.manifest import (
 )
 from datakeeper.i18n import _, ngettext
 from datakeeper.progress import current
+from datakeeper.system.workers import run_forked
 
 
 @dataclass
@@ -46,6 +47,13 @@ class Totals:
     added_bytes: int = 0
     users: dict[str, int] = field(default_factory=dict)
     digest: str | None = None  # of the manifest's text, once written
+
+    def add(self, other: Totals) -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.added_bytes += other.added_bytes
+        for name, size in other.users.items():
+            self.users[name] = self.users.get(name, 0) + size
 
     def as_dict(self) -> dict:
         return {
@@ -64,58 +72,169 @@ class Previous:
     manifest: Path
 
 
+CUT = 2  # each folder this deep (a home: users/<name>) is a piece written on its own
+MAX_JOBS = 8
+
+
 def write_manifest(
-    data: Path, out: Path, *, users_folder: str, sample_percent: int, previous: Previous | None
+    data: Path,
+    out: Path,
+    *,
+    users_folder: str,
+    sample_percent: int,
+    previous: Previous | None,
+    jobs: int | None = None,
 ) -> Totals:
     """Walk ``data`` and write its manifest to ``out`` (0600), synced to disk.
 
-    ``Totals.digest`` is the hash of the text written, for ``check_manifest``."""
-    totals = Totals()
-    old = _Lookup(previous)
-    count = _Counter(totals, users_folder)
-    advance = current().advance
-    written = hashlib.blake2b(digest_size=32)
+    The tree is cut into pieces: each folder two deep (a home), and the files
+    above them. ``jobs`` forked processes (one per CPU by default) write the
+    pieces, each in step with its own stretch of the previous manifest, and they
+    are joined here in order. ``Totals.digest`` is the hash of the text written,
+    for ``check_manifest``."""
+    manifest = previous.manifest if previous is not None and previous.manifest.is_file() else None
+    old_data = previous.data if manifest is not None else None
+    pieces = list(walk_runs(data, old_data, cut=CUT))
+    starts = _starts(manifest, pieces) if manifest is not None else [None] * len(pieces)
+    write_piece = _PieceWriter(data, old_data, manifest, pieces, starts)
+    write_piece.users_folder, write_piece.percent = users_folder, sample_percent
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
-        lines = [header_line(sample_percent)]
-        for folder, run in walk_runs(data, old.data):
-            added = size = 0
-            loose = folder == count.users  # a file right in the users folder is its own
-            for name, found, before in run:
-                path = folder + name
-                inode = found.inode()
-                shared = old.same_file(path, inode, before)
-                if shared is not None and (shared[1] or not sampled(path, sample_percent)):
-                    lines.append(shared[2])
-                    one = shared[0]
-                else:
-                    entry = _entry(data, path, found, shared, sample_percent)
-                    lines.append(entry.line())
-                    one = entry.size
-                    added += one if before != inode else 0  # not linked to the previous copy
-                size += one
-                if loose:
-                    count.user(name, one)
-            count(folder, len(run), size, added)
-            if len(lines) >= _BATCH:
-                _write(handle, written, lines)
-            advance(len(run))
-        _write(handle, written, lines)
+        joined = _Joined(handle, header_line(sample_percent))
+        if _jobs(jobs) > 1 and len(pieces) > 1:
+            run_forked(write_piece, len(pieces), _jobs(jobs), started=_nothing, done=joined.take)
+        for index in joined.missing(len(pieces)):  # one CPU, or a worker that was lost
+            joined.take(index, write_piece(index))
         handle.flush()
         os.fsync(handle.fileno())
-    totals.digest = written.hexdigest()
-    return totals
+    joined.totals.digest = joined.written.hexdigest()
+    return joined.totals
 
 
-_BATCH = 4096  # lines joined per write: one call and one hash update for many files
+def _jobs(asked: int | None) -> int:
+    return asked if asked is not None else min(MAX_JOBS, len(os.sched_getaffinity(0)))
 
 
-def _write(handle, written, lines: list[str]) -> None:
-    """Write ``lines`` and add them to the hash of what was written; empties ``lines``."""
-    text = "".join(lines)
-    written.update(text.encode("ascii"))
-    handle.write(text)
-    lines.clear()
+def _nothing() -> None:
+    """Workers need nothing once they all exist."""
+
+
+class _Joined:
+    """The manifest file, written piece by piece in order as the pieces come in."""
+
+    def __init__(self, handle, header: str) -> None:
+        self.handle = handle
+        self.written = hashlib.blake2b(digest_size=32)
+        self.totals = Totals()
+        self.waiting: dict[int, tuple[str, Totals]] = {}
+        self.next = 0
+        self.advance = current().advance
+        self._put(header)
+
+    def take(self, index: int, result: tuple[str, Totals]) -> None:
+        """Piece ``index`` is done: write it, and any after it that came in early."""
+        self.waiting[index] = result
+        while self.next in self.waiting:
+            text, part = self.waiting.pop(self.next)
+            self._put(text)
+            self.totals.add(part)
+            self.advance(part.files)
+            self.next += 1
+
+    def missing(self, count: int) -> list[int]:
+        """The pieces not done yet, in order."""
+        return [i for i in range(self.next, count) if i not in self.waiting]
+
+    def _put(self, text: str) -> None:
+        self.written.update(text.encode("ascii"))
+        self.handle.write(text)
+
+
+class _PieceWriter:
+    """Writes one piece's lines: (text, its totals). Run in a forked worker or here."""
+
+    users_folder = "users"
+    percent = 100  # of files hashed
+
+    def __init__(self, data, old_data, manifest, pieces, starts) -> None:
+        self.data, self.old_data, self.manifest = data, old_data, manifest
+        self.pieces, self.starts = pieces, starts
+
+    def __call__(self, index: int) -> tuple[str, Totals]:
+        where, run = self.pieces[index]
+        if run is not None:  # files above the cut
+            runs: Iterable = [(where, run)]
+        else:  # a folder walked on its own
+            top = os.fsencode(self.data) + b"/" + where
+            old = os.fsencode(self.old_data) + b"/" + where if self.old_data else None
+            runs = walk_runs(top, old, prefix=where)
+        part = Totals()
+        count = _Counter(part, self.users_folder)
+        lookup = _Lookup(self.manifest, self.starts[index])
+        lines: list[str] = []
+        for folder, files in runs:
+            self._run(folder, files, lookup, count, lines)
+        return "".join(lines), part
+
+    def _run(self, folder: str, run: list, lookup: _Lookup, count: _Counter, lines: list) -> None:
+        """The lines of one run of files, reused or made; adds them up."""
+        data, percent = self.data, self.percent
+        added = size = 0
+        loose = folder == count.users  # a file right in the users folder is its own
+        for name, found, before in run:
+            path = folder + name
+            inode = found.inode()
+            shared = lookup.same_file(path, inode, before)
+            if shared is not None and (shared[1] or not sampled(path, percent)):
+                lines.append(shared[2])
+                one = shared[0]
+            else:
+                entry = _entry(data, path, found, shared, percent)
+                lines.append(entry.line())
+                one = entry.size
+                added += one if before != inode else 0  # not linked to the previous copy
+            size += one
+            if loose:
+                count.user(name, one)
+        count(folder, len(run), size, added)
+
+
+def _starts(manifest: Path, pieces: list[tuple]) -> list[int | None]:
+    """Where each piece's stretch of the previous manifest begins: the offset of its
+    first line at or after the piece. One pass; a line inside the piece before is
+    recognised by its text alone. None for the pieces after a damaged line (their
+    files are read afresh) or after the last line (nothing to reuse)."""
+    keys = [_piece_key(where, run) for where, run in pieces]
+    heads = [_json_head(where) if run is None else None for where, run in pieces]
+    starts: list[int | None] = [None] * len(pieces)
+    index, inside = 0, None
+    try:
+        with open(manifest, "rb") as handle:
+            position = len(handle.readline())  # the header: raw_lines checks it
+            for line in handle:
+                if inside is None or not line.startswith(inside):
+                    key = parse_line(line.decode("ascii")).key()
+                    while index < len(pieces) and key >= keys[index]:
+                        starts[index] = position
+                        index += 1
+                    if index == len(pieces):
+                        break
+                    inside = heads[index - 1] if index else None
+                position += len(line)
+    except (OSError, ValueError):
+        return [start if i < index else None for i, start in enumerate(starts)]
+    return starts
+
+
+def _piece_key(where: bytes | str, run: list | None) -> tuple[bytes, ...]:
+    if run is None:
+        return tuple(where.rstrip(b"/").split(b"/"))
+    return sort_key(where + run[0][0])
+
+
+def _json_head(where: bytes) -> bytes:
+    """How every manifest line of a file below folder ``where`` begins."""
+    return ("[" + _json_string(os.fsdecode(where))[:-1]).encode("ascii")
 
 
 def _entry(data: Path, path: str, found: os.DirEntry, shared: tuple | None, percent: int) -> Entry:
@@ -198,11 +317,11 @@ class _Lookup:
     edit: ``backup verify`` reports it), it is dropped and every file from there
     on is read and hashed afresh."""
 
-    def __init__(self, previous: Previous | None) -> None:
+    def __init__(self, manifest: Path | None, start: int | None) -> None:
+        """Read ``manifest`` from byte ``start`` (a line's start); nothing when either is None."""
         self.lines: Iterator[str] = iter(())
-        self.data: Path | None = None  # the folder to list beside the new one
-        if previous is not None and previous.manifest.is_file():
-            self.lines, self.data = raw_lines(previous.manifest), previous.data
+        if manifest is not None and start is not None:
+            self.lines = raw_lines(manifest, start)
         self.current: str | None = None
         self._advance()
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Protocol
 
 from datakeeper.errors import DatakeeperError
-from datakeeper.features.disk.workers import run_forked
 from datakeeper.i18n import _
 from datakeeper.system import safe_delete
+from datakeeper.system.workers import run_forked
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _S_IFMT = 0o170000

@@ -1,6 +1,6 @@
 """Run one job per item in a few forked worker processes, each result as it comes.
 
-``scan_trees`` needs little of ``concurrent.futures``: workers forked from
+The disk scanner and the backup manifest need little of ``concurrent.futures``: workers forked from
 this process (the items need no pickling, nothing is imported again), each
 handed the next item when it finishes the last, so a large tree does not hold
 up the small ones. Only the item's index goes down a pipe and the pickled
