@@ -3,7 +3,7 @@
 Run as root (it boots a disposable server in namespaces, see tests/support/sandbox.py)::
 
     sudo .venv/bin/python benchmarks/backup.py [--files 300000] [--users 6] [--dir /var/tmp]
-                                               [--storage ext4|dir] [--profile]
+                                               [--storage ext4|dir] [--repeat 3] [--profile]
 
 It sets up a site (``datakeeper init``) and generates ``--files`` files below
 ``/data/users/<uNN>/proj*/run*/step*/`` (about 100 per folder, each user's own
@@ -14,9 +14,11 @@ file) and the previous step's writes synced (untimed), it times, in the same run
 * the first snapshot: ``datakeeper --json backup run`` end to end (Python
   start-up, the room check, rsync, the manifest with a hash of every file, its
   read-back, the rename), then ``rsync -aHAX --numeric-ids`` of the same tree
-  into a plain folder of /backup;
-* an unchanged second snapshot: the same two, rsync with ``--link-dest`` the
-  first copy.
+  into a plain folder of /backup, as deep as a snapshot's data;
+* an unchanged snapshot: the same two, each rsync with ``--link-dest`` its own
+  previous copy, ``--repeat`` times (default 3) in alternating order (datakeeper
+  first, then the bare copy first, ...), since a single pair on a shared 2-core
+  machine varies by ±5%; the ratio is of the summed times, and each pair is shown.
 
 ratio = datakeeper / bare rsync; the goal is <= 1.10 for both. It also prints
 what an unchanged snapshot adds on the disk (``du -s`` of both snapshots in one
@@ -24,7 +26,7 @@ call, so files hard-linked between them count once: only the second one's
 directories remain), and ``datakeeper backup run --dry-run`` (the estimate
 alone) for information. The site's ``[backup]`` niceness is turned off
 (``nice = 0``, ``ionice_idle = false``) so both copies run at the same priority.
-``--profile`` adds an untimed third, unchanged snapshot under cProfile.
+``--profile`` adds an untimed, unchanged snapshot under cProfile.
 
 ``/data`` and ``/backup`` are two ext4 disks (loop images of ``--data-gib`` and
 ``--backup-gib``, sparse files in ``--dir``), as on a real server: the room
@@ -55,8 +57,11 @@ from tests.support.site_setup import NO_SOFTWARE, init_site, prepare_site  # noq
 
 CONFIG = NO_SOFTWARE + "\n[backup]\nnice = 0\nionice_idle = false\n"
 FIRST_UID = 40001
-BARE = "/backup/bare"
 SNAPSHOTS = "/backup/datakeeper/snapshots"
+# The bare copies sit as deep as the snapshots' data (<snapshots>/<N>/data): rsync
+# resolves the --link-dest path of every file from the root, and each folder more
+# in it cost ~5% here (a cp -al twin of a snapshot at /backup/<name> linked 15% faster).
+BARE = "/backup/bare/snapshots"
 
 
 def generate(users_dir: Path, files: int, users: int, max_kib: int, seed: int = 15) -> None:
@@ -109,7 +114,8 @@ def snapshot(server: DisposableServer) -> tuple[float, dict]:
 
 
 def bare_rsync(server: DisposableServer, dest: str, link: str | None) -> float:
-    """The same copy as a person would type it."""
+    """The same copy as a person would type it, into ``dest``/data like a snapshot."""
+    dest, link = f"{dest}/data", f"{link}/data" if link else None
     argv = ["rsync", "-aHAX", "--numeric-ids"]
     argv += [f"--link-dest={link}/users"] if link else []
     server.run(["mkdir", "-p", dest])
@@ -147,16 +153,40 @@ def measure(server: DisposableServer, args: argparse.Namespace) -> None:
     estimate, _ = timed(lambda: server.datakeeper("backup", "run", "--dry-run", timeout=3600))
     dk1, first = snapshot(server)
     bare1 = bare_rsync(server, f"{BARE}/1", None)
-    dk2, second = snapshot(server)
-    bare2 = bare_rsync(server, f"{BARE}/2", f"{BARE}/1")
+    pairs, second = unchanged_pairs(server, args.repeat)
     names = [report["snapshot"]["name"] for report in (first, second)]
     dk_added = added(server, *(f"{SNAPSHOTS}/{name}" for name in names))
     bare_added = added(server, f"{BARE}/1", f"{BARE}/2")
+    dk2, bare2 = (sum(times) for times in zip(*pairs, strict=True))
     report(second["snapshot"], estimate, (dk1, bare1), (dk2, bare2), (dk_added, bare_added))
+    for number, (ours, bare) in enumerate(pairs, start=1):
+        print(f"  unchanged pair {number}: datakeeper {ours:8.2f} s, bare rsync {bare:8.2f} s, "
+              f"ratio {ours / bare:.2f}x")  # fmt: skip
     checked = "rsync's estimate" if second["plan"]["estimate_exact"] else "the sources' bound"
     print(f"room check of the unchanged snapshot: {checked}")
     if args.profile:
         profile(server)
+
+
+def unchanged_pairs(
+    server: DisposableServer, repeat: int
+) -> tuple[list[tuple[float, float]], dict]:
+    """``repeat`` unchanged snapshots of each kind, in the order A B, B A, A B, ...
+    (a disk that slows or speeds up as it fills weighs on both alike); each linked
+    to the one before it. The (datakeeper, bare) seconds of each pair, and the
+    first datakeeper report."""
+    pairs, reports = [], []
+    for number in range(2, repeat + 2):
+        bare = lambda n=number: bare_rsync(server, f"{BARE}/{n}", f"{BARE}/{n - 1}")  # noqa: E731
+        if number % 2:
+            seconds = bare()
+            ours, result = snapshot(server)
+        else:
+            ours, result = snapshot(server)
+            seconds = bare()
+        pairs.append((ours, seconds))
+        reports.append(result)
+    return pairs, reports[0]
 
 
 def report(summary: dict, estimate: float, first, unchanged, space) -> None:
@@ -164,7 +194,8 @@ def report(summary: dict, estimate: float, first, unchanged, space) -> None:
     files, size, new = summary["files"], summary["bytes"], summary["added_bytes"]
     print(f"files in the snapshot (manifest): {files}, {size} bytes, {new} added")
     print(f"estimate alone (datakeeper backup run --dry-run): {estimate:8.2f} s")
-    for what, (ours, bare) in (("first snapshot:    ", first), ("unchanged snapshot:", unchanged)):
+    rows = (("first snapshot:    ", first), ("unchanged, in all:", unchanged))
+    for what, (ours, bare) in rows:
         print(f"{what} datakeeper {ours:8.2f} s, bare rsync {bare:8.2f} s, "
               f"ratio {ours / bare:.2f}x")  # fmt: skip
     print(f"an unchanged snapshot adds: datakeeper {space[0]} bytes, bare rsync "
@@ -181,7 +212,10 @@ def main() -> int:
     parser.add_argument("--storage", choices=["ext4", "dir"], default="ext4")
     parser.add_argument("--data-gib", type=int, default=8, help="the /data image (ext4)")
     parser.add_argument("--backup-gib", type=int, default=16, help="the /backup image (ext4)")
-    parser.add_argument("--profile", action="store_true", help="profile a third snapshot")
+    parser.add_argument("--profile", action="store_true", help="profile one more snapshot")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="unchanged snapshots of each kind (alternating)"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run as root: it boots a disposable server", file=sys.stderr)
