@@ -129,10 +129,17 @@ class StorageGuard:
                 checked.add(root)
 
     def root_of(self, path: Path) -> Path | None:
-        """The storage root ``path`` lies under (itself included), or None."""
-        normal = Path(os.path.normpath(path))
-        candidates = [r for r in self.roots if normal == r or r in normal.parents]
-        return max(candidates, key=lambda r: len(r.parts), default=None)
+        """The storage root ``path`` lies under (itself included), or None: the
+        deepest, compared as normalised text (a recovery asks this thousands of
+        times, and ``Path.parents`` costs far more than a prefix test)."""
+        normal = os.path.normpath(path)
+        found, length = None, -1
+        for root in self.roots:
+            text = os.path.normpath(root)
+            below = normal == text or normal.startswith(text.rstrip("/") + "/")
+            if below and len(text) > length:
+                found, length = root, len(text)
+        return found
 
 
 def _lstat(path: Path) -> os.stat_result | None:

@@ -84,7 +84,11 @@ def test_plural_forms_follow_the_count():
     assert i18n.ngettext("{n} file", "{n} files", 2) == "{n} files"
 
 
-def test_a_missing_catalog_falls_back_to_english(monkeypatch, tmp_path):
+@pytest.mark.parametrize("catalog", [None, b"not a catalog at all, just text"])
+def test_a_missing_or_unreadable_catalog_falls_back_to_english(monkeypatch, tmp_path, catalog):
+    if catalog is not None:
+        (tmp_path / "ko" / "LC_MESSAGES").mkdir(parents=True)
+        (tmp_path / "ko" / "LC_MESSAGES" / "datakeeper.mo").write_bytes(catalog)
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
     i18n.translation_for.cache_clear()
     try:

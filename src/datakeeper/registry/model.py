@@ -10,6 +10,7 @@ file diffs cleanly and an entry cannot be changed behind the registry's back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
@@ -39,8 +40,12 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+# A colon or a control character (C0 or DEL) would break a passwd/shadow line.
+_NOT_IN_A_FIELD = re.compile(r"[:\x00-\x1f\x7f]")
+
+
 def _no_control_or_colon(value: str) -> str:
-    if ":" in value or any(ord(char) < 32 or ord(char) == 127 for char in value):
+    if _NOT_IN_A_FIELD.search(value):
         raise PydanticCustomError(
             "passwd_field", _("must not contain ':', a newline or other control characters")
         )
