@@ -83,6 +83,18 @@ async def test_a_second_action_while_one_runs_is_refused_politely(features):
         assert features.called("fix") == []
 
 
+async def test_work_that_ends_while_the_menu_closes_is_dropped_quietly(features):
+    """A worker's result reaching a screen whose widgets are already being removed
+    (the menu is closing) is dropped: no error, and nothing left to show it on."""
+    async with running(features) as pilot:
+        screen = pilot.app.screen
+        shown: list[str] = []
+        await screen.query_one("#status").remove()
+        screen._on_ui(lambda: shown.append(screen.status.id), ())
+        assert shown == []
+        assert not screen.query("#status")
+
+
 async def test_leaving_while_work_runs_takes_a_second_esc_and_breaks_nothing(features):
     import threading
 

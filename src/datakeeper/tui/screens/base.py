@@ -135,13 +135,20 @@ class FeatureScreen(Screen):
             self.ui_app.call_from_thread(self._on_ui, callback, args)
 
     def _on_ui(self, callback: Callable[..., Any], args: tuple) -> None:
-        if not self.is_attached:
+        if not self._shown():
             return  # the person left this screen; the work finished in the background
         try:
             callback(*args)
         except Exception as error:  # a display bug must not end the session with a traceback
+            if not self._shown():
+                return  # taken down while it ran (the menu is closing): nowhere to show it
             self.working = False
             self.status.error(report_unexpected(error))
+
+    def _shown(self) -> bool:
+        """Whether this screen is still up with its status line: the menu closing
+        removes the widgets of a screen that is still attached."""
+        return self.is_attached and bool(self.query("#status"))
 
     def _failed(self, message: str) -> None:
         self.working = self.leaving = False
