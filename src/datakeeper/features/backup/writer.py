@@ -96,8 +96,9 @@ def write_manifest(
     old_data = previous.data if manifest is not None else None
     pieces = list(walk_runs(data, old_data, cut=CUT))
     starts = _starts(manifest, pieces) if manifest is not None else [None] * len(pieces)
-    write_piece = _PieceWriter(data, old_data, manifest, pieces, starts)
-    write_piece.users_folder, write_piece.percent = users_folder, sample_percent
+    write_piece = _PieceWriter(
+        data, old_data, manifest, pieces, starts, users_folder=users_folder, percent=sample_percent
+    )
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         joined = _Joined(handle, header_line(sample_percent))
@@ -153,12 +154,12 @@ class _Joined:
 class _PieceWriter:
     """Writes one piece's lines: (text, its totals). Run in a forked worker or here."""
 
-    users_folder = "users"
-    percent = 100  # of files hashed
-
-    def __init__(self, data, old_data, manifest, pieces, starts) -> None:
+    def __init__(
+        self, data, old_data, manifest, pieces, starts, *, users_folder: str, percent: int
+    ) -> None:
         self.data, self.old_data, self.manifest = data, old_data, manifest
         self.pieces, self.starts = pieces, starts
+        self.users_folder, self.percent = users_folder, percent  # percent: of files hashed
 
     def __call__(self, index: int) -> tuple[str, Totals]:
         where, run = self.pieces[index]
