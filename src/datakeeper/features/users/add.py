@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Outcome, Resource
-from datakeeper.engine.session import change_session, record_event
+from datakeeper.engine.session import change_session
 from datakeeper.errors import ConflictError, InvalidInputError, RefusedError
 from datakeeper.features.setup.envfiles import member_condarc
 from datakeeper.features.users import keys as ssh_keys
 from datakeeper.features.users.dotfiles import hpcrc, rc_files
 from datakeeper.features.users.groups import (
     check_privileged_groups,
-    privileged_warning,
+    log_privileged,
     recorded_allowance,
 )
 from datakeeper.features.users.ids import choose_uid
@@ -139,7 +139,7 @@ def add_user(
             if generated is not None:
                 generated.discard()
             raise
-    _log_privileged(cfg, request.name, plan.privileged, dry_run)
+    log_privileged(cfg, request.name, plan.privileged, dry_run=dry_run)
     result.changes = [c.summary for c in outcome.planned]
     result.temp_password = plan.password if not dry_run else None
     if generated is not None:
@@ -197,18 +197,6 @@ def _check_privileged(
     the groups the account already has are recorded too, so they count."""
     held = accounts.supplementary_groups(request.name) if existing else ()
     return check_privileged_groups(cfg, request.name, {*groups, *held}, request.allow_privileged)
-
-
-def _log_privileged(cfg: SiteConfig, name: str, groups: tuple[str, ...], dry_run: bool) -> None:
-    if groups and not dry_run:
-        warning = privileged_warning(name, groups)
-        record_event(
-            cfg,
-            code="account.privileged_groups",
-            resource=f"account {name}",
-            event=warning,
-            outcome="warning",
-        )
 
 
 def _registry(cfg: SiteConfig) -> RegistryDocument:

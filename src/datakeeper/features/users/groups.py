@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from datakeeper.engine.session import record_event
 from datakeeper.errors import InvalidInputError
 from datakeeper.i18n import _, ngettext
 from datakeeper.registry import load_or_empty
@@ -112,6 +113,18 @@ def privileged_warning(name: str, groups: Iterable[str]) -> str:
         "{name} is in privileged groups {groups}: root-equivalent power, explicitly allowed",
         len(shown),
     ).format(name=name, groups=", ".join(shown))
+
+
+def log_privileged(cfg: SiteConfig, name: str, groups: tuple[str, ...], *, dry_run: bool) -> None:
+    """Log the warning for privileged groups allowed now (the CLI prints it too)."""
+    if groups and not dry_run:
+        record_event(
+            cfg,
+            code="account.privileged_groups",
+            resource=f"account {name}",
+            event=privileged_warning(name, groups),
+            outcome="warning",
+        )
 
 
 def unallowed_warning(name: str, groups: Iterable[str]) -> str:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datakeeper.engine import Change, Outcome, Resource
-from datakeeper.engine.session import change_session, record_event
+from datakeeper.engine.session import change_session
 from datakeeper.errors import InvalidInputError
 from datakeeper.features.users.add import check_groups, registry_records
 from datakeeper.features.users.groups import (
     check_privileged_groups,
-    privileged_warning,
+    log_privileged,
     recorded_allowance,
 )
 from datakeeper.features.users.keys import validate_public_keys
@@ -66,7 +66,7 @@ def set_user(
         resources += registry_records(cfg, request.name, account[0].groups, allowed)
     with change_session(cfg, dry_run=dry_run) as session:
         outcome = session.converge(resources, on_change=on_change)
-    log_allowance(cfg, request.name, tuple(request.allow_privileged), dry_run=dry_run)
+    log_privileged(cfg, request.name, tuple(request.allow_privileged), dry_run=dry_run)
     return outcome
 
 
@@ -80,19 +80,6 @@ def _allowed(
     before = recorded_allowance(cfg, request.name) if registered else ()
     allowed = {*request.allow_privileged, *(g for g in before if g in checked)}
     return check_privileged_groups(cfg, request.name, checked, allowed)
-
-
-def log_allowance(cfg: SiteConfig, name: str, groups: tuple[str, ...], *, dry_run: bool) -> None:
-    """Log the warning for privileged groups allowed now (the CLI prints it too)."""
-    if groups and not dry_run:
-        warning = privileged_warning(name, groups)
-        record_event(
-            cfg,
-            code="account.privileged_groups",
-            resource=f"account {name}",
-            event=warning,
-            outcome="warning",
-        )
 
 
 def _human_account(name: str) -> accounts.UserInfo:
@@ -166,7 +153,7 @@ def register_user(
         outcome = session.converge(
             registry_records(cfg, name, groups, allowed), on_change=on_change
         )
-    log_allowance(cfg, name, allowed, dry_run=dry_run)
+    log_privileged(cfg, name, allowed, dry_run=dry_run)
     return outcome
 
 
