@@ -154,10 +154,15 @@ def _sorted_entries(folder: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes
     return ((path, prefix + name, os.lstat(path)) for name, path in entries)
 
 
+def content_hash():
+    """A new hash of the manifest's kind (``HASH``), for file contents."""
+    return hashlib.blake2b(digest_size=32)
+
+
 def file_digest(path: Path) -> str:
     """The content hash of a regular file, opened without following a link."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    digest = hashlib.blake2b(digest_size=32)
+    digest = content_hash()
     try:  # plain reads: most files are small, a buffered file object costs more than they do
         while chunk := os.read(fd, _READ):
             digest.update(chunk)

@@ -12,7 +12,6 @@ the sample now wants) are stat'ed, and hashed when sampled.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 from datakeeper.errors import ActionFailedError
 from datakeeper.features.backup.manifest import (
     Entry,
+    content_hash,
     file_digest,
     header_line,
     parse_line,
@@ -125,7 +125,7 @@ class _Joined:
 
     def __init__(self, handle, header: str) -> None:
         self.handle = handle
-        self.written = hashlib.blake2b(digest_size=32)
+        self.written = content_hash()  # of the text written: check_manifest reads it back
         self.totals = Totals()
         self.waiting: dict[int, tuple[str, Totals]] = {}
         self.next = 0
@@ -274,7 +274,7 @@ def check_manifest(path: Path, totals: Totals) -> None:
     is read line by line to say what is wrong (a line that does not parse, totals
     that do not add up, or, failing both, that it differs)."""
     try:
-        if totals.digest is not None and _file_digest(path) == totals.digest:
+        if totals.digest is not None and file_digest(path) == totals.digest:
             return
         files = size = 0
         for entry, _line in read_lines(path):
@@ -298,14 +298,6 @@ def check_manifest(path: Path, totals: Totals) -> None:
             _("{path}: the manifest just written reads back different from what was written")
             .format(path=path)
         )  # fmt: skip
-
-
-def _file_digest(path: Path) -> str:
-    written = hashlib.blake2b(digest_size=32)
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            written.update(block)
-    return written.hexdigest()
 
 
 class _Lookup:
