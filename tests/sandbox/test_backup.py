@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 
@@ -227,3 +229,24 @@ def test_a_run_that_would_pass_the_alert_threshold_writes_nothing(small_backup):
     assert dry.returncode == 3, dry.stderr
     server.run(["rm", f"{HOME}/big.bin"])
     _snapshot(server)  # with room, the same run goes through
+
+
+def test_a_finished_snapshot_is_on_the_disk_not_only_in_memory(small_backup, tmp_path):
+    """A power cut right after the run: /backup's disk image as it is on the disk,
+    its journal replayed as the next mount would (e2fsck on a copy), then read with
+    debugfs, past the page cache. The snapshot's name is there, so must its files be."""
+    server = small_backup
+    payload = os.urandom(3000).hex()  # far under the kernel's own flush thresholds
+    server.run(["sh", "-c", f"echo {payload} > {HOME}/notes.txt"], user="alice")
+    name = _snapshot(server)
+    image = tmp_path / "after-power-cut.img"
+    shutil.copyfile(server.storage_image("/backup"), image)
+    replay = ["e2fsck", "-y", "-E", "journal_only", str(image)]
+    subprocess.run(replay, capture_output=True, check=True)
+
+    def on_disk(inside: str) -> str:
+        argv = ["debugfs", "-R", f"cat /datakeeper/snapshots/{name}/{inside}", str(image)]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+    assert on_disk("data/users/alice/notes.txt") == payload + "\n"
+    assert '"users/alice/notes.txt"' in on_disk("meta/manifest.jsonl")

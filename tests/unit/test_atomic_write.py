@@ -61,3 +61,11 @@ def test_the_temporary_name_starts_with_a_dot_so_sudo_never_reads_it(tmp_path, m
     fs.atomic_write(tmp_path / "datakeeper", b"# policy\n", mode=0o440)
     [name] = seen
     assert name.startswith(".datakeeper.") and name.endswith(".tmp")
+
+
+def test_syncing_a_filesystem_needs_a_path_that_exists(tmp_path):
+    (tmp_path / "written").write_text("to the disk\n")
+    fs.sync_filesystem(tmp_path / "written")
+    fs.sync_filesystem(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        fs.sync_filesystem(tmp_path / "missing")

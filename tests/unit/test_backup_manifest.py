@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from datakeeper.errors import ActionFailedError
-from datakeeper.features.backup.manifest import read_manifest, sampled, walk_files
+from datakeeper.features.backup.manifest import (
+    entry_line,
+    file_digest,
+    file_stat_digest,
+    read_manifest,
+    sampled,
+    walk_files,
+)
 from datakeeper.features.backup.writer import Previous, check_manifest, write_manifest
 
 RAW_NAME = b"caf\xe9-\xff.bin"  # Latin-1, not UTF-8
@@ -131,3 +139,32 @@ def test_a_manifest_changed_behind_the_same_totals_is_refused(tmp_path):
     out.write_text(text.replace(digest, flipped, 1), encoding="ascii")
     with pytest.raises(ActionFailedError, match="reads back different from what was written"):
         check_manifest(out, totals)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["plain.txt", 'quote " and \\ back', "tab\tnew\nline", "한글.ipynb", "bad-\udcff-byte", "\x7f"],
+)
+def test_a_line_is_written_exactly_as_json_writes_the_entry(name):
+    for digest in (None, "ab" * 32):
+        for size, mtime in ((0, 0), (12345, 1764547200123456789), (7, -1)):
+            line = entry_line(f"users/alice/{name}", size, mtime, digest)
+            assert line == json.dumps([f"users/alice/{name}", size, mtime, digest]) + "\n"
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 300_000])
+def test_a_digest_covers_the_whole_file_at_every_size(tmp_path, size):
+    path = tmp_path / "data.bin"
+    content = os.urandom(size)
+    path.write_bytes(content)
+    expected = hashlib.blake2b(content, digest_size=32).hexdigest()
+    info, digest = file_stat_digest(os.fsencode(path))
+    assert (info.st_size, digest) == (size, expected)
+    folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert file_digest(b"data.bin", dir_fd=folder) == expected
+    finally:
+        os.close(folder)
+    os.symlink(path, tmp_path / "link")
+    with pytest.raises(OSError):  # never through a link
+        file_digest(tmp_path / "link")

@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii as _json_string
 from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
@@ -45,8 +46,15 @@ class Entry(NamedTuple):
         return sort_key(self.path)
 
     def line(self) -> str:
-        # ensure_ascii keeps lone surrogates (undecodable bytes) as \\udcXX escapes.
-        return json.dumps([self.path, self.size, self.mtime_ns, self.digest]) + "\n"
+        return entry_line(self.path, self.size, self.mtime_ns, self.digest)
+
+
+def entry_line(path: str, size: int, mtime_ns: int, digest: str | None) -> str:
+    """One manifest line, exactly as ``json.dumps([path, size, mtime_ns, digest])``
+    writes it (ensure_ascii keeps lone surrogates, undecodable bytes, as \\udcXX
+    escapes), without its dispatch: it ran once per file of a first snapshot."""
+    hashed = "null" if digest is None else f'"{digest}"'
+    return f"[{_json_string(path)}, {size:d}, {mtime_ns:d}, {hashed}]\n"
 
 
 def sort_key(path: str) -> tuple[bytes, ...]:
@@ -159,15 +167,40 @@ def content_hash():
     return hashlib.blake2b(digest_size=32)
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: Path | bytes, *, dir_fd: int | None = None) -> str:
     """The content hash of a regular file, opened without following a link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    digest = content_hash()
-    try:  # plain reads: most files are small, a buffered file object costs more than they do
-        while chunk := os.read(fd, _READ):
-            digest.update(chunk)
+    return file_stat_digest(path, dir_fd=dir_fd)[1]
+
+
+def file_stat_digest(
+    path: Path | bytes, *, dir_fd: int | None = None
+) -> tuple[os.stat_result, str]:
+    """(stat, content hash) of a regular file, opened once without following a
+    link (``path`` relative to ``dir_fd`` when given): the stat comes from the open
+    file, not from a second lookup of its path."""
+    fd = os.open(path, _OPEN, dir_fd=dir_fd)
+    try:
+        info = os.fstat(fd)
+        return info, _digest(fd, info.st_size)
     finally:
         os.close(fd)
+
+
+_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _digest(fd: int, size: int) -> str:
+    """The hash of an open file's contents. Plain reads: most files are small, and a
+    buffered file object costs more than they do. A short read that reaches the
+    size the file had when opened is its end: no further read that returns nothing
+    (half of a small file's reads)."""
+    digest = content_hash()
+    done = 0
+    while chunk := os.read(fd, _READ):
+        digest.update(chunk)
+        done += len(chunk)
+        if len(chunk) < _READ and done >= size:
+            break
     return digest.hexdigest()
 
 

@@ -5,8 +5,9 @@ both roots, the admin lock, one action-log record; ``--dry-run`` shows rsync's
 estimate, a real run asks rsync only when a cheap bound says the snapshot might
 not fit: see ``room``). It copies into ``<name>.partial`` with rsync, linked
 against the newest complete snapshot, adds root-only copies of the site config
-and the registry, writes the manifest, reads it back, and only then renames the
-folder to its final name: an interrupted run never becomes "latest".
+and the registry, writes the manifest, reads it back, syncs the backup disk, and
+only then renames the folder to its final name: an interrupted run never becomes
+"latest", and neither does one whose files a power cut would lose.
 
 An interrupted run is *resumed*: the next run renames the newest partial
 snapshot (newer than the newest complete one) to its own name and lets rsync
@@ -37,6 +38,7 @@ from datakeeper.progress import tracked
 from datakeeper.resources.backup_snapshot import BackupSnapshot, SnapshotPlan
 from datakeeper.sizes import human_size
 from datakeeper.system import rsync
+from datakeeper.system.fs import fsync_directory, sync_filesystem
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -190,10 +192,14 @@ class SnapshotRun:
         totals = self._write_meta()
         self.summary = self._summary(totals, whole)
         _write_private(self.partial / layout.META / layout.SUMMARY, _json(self.summary))
-        _sync(self.partial)
+        # Everything rsync and this run wrote reaches the disk before the name says the
+        # snapshot is complete: a power cut after the rename must not leave a "latest"
+        # snapshot whose files were still only in memory.
+        with tracked(_("writing {name} to the disk").format(name=self.name), None, "items"):
+            sync_filesystem(self.partial)
         final = self.target / self.name
         os.rename(self.partial, final)
-        _sync(self.target)
+        fsync_directory(self.target)
         return ngettext(
             "snapshot {name}: {files} file, {size} ({added} added)",
             "snapshot {name}: {files} files, {size} ({added} added)",
@@ -251,23 +257,14 @@ def _holds_anything(folder: Path) -> bool:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to a 0600 file, replacing any (never through a link)."""
+    """Write ``data`` to a 0600 file, replacing any (never through a link); synced
+    with the whole snapshot before its rename."""
     if os.path.lexists(path):
         os.unlink(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _json(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, indent=2) + "\n").encode()
-
-
-def _sync(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from datakeeper.errors import ActionFailedError
 from datakeeper.features.backup.manifest import (
-    Entry,
     content_hash,
+    entry_line,
     file_digest,
+    file_stat_digest,
     header_line,
     parse_line,
     raw_lines,
@@ -85,7 +86,8 @@ def write_manifest(
     previous: Previous | None,
     jobs: int | None = None,
 ) -> Totals:
-    """Walk ``data`` and write its manifest to ``out`` (0600), synced to disk.
+    """Walk ``data`` and write its manifest to ``out`` (0600); the caller syncs it
+    to the disk, with the rest of the snapshot.
 
     The tree is cut into pieces: each folder two deep (a home), and the files
     above them. ``jobs`` forked processes (one per CPU by default) write the
@@ -106,8 +108,6 @@ def write_manifest(
             run_forked(write_piece, len(pieces), _jobs(jobs), started=_nothing, done=joined.take)
         for index in joined.missing(len(pieces)):  # one CPU, or a worker that was lost
             joined.take(index, write_piece(index))
-        handle.flush()
-        os.fsync(handle.fileno())
     joined.totals.digest = joined.written.hexdigest()
     return joined.totals
 
@@ -179,24 +179,27 @@ class _PieceWriter:
 
     def _run(self, folder: str, run: list, lookup: _Lookup, count: _Counter, lines: list) -> None:
         """The lines of one run of files, reused or made; adds them up."""
-        data, percent = self.data, self.percent
+        percent = self.percent
         added = size = 0
         loose = folder == count.users  # a file right in the users folder is its own
-        for name, found, before in run:
-            path = folder + name
-            inode = found.inode()
-            shared = lookup.same_file(path, inode, before)
-            if shared is not None and (shared[1] or not sampled(path, percent)):
-                lines.append(shared[2])
-                one = shared[0]
-            else:
-                entry = _entry(data, path, found, shared, percent)
-                lines.append(entry.line())
-                one = entry.size
-                added += one if before != inode else 0  # not linked to the previous copy
-            size += one
-            if loose:
-                count.user(name, one)
+        here = _Folder()
+        try:
+            for name, found, before in run:
+                path = folder + name
+                inode = found.inode()
+                shared = lookup.same_file(path, inode, before)
+                if shared is not None and (shared[1] or not sampled(path, percent)):
+                    lines.append(shared[2])
+                    one = shared[0]
+                else:
+                    line, one = _entry(path, found, shared, percent, here)
+                    lines.append(line)
+                    added += one if before != inode else 0  # not linked to the previous copy
+                size += one
+                if loose:
+                    count.user(name, one)
+        finally:
+            here.close()
         count(folder, len(run), size, added)
 
 
@@ -238,13 +241,40 @@ def _json_head(where: bytes) -> bytes:
     return ("[" + _json_string(os.fsdecode(where))[:-1]).encode("ascii")
 
 
-def _entry(data: Path, path: str, found: os.DirEntry, shared: tuple | None, percent: int) -> Entry:
-    """The entry of a new or changed file, or of a shared one still to be hashed."""
+def _entry(
+    path: str, found: os.DirEntry, shared: tuple | None, percent: int, folder: _Folder
+) -> tuple[str, int]:
+    """(line, size) of a new or changed file, or of a shared one still to be hashed.
+    No ``Path`` is made per file: a file is read by name in its open ``folder``."""
     if shared is not None:
-        return parse_line(shared[2])._replace(digest=file_digest(data / path))
-    info = found.stat(follow_symlinks=False)
-    digest = file_digest(data / path) if sampled(path, percent) else None
-    return Entry(path, info.st_size, info.st_mtime_ns, digest)
+        old = parse_line(shared[2])
+        return entry_line(old.path, old.size, old.mtime_ns, folder.digest(found)[1]), old.size
+    if sampled(path, percent):
+        info, digest = folder.digest(found)
+    else:
+        info, digest = found.stat(follow_symlinks=False), None
+    return entry_line(path, info.st_size, info.st_mtime_ns, digest), info.st_size
+
+
+class _Folder:
+    """The folder of one run of files, opened the first time one of them is read:
+    each file is then opened by its name in it, instead of a lookup of its whole
+    path (a tenth of the time of a first snapshot's manifest, per file)."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    def digest(self, found: os.DirEntry) -> tuple[os.stat_result, str]:
+        """(stat, hash) of the file of ``found``, a directory entry listed by byte path."""
+        if self.fd is None:
+            where = found.path[: len(found.path) - len(found.name)]
+            self.fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return file_stat_digest(found.name, dir_fd=self.fd)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class _Counter:
