@@ -53,7 +53,7 @@ def install(point: str, marker: Path) -> None:
         writer._Joined.take = _hold_after(writer._Joined.take, marker)
     elif point == "rename":
         partial = lambda folder: str(folder).endswith(".partial")  # noqa: E731
-        run._sync = _hold_after(run._sync, marker, partial)
+        run.sync_filesystem = _hold_after(run.sync_filesystem, marker, partial)
     else:
         raise SystemExit(f"unknown point {point!r}")
 

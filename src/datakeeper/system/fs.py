@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -31,6 +33,29 @@ def sync_filesystem(path: Path) -> None:
             raise OSError(error, os.strerror(error), str(path))
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def flushing(path: Path) -> Iterator[None]:
+    """While the block runs, what is cached for ``path``'s filesystem is written to its
+    disk by a ``sync --file-system`` process (not a thread: the block may fork), so a
+    ``sync_filesystem`` after it has little left to do. Only a head start: the
+    process's outcome is not checked, that later sync reports any error."""
+    try:
+        process = subprocess.Popen(
+            ["sync", "--file-system", "--", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
+        )
+    except OSError:  # no sync(1): the later sync does all of it
+        yield
+        return
+    try:
+        yield
+    finally:
+        process.wait()
 
 
 def atomic_write(

@@ -38,7 +38,7 @@ from datakeeper.progress import tracked
 from datakeeper.resources.backup_snapshot import BackupSnapshot, SnapshotPlan
 from datakeeper.sizes import human_size
 from datakeeper.system import rsync
-from datakeeper.system.fs import fsync_directory, sync_filesystem
+from datakeeper.system.fs import flushing, fsync_directory, sync_filesystem
 
 if TYPE_CHECKING:
     from datakeeper.config import SiteConfig
@@ -189,7 +189,8 @@ class SnapshotRun:
         argv = rsync.snapshot_argv(self.sources(), data, link, niceness, flags=flags)
         with tracked(_("copying {name}").format(name=self.name), None, "items"):
             whole = rsync.copy(argv)
-        totals = self._write_meta()
+        with flushing(self.partial):  # rsync's files head for the disk meanwhile
+            totals = self._write_meta()
         self.summary = self._summary(totals, whole)
         _write_private(self.partial / layout.META / layout.SUMMARY, _json(self.summary))
         # Everything rsync and this run wrote reaches the disk before the name says the
