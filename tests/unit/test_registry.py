@@ -155,6 +155,21 @@ def test_output_is_stable_json(path: Path) -> None:
     assert render(read_document(path)) == path.read_bytes()
 
 
+def test_a_read_again_is_its_own_copy_and_sees_every_change(path: Path) -> None:
+    write_two(path)
+    first = read_document(path)
+    first.users.pop("alice")  # a caller changing its copy changes nobody else's
+    first.groups["mine"] = 4000
+    again = read_document(path)
+    assert sorted(again.users) == ["alice", "bob"] and again.groups == {}
+    with open_registry(path) as registry:
+        registry.upsert(entry("carol", 1003))
+    assert sorted(read_document(path).users) == ["alice", "bob", "carol"]
+    path.write_text(path.read_text().replace('"carol"', '"Carol"', 1))  # damaged since
+    with pytest.raises(RegistryError):
+        read_document(path)
+
+
 def test_lookups(path: Path) -> None:
     write_two(path)
     with open_registry(path) as registry:

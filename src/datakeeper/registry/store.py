@@ -224,6 +224,17 @@ def _load(path: Path) -> RegistryDocument:
     data = with_deadline(lambda: _read_trusted(path), read_timeout(), path)
     if data is None:
         return RegistryDocument()
+    return _copy(_parsed(path, data))
+
+
+def _parsed(path: Path, data: bytes) -> RegistryDocument:
+    """The validated document of ``data``, the file's bytes just read. The last one is
+    kept: the same bytes give the same document, and one command may read the
+    registry several times (a recovery, three), each parse and check a full pass
+    over a thousand entries. Only a document that validated is kept."""
+    global _LAST_PARSED
+    if _LAST_PARSED is not None and _LAST_PARSED[0] == data:
+        return _LAST_PARSED[1]
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -232,7 +243,23 @@ def _load(path: Path) -> RegistryDocument:
         document = RegistryDocument.model_validate(raw)
     except ValidationError as error:
         raise _corrupt(path, _first_problem(error)) from None
+    _LAST_PARSED = (data, document)
     return document
+
+
+_LAST_PARSED: tuple[bytes, RegistryDocument] | None = None
+
+
+def _copy(document: RegistryDocument) -> RegistryDocument:
+    """A document of its own for each reader: entries are frozen, but the three tables
+    are plain dicts a caller could change."""
+    return document.model_copy(
+        update={
+            "users": dict(document.users),
+            "groups": dict(document.groups),
+            "retired": dict(document.retired),
+        }
+    )
 
 
 def _first_problem(error: ValidationError) -> str:

@@ -21,6 +21,7 @@ import ast
 import os
 import pprint
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources as package_files
 from pathlib import Path
@@ -107,18 +108,20 @@ def render_helper_script(cfg: SiteConfig) -> bytes:
     the translations of its messages baked in."""
     source = inline_imports(_module_source("datakeeper.helper.main"), set())
     translations = pprint.pformat(helper_translations(source), sort_dicts=True, width=88)
-    source = _baked(source, "TRANSLATIONS", translations)
     policy = pprint.pformat(helper_policy(cfg), sort_dicts=False, width=88)
-    source = _baked(source, "POLICY", policy)
+    source = _baked(source, {"TRANSLATIONS": translations, "POLICY": policy})
     banner = "# Written by datakeeper for this site; edits are overwritten.\n"
     return (SHEBANG + banner + source).encode()
 
 
-def _baked(source: str, name: str, literal: str) -> str:
-    """``source`` with its module-level assignment to ``name`` replaced by ``literal``."""
-    start, end = _assignment_lines(source, name)
+def _baked(source: str, literals: dict[str, str]) -> str:
+    """``source`` with its module-level assignment to each name of ``literals`` replaced
+    by that name's literal (one parse of the source for all of them)."""
     lines = source.splitlines(keepends=True)
-    return "".join(lines[:start]) + f"{name} = {literal}\n" + "".join(lines[end:])
+    spans = sorted(_assignment_lines(source, literals).items(), key=lambda item: item[1])
+    for name, (start, end) in reversed(spans):  # from the end: earlier lines keep their place
+        lines[start:end] = [f"{name} = {literals[name]}\n"]
+    return "".join(lines)
 
 
 def inline_imports(source: str, done: set[str]) -> str:
@@ -159,14 +162,20 @@ def _module_body(module: str) -> str:
     return f"# ---- inlined from {module} ----\n" + "".join(kept)
 
 
-def _assignment_lines(source: str, name: str) -> tuple[int, int]:
-    """The 0-based [start, end) line range of the module-level assignment to ``name``."""
+def _assignment_lines(source: str, names: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """The 0-based [start, end) line range of the module-level assignment to each of
+    ``names``."""
+    wanted, found = set(names), {}
     for node in ast.parse(source).body:
         targets = node.targets if isinstance(node, ast.Assign) else []
         targets = [node.target] if isinstance(node, ast.AnnAssign) else targets
-        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
-            return node.lineno - 1, node.end_lineno or node.lineno
-    raise RuntimeError(f"the helper has no {name} assignment")
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in wanted - found.keys():
+                found[target.id] = (node.lineno - 1, node.end_lineno or node.lineno)
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise RuntimeError(f"the helper has no {missing[0]} assignment")
+    return found
 
 
 def sudoers_commands(cfg: SiteConfig) -> list[str]:
