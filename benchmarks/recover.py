@@ -14,7 +14,8 @@ with gid = uid, the site group, a password hash, bash or sh), converges them onc
   -s -M``, ``chpasswd -e``, ``ln -s`` of the home, ``chown`` of the home;
 * reboots again and times ``datakeeper recover`` (Python start-up included), which
   also plans and checks every step, logs every change, and restores the site steps;
-* times a second ``recover`` (nothing to do).
+* times a second ``recover`` (nothing to do), five times in a row: the median
+  is compared with the goal, and each run is shown.
 
 Goals (issue 19), printed beside each figure: ratio = recover / shell loop <= 1.0 at
 1000 users, and the second recover <= 0.5 s. ``--profile`` runs the timed recover
@@ -35,6 +36,7 @@ import json
 import pstats
 import shlex
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -49,6 +51,7 @@ CONFIG = "[conda]\nenabled = false\n\n[uv]\nenabled = false\n"
 FIRST_UID = 3001
 RATIO_GOAL = 1.0
 AGAIN_GOAL = 0.5  # seconds
+AGAIN_RUNS = 5  # one run varies by a tenth of a second on a shared machine: the median
 HASH = "$6$benchsalt$0pNqgYSBx2XdS3jS2Zt8bN1s7l2v0wE5oZ9nFf5fQ0M3wq1Xx7dJr6kz3Yl7h8v9x0c1b2n3m4l5k6j7h8g9f0"  # noqa: E501
 
 REGISTER = """
@@ -174,14 +177,14 @@ def main() -> int:
         if args.before is not None:  # the same loop, the same server: a fair before/after
             old = {"PYTHONPATH": str(args.before.resolve())}
             recover = timed(lambda: server.datakeeper("recover", env=old, timeout=3600))
-            again = timed(lambda: server.datakeeper("recover", env=old))
+            again = times_again(server, old)
             print(f"before ({args.before}):")
             report(args.users + 1, loop, recover, again)
             server.reboot()
         recover = time_recover(server, args.profile)
         if args.profile_again:
             time_recover(server, True)  # nothing to do: where its time goes
-        again = timed(lambda: server.datakeeper("recover"))
+        again = times_again(server)
         report(args.users + 1, loop, recover, again)  # and the admin
         if points:
             kill_anywhere(server, points)
@@ -191,7 +194,14 @@ def main() -> int:
     return 0
 
 
-def report(users: int, loop: float, recover: float, again: float) -> None:
+def times_again(server: DisposableServer, env: dict[str, str] | None = None) -> list[float]:
+    """Seconds of ``AGAIN_RUNS`` recovers in a row with nothing to do (the first one
+    right after the real recovery)."""
+    run = lambda: server.datakeeper("recover", env=env)  # noqa: E731
+    return [timed(run) for _ in range(AGAIN_RUNS)]
+
+
+def report(users: int, loop: float, recover: float, again: list[float]) -> None:
     """The figures, each beside its goal."""
     ratio = recover / loop
     print(f"{users} registered users, recovered on a freshly wiped server:", flush=True)
@@ -201,9 +211,13 @@ def report(users: int, loop: float, recover: float, again: float) -> None:
         f"  ratio (recover / shell loop):                        {ratio:8.2f}x"
         f"   goal <= {RATIO_GOAL:.1f}x: {'met' if ratio <= RATIO_GOAL else 'NOT met'}"
     )
-    print(f"  second recover (nothing to do):                      {again:8.2f} s"
-          f"   goal <= {AGAIN_GOAL:.1f} s: {'met' if again <= AGAIN_GOAL else 'NOT met'}",
-          flush=True)  # fmt: skip
+    middle = statistics.median(again)
+    print(
+        f"  second recover (nothing to do), median of {len(again)}:       {middle:8.2f} s"
+        f"   goal <= {AGAIN_GOAL:.1f} s: {'met' if middle <= AGAIN_GOAL else 'NOT met'}"
+    )
+    runs = ", ".join(f"{seconds:.2f} s" for seconds in again)
+    print(f"    each run: {runs}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
