@@ -233,8 +233,9 @@ def _parsed(path: Path, data: bytes) -> RegistryDocument:
     registry several times (a recovery, three), each parse and check a full pass
     over a thousand entries. Only a document that validated is kept."""
     global _LAST_PARSED
-    if _LAST_PARSED is not None and _LAST_PARSED[0] == data:
-        return _LAST_PARSED[1]
+    last = _LAST_PARSED  # read once: the menu's workers read the registry from threads
+    if last is not None and last[0] == data:
+        return last[1]
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
