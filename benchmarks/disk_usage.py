@@ -43,7 +43,8 @@ import time
 from functools import partial
 from pathlib import Path
 
-from datakeeper.features.disk.scan import ScanRequest, default_jobs, scan_trees
+from datakeeper.features.disk.scan import ScanRequest, scan_trees
+from datakeeper.system.workers import default_jobs
 
 FIRST_UID = 40001
 GOALS = {"scan": 0.8, "cli": 1.0}  # issue 19: at most these ratios to du

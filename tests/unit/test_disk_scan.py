@@ -179,8 +179,3 @@ def test_scan_trees_keeps_order_and_matches_du(tmp_path, jobs):
     assert [s.top for s in scans] == tops
     assert [s.total.bytes for s in scans] == [du(t) for t in tops]
     assert events == ["started 3", "finished", "finished", "finished"]
-
-
-def test_default_jobs_is_bounded():
-    assert disk_scan.default_jobs(1) == 1
-    assert 1 <= disk_scan.default_jobs(100) <= disk_scan.MAX_JOBS

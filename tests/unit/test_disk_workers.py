@@ -13,6 +13,7 @@ import pytest
 
 from datakeeper.features.disk import scan as disk_scan
 from datakeeper.features.disk.scan import ScanRequest, scan_trees
+from datakeeper.system import workers
 from datakeeper.system.workers import run_forked
 
 
@@ -115,3 +116,8 @@ def test_the_disk_report_imports_no_process_pool_nor_psutil():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_default_jobs_is_bounded():
+    assert workers.default_jobs(1) == 1
+    assert 1 <= workers.default_jobs(100) <= workers.MAX_JOBS

@@ -24,6 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 _HEADER = struct.Struct("!Q")  # an item's index going down, a result's length coming up
+MAX_JOBS = 8
+
+
+def default_jobs(count: int) -> int:
+    """How many workers for ``count`` items: one per CPU we may use, at most ``MAX_JOBS``."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(count, cpus or 1, MAX_JOBS))
 
 
 class _WorkerLost(Exception):

@@ -35,7 +35,7 @@ from datakeeper.features.backup.manifest import (
 )
 from datakeeper.i18n import _, ngettext
 from datakeeper.progress import current
-from datakeeper.system.workers import run_forked
+from datakeeper.system.workers import default_jobs, run_forked
 
 
 @dataclass
@@ -74,7 +74,6 @@ class Previous:
 
 
 CUT = 2  # each folder this deep (a home: users/<name>) is a piece written on its own
-MAX_JOBS = 8
 
 
 def write_manifest(
@@ -104,16 +103,13 @@ def write_manifest(
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         joined = _Joined(handle, header_line(sample_percent))
-        if _jobs(jobs) > 1 and len(pieces) > 1:
-            run_forked(write_piece, len(pieces), _jobs(jobs), started=_nothing, done=joined.take)
+        workers = default_jobs(len(pieces)) if jobs is None else jobs
+        if workers > 1 and len(pieces) > 1:
+            run_forked(write_piece, len(pieces), workers, started=_nothing, done=joined.take)
         for index in joined.missing(len(pieces)):  # one CPU, or a worker that was lost
             joined.take(index, write_piece(index))
     joined.totals.digest = joined.written.hexdigest()
     return joined.totals
-
-
-def _jobs(asked: int | None) -> int:
-    return asked if asked is not None else min(MAX_JOBS, len(os.sched_getaffinity(0)))
 
 
 def _nothing() -> None:

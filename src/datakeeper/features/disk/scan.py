@@ -33,13 +33,12 @@ from typing import Protocol
 from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
 from datakeeper.system import safe_delete
-from datakeeper.system.workers import run_forked
+from datakeeper.system.workers import default_jobs, run_forked
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _S_IFMT = 0o170000
 _S_IFDIR = stat.S_IFDIR
 MAX_ERROR_SAMPLES = 5
-MAX_JOBS = 8
 MAX_OPEN_LEVELS = 24  # one descriptor each; deeper ones are walked one at a time
 
 
@@ -329,12 +328,6 @@ def scan_tree(
     enters a directory.
     """
     return _Walk(Path(top), marks, by_owner, progress).run()
-
-
-def default_jobs(count: int) -> int:
-    """How many trees to scan at once: one per CPU we may use, at most ``MAX_JOBS``."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(count, cpus or 1, MAX_JOBS))
 
 
 def scan_trees(
