@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -52,9 +53,20 @@ class Entry(NamedTuple):
 def entry_line(path: str, size: int, mtime_ns: int, digest: str | None) -> str:
     """One manifest line, exactly as ``json.dumps([path, size, mtime_ns, digest])``
     writes it (ensure_ascii keeps lone surrogates, undecodable bytes, as \\udcXX
-    escapes), without its dispatch: it ran once per file of a first snapshot."""
+    escapes), without its dispatch: it ran once per file of a first snapshot.
+    ``line_head`` and ``match_tail`` recognise its two parts."""
     hashed = "null" if digest is None else f'"{digest}"'
-    return f"[{_json_string(path)}, {size:d}, {mtime_ns:d}, {hashed}]\n"
+    return f"{line_head(path)}{size:d}, {mtime_ns:d}, {hashed}]\n"
+
+
+def line_head(path: str) -> str:
+    """How the line of ``path`` begins: the JSON of its path, then the separator."""
+    return f"[{_json_string(path)}, "
+
+
+# The rest of a line after its head, exactly as ``entry_line`` writes it: groups are
+# the size and the hash (or ``null``).
+match_tail = re.compile(r'(0|[1-9][0-9]*), -?(?:0|[1-9][0-9]*), (null|"[0-9a-f]{64}")\]\n\Z').match
 
 
 def sort_key(path: str) -> tuple[bytes, ...]:

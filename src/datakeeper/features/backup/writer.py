@@ -13,10 +13,8 @@ the sample now wants) are stat'ed, and hashed when sampled.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii as _json_string
 from pathlib import Path
 
 from datakeeper.errors import ActionFailedError
@@ -26,6 +24,8 @@ from datakeeper.features.backup.manifest import (
     file_digest,
     file_stat_digest,
     header_line,
+    line_head,
+    match_tail,
     parse_line,
     raw_lines,
     read_lines,
@@ -234,7 +234,7 @@ def _piece_key(where: bytes | str, run: list | None) -> tuple[bytes, ...]:
 
 def _json_head(where: bytes) -> bytes:
     """How every manifest line of a file below folder ``where`` begins."""
-    return ("[" + _json_string(os.fsdecode(where))[:-1]).encode("ascii")
+    return line_head(os.fsdecode(where))[: -len('", ')].encode("ascii")  # path left open
 
 
 def _entry(
@@ -356,7 +356,7 @@ class _Lookup:
         linked it, so the line still holds. None for any other file."""
         if before != inode or self.current is None:
             return None
-        head = "[" + _json_string(path) + ", "
+        head = line_head(path)
         line = self.current
         found = _quick(line, len(head)) if line.startswith(head) else None
         if found is None:
@@ -387,11 +387,7 @@ class _Lookup:
 def _quick(line: str, start: int) -> tuple | None:
     """(size, whether hashed, line) from the end of a line as our writer writes it
     (``<size>, <mtime>, null]`` or ``…, "<hex>"]``); None for any other shape."""
-    found = _TAIL(line, start)
+    found = match_tail(line, start)
     if found is None:
         return None
     return int(found.group(1)), found.group(2) != "null", line
-
-
-# The end of a line after its path, exactly as json.dumps writes an Entry.
-_TAIL = re.compile(r'(0|[1-9][0-9]*), -?(?:0|[1-9][0-9]*), (null|"[0-9a-f]{64}")\]\n\Z').match
