@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +79,49 @@ def test_a_head_start_flush_leaves_errors_to_the_real_sync(tmp_path):
     with fs.flushing(tmp_path / "missing"):  # its sync(1) fails; nothing is raised here
         (tmp_path / "written").write_text("meanwhile\n")
     assert (tmp_path / "written").read_text() == "meanwhile\n"
+
+
+def _children() -> list[int]:
+    """This process's children (Linux: each thread lists its own)."""
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    return [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+
+
+def test_the_flushing_child_ends_with_the_block(tmp_path):
+    before = set(_children())
+    with fs.flushing(tmp_path, every=0.01):
+        [child] = set(_children()) - before
+        (tmp_path / "written").write_text("meanwhile\n")
+        time.sleep(0.05)  # a few syncs
+    assert child not in _children()  # ended and reaped: no zombie left behind
+    assert (tmp_path / "written").read_text() == "meanwhile\n"
+
+
+def test_the_flushing_child_dies_with_its_parent(tmp_path):
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from datakeeper.system import fs\n"
+        "with fs.flushing(Path(sys.argv[1]), every=0.01):\n"
+        "    task = f'/proc/self/task/{os.getpid()}/children'\n"
+        "    print(open(task).read().split()[0], flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == -signal.SIGKILL
+    child = int(result.stdout)
+    deadline = time.monotonic() + 10
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is alive (a zombie waiting for whoever adopted it is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
+import select
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -23,39 +23,85 @@ def sync_filesystem(path: Path) -> None:
     """Write everything cached for the filesystem holding ``path`` to its disk
     (syncfs(2)): the data and metadata of many files at once, where an fsync of each
     would cost a journal commit apiece; other filesystems are left alone, unlike sync(2)."""
-    import ctypes  # here: only the commands that sync a whole tree pay for its import
-
-    libc = ctypes.CDLL(None, use_errno=True)
+    syncfs = _syncfs_call()
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if libc.syncfs(fd) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, os.strerror(error), str(path))
+        syncfs(fd, path)
     finally:
         os.close(fd)
 
 
+def _syncfs_call() -> Callable[[int, Path], None]:
+    """syncfs(2) of an open descriptor, raising ``OSError`` for ``path`` when it fails."""
+    import ctypes  # here: only the commands that sync a whole tree pay for its import
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def syncfs(fd: int, path: Path) -> None:
+        if libc.syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), str(path))
+
+    return syncfs
+
+
+FLUSH_EVERY = 1.0  # seconds between two syncs of a ``flushing`` child
+
+
 @contextlib.contextmanager
-def flushing(path: Path) -> Iterator[None]:
-    """While the block runs, what is cached for ``path``'s filesystem is written to its
-    disk by a ``sync --file-system`` process (not a thread: the block may fork), so a
-    ``sync_filesystem`` after it has little left to do. Only a head start: the
-    process's outcome is not checked, that later sync reports any error."""
+def flushing(path: Path, every: float = FLUSH_EVERY) -> Iterator[None]:
+    """While the block runs, a child process syncs ``path``'s filesystem every
+    ``every`` seconds, so what the block writes heads for the disk as it is written
+    instead of all at once at the end: a ``sync_filesystem`` after the block has
+    little left to do. The writes are the same ones the kernel would make within
+    its 30 s, only sooner. Measured while rsync copied 300k files: the copy no
+    slower, the sync after it 0.1 s instead of 1.4-3.4 s (benchmarks/backup.py).
+
+    A forked child, not a thread: the block may fork, and its forks must not copy a
+    thread stopped inside a sync. Start it before any thread of this process. The
+    child stops when the block ends, and dies with this process (its pipe closes);
+    its errors are not reported: the sync after the block reports any."""
+    syncfs = _syncfs_call()  # before the fork: the child only calls it
     try:
-        process = subprocess.Popen(
-            ["sync", "--file-system", "--", str(path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
-        )
-    except OSError:  # no sync(1): the later sync does all of it
+        stop_read, stop_write = os.pipe()
+    except OSError:  # out of descriptors: the later sync does all of it
         yield
         return
     try:
+        pid = os.fork()
+    except OSError:
+        os.close(stop_read)
+        os.close(stop_write)
+        yield
+        return
+    if pid == 0:  # the child: never returns into the caller's code
+        try:
+            os.close(stop_write)
+            _flush_until_closed(path, stop_read, every, syncfs)
+        finally:
+            os._exit(0)
+    os.close(stop_read)
+    try:
         yield
     finally:
-        process.wait()
+        os.close(stop_write)  # the child sees the end of its pipe and exits
+        os.waitpid(pid, 0)
+
+
+def _flush_until_closed(
+    path: Path, stop: int, every: float, syncfs: Callable[[int, Path], None]
+) -> None:
+    """The ``flushing`` child: a sync, then a wait on the pipe, until the pipe closes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    while True:
+        with contextlib.suppress(OSError):
+            syncfs(fd, path)
+        readable, _, _ = select.select([stop], [], [], every)
+        if readable:  # nothing is ever written: readable means closed
+            return
 
 
 def atomic_write(

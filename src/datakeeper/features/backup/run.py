@@ -7,7 +7,9 @@ not fit: see ``room``). It copies into ``<name>.partial`` with rsync, linked
 against the newest complete snapshot, adds root-only copies of the site config
 and the registry, writes the manifest, reads it back, syncs the backup disk, and
 only then renames the folder to its final name: an interrupted run never becomes
-"latest", and neither does one whose files a power cut would lose.
+"latest", and neither does one whose files a power cut would lose. During the
+copy a child process syncs the backup disk every second (``flushing``), so
+little is left to write by then.
 
 An interrupted run is *resumed*: the next run renames the newest partial
 snapshot (newer than the newest complete one) to its own name and lets rsync
@@ -187,9 +189,9 @@ class SnapshotRun:
         data = self.partial / layout.DATA
         flags = rsync.RESUME_FLAGS if _holds_anything(data) else rsync.BASE_FLAGS
         argv = rsync.snapshot_argv(self.sources(), data, link, niceness, flags=flags)
-        with tracked(_("copying {name}").format(name=self.name), None, "items"):
-            whole = rsync.copy(argv)
-        with flushing(self.partial):  # rsync's files head for the disk meanwhile
+        with flushing(self.partial):  # rsync's files head for the disk as they are written
+            with tracked(_("copying {name}").format(name=self.name), None, "items"):
+                whole = rsync.copy(argv)
             totals = self._write_meta()
         self.summary = self._summary(totals, whole)
         _write_private(self.partial / layout.META / layout.SUMMARY, _json(self.summary))
