@@ -58,9 +58,10 @@ def flushing(path: Path, every: float = FLUSH_EVERY) -> Iterator[None]:
     slower, the sync after it 0.1 s instead of 1.4-3.4 s (benchmarks/backup.py).
 
     A forked child, not a thread: the block may fork, and its forks must not copy a
-    thread stopped inside a sync. Start it before any thread of this process. The
-    child stops when the block ends, and dies with this process (its pipe closes);
-    its errors are not reported: the sync after the block reports any."""
+    thread stopped inside a sync. The child only makes system calls (syncfs is
+    looked up before the fork), so forking it beside other threads (the menu's) is
+    safe. It stops when the block ends, and dies with this process (its pipe
+    closes); its errors are not reported: the sync after the block reports any."""
     syncfs = _syncfs_call()  # before the fork: the child only calls it
     try:
         stop_read, stop_write = os.pipe()
