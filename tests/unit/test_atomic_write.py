@@ -76,7 +76,7 @@ def test_syncing_a_filesystem_needs_a_path_that_exists(tmp_path):
 
 
 def test_a_head_start_flush_leaves_errors_to_the_real_sync(tmp_path):
-    with fs.flushing(tmp_path / "missing"):  # its sync(1) fails; nothing is raised here
+    with fs.flushing(tmp_path / "missing"):  # its child cannot sync it; nothing is raised here
         (tmp_path / "written").write_text("meanwhile\n")
     assert (tmp_path / "written").read_text() == "meanwhile\n"
 

@@ -54,8 +54,9 @@ def flushing(path: Path, every: float = FLUSH_EVERY) -> Iterator[None]:
     ``every`` seconds, so what the block writes heads for the disk as it is written
     instead of all at once at the end: a ``sync_filesystem`` after the block has
     little left to do. The writes are the same ones the kernel would make within
-    its 30 s, only sooner. Measured while rsync copied 300k files: the copy no
-    slower, the sync after it 0.1 s instead of 1.4-3.4 s (benchmarks/backup.py).
+    its 30 s, only sooner. Measured while rsync copied 300k new files: the copy no
+    slower, the sync after it 0.1 s instead of 1.4-3.4 s; an unchanged snapshot of
+    them (300k hard links) 0.6 s faster in all (benchmarks/backup.py, issue 15).
 
     A forked child, not a thread: the block may fork, and its forks must not copy a
     thread stopped inside a sync. The child only makes system calls (syncfs is
