@@ -15,6 +15,7 @@ import hashlib
 import json
 import shlex
 import sys
+import time
 
 import pytest
 
@@ -88,12 +89,24 @@ def _download_together(server, files: tuple[str, ...]) -> dict[str, dict]:
 def _assert_overlapped(server, name: str) -> None:
     """Both members asked for ``name`` before its one download had finished: the second
     waited on huggingface_hub's lock instead of finding the file already there."""
-    log = server.run(["cat", f"{PIDFILE}.log"]).stdout.splitlines()
+    requests = _requests_for(server, name)
     server.run(["rm", f"{PIDFILE}.log"])
-    requests = [line.split() for line in log if line.split()[1].endswith(f"/{name}")]
     heads = [float(began) for method, _path, began, _ended in requests if method == "HEAD"]
     gets = [float(ended) for method, _path, _began, ended in requests if method == "GET"]
-    assert len(heads) == 2 and len(gets) == 1 and max(heads) < gets[0], log
+    assert len(heads) == 2 and len(gets) == 1 and max(heads) < gets[0], requests
+
+
+def _requests_for(server, name: str) -> list[list[str]]:
+    """The fake hub's log lines for ``name``, split, once its GET is logged: the hub
+    writes that line after the last chunk, a moment after the client may have
+    returned (a client that finished first once saw the log without it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        log = server.run(["cat", f"{PIDFILE}.log"]).stdout.splitlines()
+        requests = [line.split() for line in log if line.split()[1].endswith(f"/{name}")]
+        if any(method == "GET" for method, *_rest in requests) or time.monotonic() > deadline:
+            return requests
+        time.sleep(0.05)
 
 
 def _as_other_member(server, path: str, code: str):
