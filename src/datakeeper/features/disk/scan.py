@@ -222,12 +222,12 @@ class _Walk:
         """
         usage = self.buckets[bucket].usage
         owners = usage.owners if self.by_owner else None
-        seen, ifmt, ifdir, lstat = self.seen, _S_IFMT, _S_IFDIR, os.stat
+        seen, ifmt, ifdir, stat_at = self.seen, _S_IFMT, _S_IFDIR, os.stat
         blocks = count = 0
         try:
             for name in names:
-                try:
-                    info = lstat(name, dir_fd=fd, follow_symlinks=False)
+                try:  # safe_delete.lstat_at, inlined: a call more per entry costs ~3% here
+                    info = stat_at(name, dir_fd=fd, follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # deleted while we looked: it takes no space any more
                 if info.st_mode & ifmt == ifdir:
