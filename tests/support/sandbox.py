@@ -383,7 +383,14 @@ class DisposableServer:
                 time.sleep(0.05)
 
 
-SERVER_OWN_MOUNTS = (Path("/tmp"), Path("/run"), Path("/dev"), Path("/proc"), Path("/sys"))
+SERVER_OWN_MOUNTS = (
+    Path("/tmp"),
+    Path("/run"),
+    Path("/dev"),
+    Path("/proc"),
+    Path("/sys"),
+    Path("/root"),
+)
 
 
 def _paths_hidden_inside(paths: list[Path]) -> list[str]:

@@ -85,6 +85,9 @@ def mount_system(root: str, *, own_devices: bool) -> None:
     sh("mount", "-o", "remount,bind,ro", f"{root}/sys")
     sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", f"{root}/run")
     sh("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", f"{root}/tmp")
+    # root's home of its own, empty at each boot like the rest of the wiped SSD: the
+    # host's /root (its pip cache, its .ssh) must not show through the overlay.
+    sh("mount", "-t", "tmpfs", "-o", "mode=0700", "tmpfs", f"{root}/root")
 
 
 DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9))
