@@ -8,9 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+import xxhash
 
 from datakeeper.errors import ActionFailedError
 from datakeeper.features.backup.manifest import (
+    HASH,
     entry_line,
     file_digest,
     file_stat_digest,
@@ -152,17 +154,26 @@ def test_a_line_is_written_exactly_as_json_writes_the_entry(name):
             assert line == json.dumps([f"users/alice/{name}", size, mtime, digest]) + "\n"
 
 
+KINDS = {  # new manifests' hash, and the one older manifests hold
+    "xxh128": lambda content: xxhash.xxh3_128_hexdigest(content),
+    "blake2b": lambda content: hashlib.blake2b(content, digest_size=32).hexdigest(),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 300_000])
-def test_a_digest_covers_the_whole_file_at_every_size(tmp_path, size):
+def test_a_digest_covers_the_whole_file_at_every_size(tmp_path, size, kind):
     path = tmp_path / "data.bin"
     content = os.urandom(size)
     path.write_bytes(content)
-    expected = hashlib.blake2b(content, digest_size=32).hexdigest()
-    info, digest = file_stat_digest(os.fsencode(path))
+    expected = KINDS[kind](content)
+    info, digest = file_stat_digest(os.fsencode(path), kind=kind)
     assert (info.st_size, digest) == (size, expected)
+    if kind == HASH:
+        assert file_digest(path) == expected
     folder = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        assert file_digest(b"data.bin", dir_fd=folder) == expected
+        assert file_digest(b"data.bin", dir_fd=folder, kind=kind) == expected
     finally:
         os.close(folder)
     os.symlink(path, tmp_path / "link")

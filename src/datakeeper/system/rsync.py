@@ -10,6 +10,7 @@ older snapshot is never changed through the new one.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections import deque
@@ -122,16 +123,17 @@ def _number(found: re.Match[str] | None) -> int:
     return int(found.group(1).replace(",", "")) if found else 0
 
 
-def copy(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> bool:
+def copy(argv: Sequence[str], pass_fds: Sequence[int] = (), output: int | None = None) -> bool:
     """Run a snapshot copy; True when it was complete, False when files vanished
     during it (exit 24: they were deleted while rsync ran). ``CommandError`` otherwise.
-    ``pass_fds`` stay open in rsync (a destination named ``/proc/self/fd/N``)."""
+    ``pass_fds`` stay open in rsync (a destination named ``/proc/self/fd/N``); what
+    rsync prints goes to the file ``output`` (dropped without one)."""
     try:
         process = subprocess.Popen(
             [*DIE_WITH_PARENT, *argv],
             pass_fds=tuple(pass_fds),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if output is None else output,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
@@ -146,6 +148,19 @@ def copy(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> bool:
         return False
     _raise_for(argv, code, list(tail))
     return True
+
+
+@functools.cache
+def has_xxh128() -> bool:
+    """Whether this rsync offers the xxh128 checksum (``rsync --version`` lists its
+    checksums; rsync 3.2.3+ built with libxxhash, as Debian's and Ubuntu's are)."""
+    try:
+        result = subprocess.run(
+            ["rsync", "--version"], capture_output=True, text=True, env=_ENV, check=False
+        )
+    except OSError:
+        return False
+    return result.returncode == 0 and re.search(r"\bxxh128\b", result.stdout) is not None
 
 
 def _raise_for(argv: Sequence[str], code: int, lines: list[str]) -> None:

@@ -22,12 +22,23 @@ import re
 import stat
 import sys
 from collections.abc import Iterator
+from functools import partial
 from json.encoder import encode_basestring_ascii as _json_string
 from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
-HASH = "blake2b"
+import xxhash
+
+# The content hash of new manifests. xxh128 is the whole-file checksum rsync
+# computes as it copies, so the copy hands the manifest its hashes for free (see
+# ``system.rsync_hashes``). It is not cryptographic, and need not be: a manifest
+# catches bit rot and changes made to a snapshot behind datakeeper's back, and
+# whoever can rewrite a snapshot (root, or someone holding the disk) can rewrite
+# its manifest as well. Manifests written before it name blake2b in their header
+# and are still verified with it. (docs/architecture.md, "The backup manifest's hash".)
+HASH = "xxh128"
+_HASHES = {"xxh128": xxhash.xxh3_128, "blake2b": partial(hashlib.blake2b, digest_size=32)}
 FORMAT = 1
 _READ = 1 << 16  # one read for most files, and no large buffer per read
 
@@ -66,7 +77,9 @@ def line_head(path: str) -> str:
 
 # The rest of a line after its head, exactly as ``entry_line`` writes it: groups are
 # the size and the hash (or ``null``).
-match_tail = re.compile(r'(0|[1-9][0-9]*), -?(?:0|[1-9][0-9]*), (null|"[0-9a-f]{64}")\]\n\Z').match
+match_tail = re.compile(
+    r'(0|[1-9][0-9]*), -?(?:0|[1-9][0-9]*), (null|"[0-9a-f]{32}(?:[0-9a-f]{32})?")\]\n\Z'
+).match
 
 
 def sort_key(path: str) -> tuple[bytes, ...]:
@@ -174,18 +187,18 @@ def _sorted_entries(folder: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes
     return ((path, prefix + name, os.lstat(path)) for name, path in entries)
 
 
-def content_hash():
-    """A new hash of the manifest's kind (``HASH``), for file contents."""
-    return hashlib.blake2b(digest_size=32)
+def content_hash(kind: str = HASH):
+    """A new hash of ``kind`` (a manifest's ``hash``), for file contents."""
+    return _HASHES[kind]()
 
 
-def file_digest(path: Path | bytes, *, dir_fd: int | None = None) -> str:
+def file_digest(path: Path | bytes, *, dir_fd: int | None = None, kind: str = HASH) -> str:
     """The content hash of a regular file, opened without following a link."""
-    return file_stat_digest(path, dir_fd=dir_fd)[1]
+    return file_stat_digest(path, dir_fd=dir_fd, kind=kind)[1]
 
 
 def file_stat_digest(
-    path: Path | bytes, *, dir_fd: int | None = None
+    path: Path | bytes, *, dir_fd: int | None = None, kind: str = HASH
 ) -> tuple[os.stat_result, str]:
     """(stat, content hash) of a regular file, opened once without following a
     link (``path`` relative to ``dir_fd`` when given): the stat comes from the open
@@ -193,7 +206,7 @@ def file_stat_digest(
     fd = os.open(path, _OPEN, dir_fd=dir_fd)
     try:
         info = os.fstat(fd)
-        return info, _digest(fd, info.st_size)
+        return info, _digest(fd, info.st_size, kind)
     finally:
         os.close(fd)
 
@@ -201,12 +214,12 @@ def file_stat_digest(
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def _digest(fd: int, size: int) -> str:
+def _digest(fd: int, size: int, kind: str) -> str:
     """The hash of an open file's contents. Plain reads: most files are small, and a
     buffered file object costs more than they do. A short read that reaches the
     size the file had when opened is its end: no further read that returns nothing
     (half of a small file's reads)."""
-    digest = content_hash()
+    digest = content_hash(kind)
     done = 0
     while chunk := os.read(fd, _READ):
         digest.update(chunk)
@@ -240,9 +253,7 @@ def raw_lines(path: Path, start: int | None = None) -> Iterator[str]:
     """The lines of a manifest file after its header (checked), each ending in a
     newline; from byte ``start`` (a line's start) when given."""
     with open(path, "rb") as handle:
-        header = json.loads(handle.readline() or b"{}")
-        if header.get("manifest") != FORMAT:
-            raise ValueError(f"{path}: not a datakeeper manifest (format {FORMAT})")
+        _check_header(path, handle.readline())
         if start is not None:
             handle.seek(start)
         # Decoded a block at a time; a byte that is not ASCII raises ValueError.
@@ -250,8 +261,28 @@ def raw_lines(path: Path, start: int | None = None) -> Iterator[str]:
             yield line if line[-1:] == "\n" else line + "\n"
 
 
-def header_line(sample_percent: int) -> str:
-    return json.dumps({"manifest": FORMAT, "hash": HASH, "sample_percent": sample_percent}) + "\n"
+def manifest_hash(path: Path) -> str:
+    """The content hash a manifest file's lines hold (``HASH``, or an older one)."""
+    with open(path, "rb") as handle:
+        return _check_header(path, handle.readline())
+
+
+def _check_header(path: Path, line: bytes) -> str:
+    """The hash named by a manifest's header line; ValueError for anything but ours."""
+    try:
+        header = json.loads(line or b"{}")
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("manifest") != FORMAT:
+        raise ValueError(f"{path}: not a datakeeper manifest (format {FORMAT})")
+    kind = header.get("hash")
+    if kind not in _HASHES:
+        raise ValueError(f"{path}: a manifest of an unknown content hash: {kind!r}")
+    return kind
+
+
+def header_line(sample_percent: int, kind: str = HASH) -> str:
+    return json.dumps({"manifest": FORMAT, "hash": kind, "sample_percent": sample_percent}) + "\n"
 
 
 _DECODE = json.JSONDecoder().raw_decode

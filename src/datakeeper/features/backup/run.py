@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -39,7 +40,7 @@ from datakeeper.i18n import _, ngettext
 from datakeeper.progress import tracked
 from datakeeper.resources.backup_snapshot import BackupSnapshot, SnapshotPlan
 from datakeeper.sizes import human_size
-from datakeeper.system import rsync
+from datakeeper.system import rsync, rsync_hashes
 from datakeeper.system.fs import flushing, fsync_directory, sync_filesystem
 
 if TYPE_CHECKING:
@@ -188,11 +189,20 @@ class SnapshotRun:
         )
         data = self.partial / layout.DATA
         flags = rsync.RESUME_FLAGS if _holds_anything(data) else rsync.BASE_FLAGS
-        argv = rsync.snapshot_argv(self.sources(), data, link, niceness, flags=flags)
-        with flushing(self.partial):  # rsync's files head for the disk as they are written
+        hashing = rsync_hashes.OPTIONS if rsync.has_xxh128() else ()
+        argv = rsync.snapshot_argv(self.sources(), data, link, niceness, hashing, flags)
+        # rsync's output (a hash per file it transferred) goes to a nameless file on
+        # /backup (O_TMPFILE), gone once closed, even after a kill. During the copy
+        # rsync's files head for the disk as they are written (``flushing``).
+        with tempfile.TemporaryFile(dir=self.partial) as output, flushing(self.partial):
             with tracked(_("copying {name}").format(name=self.name), None, "items"):
-                whole = rsync.copy(argv)
-            totals = self._write_meta()
+                whole = rsync.copy(argv, output=output.fileno())
+            # Only a copy that ended cleanly vouches for every hash it printed (see
+            # system.rsync_hashes); otherwise the manifest reads every new file.
+            usable = hashing and whole
+            totals = self._write_meta(
+                rsync_hashes.TransferHashes(output.fileno()) if usable else None
+            )
         self.summary = self._summary(totals, whole)
         _write_private(self.partial / layout.META / layout.SUMMARY, _json(self.summary))
         # Everything rsync and this run wrote reaches the disk before the name says the
@@ -214,7 +224,7 @@ class SnapshotRun:
             added=human_size(totals.added_bytes),
         ) + ("" if whole else _("; some files vanished while they were copied"))
 
-    def _write_meta(self) -> Totals:
+    def _write_meta(self, transferred: rsync_hashes.TransferHashes | None) -> Totals:
         meta = self.partial / layout.META
         _private_dir(meta)
         if self.config_path is not None and self.config_path.is_file():
@@ -232,6 +242,7 @@ class SnapshotRun:
                 users_folder=self.cfg.home.users_folder,
                 sample_percent=self.cfg.backup.verify_sample_percent,
                 previous=previous,
+                transferred=transferred,
             )
         check_manifest(manifest, totals)
         return totals

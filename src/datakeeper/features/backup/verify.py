@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from datakeeper.errors import ActionFailedError
 from datakeeper.features.backup import layout
 from datakeeper.features.backup.listing import backup_root
-from datakeeper.features.backup.manifest import Entry, file_digest, read_manifest, walk_files
+from datakeeper.features.backup.manifest import (
+    Entry,
+    file_digest,
+    manifest_hash,
+    read_manifest,
+    walk_files,
+)
 from datakeeper.i18n import _, ngettext
 from datakeeper.text import printable
 
@@ -103,7 +109,8 @@ def verify_snapshot(cfg: SiteConfig, name: str | None) -> Verdict:
     manifest = snapshot.meta / layout.MANIFEST
     verdict = Verdict(snapshot.name)
     try:
-        _compare(verdict, snapshot, read_manifest(manifest))
+        kind = manifest_hash(manifest)  # xxh128, or blake2b in older snapshots
+        _compare(verdict, snapshot, read_manifest(manifest), kind)
     except (OSError, ValueError) as error:
         raise ActionFailedError(
             _("{path}: cannot read the manifest: {why}").format(path=manifest, why=error)
@@ -112,7 +119,9 @@ def verify_snapshot(cfg: SiteConfig, name: str | None) -> Verdict:
     return verdict
 
 
-def _compare(verdict: Verdict, snapshot: layout.Snapshot, entries: Iterator[Entry]) -> None:
+def _compare(
+    verdict: Verdict, snapshot: layout.Snapshot, entries: Iterator[Entry], kind: str
+) -> None:
     files = walk_files(snapshot.data)
     entry, found = next(entries, None), next(files, None)
     while entry is not None or found is not None:
@@ -124,11 +133,13 @@ def _compare(verdict: Verdict, snapshot: layout.Snapshot, entries: Iterator[Entr
             verdict.note("extra", found[0])
             found = next(files, None)
         else:
-            _check_one(verdict, snapshot, entry, found[1])
+            _check_one(verdict, snapshot, entry, found[1], kind)
             entry, found = next(entries, None), next(files, None)
 
 
-def _check_one(verdict: Verdict, snapshot: layout.Snapshot, entry: Entry, info: os.stat_result):
+def _check_one(
+    verdict: Verdict, snapshot: layout.Snapshot, entry: Entry, info: os.stat_result, kind: str
+) -> None:
     verdict.checked += 1
     if (info.st_size, info.st_mtime_ns) != (entry.size, entry.mtime_ns):
         verdict.note("changed", entry.path)
@@ -137,7 +148,7 @@ def _check_one(verdict: Verdict, snapshot: layout.Snapshot, entry: Entry, info: 
         return
     verdict.hashed += 1
     try:
-        same = file_digest(snapshot.data / entry.path) == entry.digest
+        same = file_digest(snapshot.data / entry.path, kind=kind) == entry.digest
     except OSError:
         same = False
     if not same:

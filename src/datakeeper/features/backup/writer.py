@@ -9,11 +9,14 @@ as it was, nothing is stat'ed or read for the file, and it adds no bytes. Only
 new or changed files (and files whose hash the previous manifest left out but
 the sample now wants) are stat'ed, and hashed when sampled.
 
-The hashing comes after rsync. Hashing each file while rsync was still copying
-(a thread following it through the new snapshot, at nice 19 and then at
-``SCHED_IDLE``, each hash kept only for a file unchanged since) was tried: on
-two cores it took 1.2 s off the manifest of 300k new files and slowed rsync by
-1.8-3 s (issue 15), so it was dropped.
+A file rsync transferred comes with its hash: rsync printed the xxh128 it
+checked the file with (``system.rsync_hashes``), so such a file is only
+stat'ed. A file without one (a copy that did not exit cleanly, an rsync without
+xxh128, a hash printed twice, a file made by ``-H`` as a link) is read and
+hashed here. Reading the files again after the copy took 2.3-2.7 s for 300k new
+files on two cores; hashing them in a thread while rsync still copied (at nice
+19, then ``SCHED_IDLE``) saved 1.2 s of that but slowed rsync by 1.8-3 s, and
+was dropped (issue 15).
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from pathlib import Path
 
 from datakeeper.errors import ActionFailedError
 from datakeeper.features.backup.manifest import (
+    HASH,
     content_hash,
     entry_line,
     file_digest,
     file_stat_digest,
     header_line,
     line_head,
+    manifest_hash,
     match_tail,
     parse_line,
     raw_lines,
@@ -41,6 +46,7 @@ from datakeeper.features.backup.manifest import (
 )
 from datakeeper.i18n import _, ngettext
 from datakeeper.progress import current
+from datakeeper.system.rsync_hashes import TransferHashes
 from datakeeper.system.workers import default_jobs, run_forked
 
 
@@ -89,23 +95,26 @@ def write_manifest(
     users_folder: str,
     sample_percent: int,
     previous: Previous | None,
+    transferred: TransferHashes | None = None,
     jobs: int | None = None,
 ) -> Totals:
     """Walk ``data`` and write its manifest to ``out`` (0600); the caller syncs it
-    to the disk, with the rest of the snapshot.
+    to the disk, with the rest of the snapshot. ``transferred``: the hashes of the
+    files the copy into ``data`` transferred, which are then not read again.
 
     The tree is cut into pieces: each folder two deep (a home), and the files
     above them. ``jobs`` forked processes (one per CPU by default) write the
     pieces, each in step with its own stretch of the previous manifest, and they
     are joined here in order. ``Totals.digest`` is the hash of the text written,
     for ``check_manifest``."""
-    manifest = previous.manifest if previous is not None and previous.manifest.is_file() else None
-    old_data = previous.data if manifest is not None else None
+    manifest = _reusable(previous.manifest) if previous is not None else None
+    old_data = previous.data if previous is not None else None  # for the bytes added, too
     pieces = list(walk_runs(data, old_data, cut=CUT))
     starts = _starts(manifest, pieces) if manifest is not None else [None] * len(pieces)
     write_piece = _PieceWriter(
-        data, old_data, manifest, pieces, starts, users_folder=users_folder, percent=sample_percent
-    )
+        data, old_data, manifest, pieces, starts,
+        users_folder=users_folder, percent=sample_percent, transferred=transferred,
+    )  # fmt: skip
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         joined = _Joined(handle, header_line(sample_percent))
@@ -120,6 +129,16 @@ def write_manifest(
 
 def _nothing() -> None:
     """Workers need nothing once they all exist."""
+
+
+def _reusable(manifest: Path) -> Path | None:
+    """The previous manifest, when its lines can be reused: it exists and holds
+    hashes of our kind (a manifest of an older hash is not reused; its files are
+    read once more, and the next snapshot reuses this one's lines)."""
+    try:
+        return manifest if manifest_hash(manifest) == HASH else None
+    except (OSError, ValueError):  # missing, or a damaged header: nothing to reuse
+        return None
 
 
 class _Joined:
@@ -157,11 +176,13 @@ class _PieceWriter:
     """Writes one piece's lines: (text, its totals). Run in a forked worker or here."""
 
     def __init__(
-        self, data, old_data, manifest, pieces, starts, *, users_folder: str, percent: int
-    ) -> None:
+        self, data, old_data, manifest, pieces, starts, *,
+        users_folder: str, percent: int, transferred: TransferHashes | None,
+    ) -> None:  # fmt: skip
         self.data, self.old_data, self.manifest = data, old_data, manifest
         self.pieces, self.starts = pieces, starts
         self.users_folder, self.percent = users_folder, percent  # percent: of files hashed
+        self.transferred = transferred
 
     def __call__(self, index: int) -> tuple[str, Totals]:
         where, run = self.pieces[index]
@@ -185,6 +206,8 @@ class _PieceWriter:
         added = size = 0
         loose = folder == count.users  # a file right in the users folder is its own
         here = _Folder()
+        if self.transferred is not None:
+            here.hashes = self.transferred.names(os.fsencode(folder))
         try:
             for name, found, before in run:
                 path = folder + name
@@ -251,27 +274,35 @@ def _entry(
     if shared is not None:
         old = parse_line(shared[2])
         return entry_line(old.path, old.size, old.mtime_ns, folder.digest(found)[1]), old.size
-    if sampled(path, percent):
-        info, digest = folder.digest(found)
-    else:
+    if not sampled(path, percent):
         info, digest = found.stat(follow_symlinks=False), None
+    elif (digest := folder.hashes.pop(found.name, None)) is not None:  # rsync hashed it
+        info = os.stat(found.name, dir_fd=folder.open(found), follow_symlinks=False)
+    else:
+        info, digest = folder.digest(found)
     return entry_line(path, info.st_size, info.st_mtime_ns, digest), info.st_size
 
 
 class _Folder:
     """The folder of one run of files, opened the first time one of them is read:
     each file is then opened by its name in it, instead of a lookup of its whole
-    path (a tenth of the time of a first snapshot's manifest, per file)."""
+    path (a tenth of the time of a first snapshot's manifest, per file). ``hashes``:
+    the hashes rsync gave of the files it transferred into the folder, by name."""
 
     def __init__(self) -> None:
         self.fd: int | None = None
+        self.hashes: dict[bytes, str | None] = {}
 
-    def digest(self, found: os.DirEntry) -> tuple[os.stat_result, str]:
-        """(stat, hash) of the file of ``found``, a directory entry listed by byte path."""
+    def open(self, found: os.DirEntry) -> int:
+        """The folder's descriptor; ``found`` is one of its entries, listed by byte path."""
         if self.fd is None:
             where = found.path[: len(found.path) - len(found.name)]
             self.fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        return file_stat_digest(found.name, dir_fd=self.fd)
+        return self.fd
+
+    def digest(self, found: os.DirEntry) -> tuple[os.stat_result, str]:
+        """(stat, hash) of the file of ``found``, read in the folder."""
+        return file_stat_digest(found.name, dir_fd=self.open(found))
 
     def close(self) -> None:
         if self.fd is not None:
