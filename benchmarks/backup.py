@@ -3,7 +3,7 @@
 Run as root (it boots a disposable server in namespaces, see tests/support/sandbox.py)::
 
     sudo .venv/bin/python benchmarks/backup.py [--files 300000] [--users 6] [--dir /var/tmp]
-                                               [--storage ext4|dir] [--repeat 3]
+                                               [--storage ext4|dir] [--repeat 4]
                                                [--first-repeat 2] [--profile]
 
 It sets up a site (``datakeeper init``) and generates ``--files`` files below
@@ -20,13 +20,16 @@ the previous step's writes synced (untimed), it times, in the same run:
   and ``sync -f`` of /backup right after it, timed apart (datakeeper syncs
   /backup before it names a snapshot complete; the bare copy alone leaves its
   files in memory); ``--first-repeat`` times (default 2) in alternating order,
-  both copies removed between pairs: here the second copy of a pair took 5-9 s
-  longer than the first, whichever tool made it (a disk that held one such tree
-  already), so only the sum over both orders compares the two;
+  each copy on a backup disk that holds no other (the one before removed,
+  untimed): a copy made beside another took 5-9 s longer here, whichever tool
+  made it;
 * an unchanged snapshot: the same two, each rsync with ``--link-dest`` its own
-  previous copy, ``--repeat`` times (default 3) in alternating order (datakeeper
-  first, then the bare copy first, ...), since a single pair on a shared 2-core
-  machine varies by ±5%; the ratio is of the summed times, and each pair is shown.
+  previous copy (the first ones made untimed), ``--repeat`` times (default 4)
+  in alternating order (datakeeper first, then the bare copy first, ...), since
+  a single pair on a shared 2-core machine varies by ±5%.
+
+Each kind's ratio is of the summed times, and each pair is shown. An even
+count puts each tool first equally often.
 
 ratio = datakeeper / bare rsync; the goal is <= 1.10 for both. A second ratio
 divides by the bare rsync plus its sync, the same work to the disk. It also prints
@@ -164,7 +167,8 @@ def measure(server: DisposableServer, args: argparse.Namespace) -> None:
     server.run(["sh", "-c", warm], timeout=3600)  # the page cache, untimed
     warm_backup_disk(server)
     estimate, _ = timed(lambda: server.datakeeper("backup", "run", "--dry-run", timeout=3600))
-    firsts, first = first_pairs(server, args.first_repeat)
+    firsts = first_pairs(server, args.first_repeat)
+    first = base_copies(server)
     pairs, second = unchanged_pairs(server, args.repeat)
     names = [report["snapshot"]["name"] for report in (first, second)]
     dk_added = added(server, *(f"{SNAPSHOTS}/{name}" for name in names))
@@ -197,19 +201,34 @@ def warm_backup_disk(server: DisposableServer) -> None:
 Pairs = list[tuple[float, tuple[float, float]]]  # (datakeeper, (bare rsync, its sync)) seconds
 
 
-def first_pairs(server: DisposableServer, repeat: int) -> tuple[Pairs, dict]:
-    """``repeat`` first snapshots of each kind; each pair's copies are removed before
-    the next, and the last pair's are kept for the unchanged snapshots. The pairs,
-    and the last datakeeper report."""
+def first_pairs(server: DisposableServer, repeat: int) -> Pairs:
+    """``repeat`` first snapshots of each kind, each made on a backup disk that holds
+    no other copy: the one before is removed first, untimed. The second copy of a
+    pair made beside the first took 5-9 s longer here, whichever tool made it, so a
+    pair that kept both measured the order more than the tools."""
 
-    def clear(index: int) -> None:
-        if index:
-            server.run(["sh", "-c", f"rm -rf {SNAPSHOTS}/* {BARE}/1"], timeout=3600)
+    def clear() -> None:
+        server.run(["sh", "-c", f"rm -rf {SNAPSHOTS}/* {BARE}/1"], timeout=3600)
 
-    pairs, reports = alternated(
-        repeat, lambda: snapshot(server), lambda _: bare_rsync(server, f"{BARE}/1", None), clear
-    )
-    return pairs, reports[-1]
+    def ours() -> tuple[float, dict]:
+        clear()
+        return snapshot(server)
+
+    def bare(_index: int) -> tuple[float, float]:
+        clear()
+        return bare_rsync(server, f"{BARE}/1", None)
+
+    pairs, _reports = alternated(repeat, ours, bare)
+    return pairs
+
+
+def base_copies(server: DisposableServer) -> dict:
+    """A first snapshot and a first bare copy, untimed, for the unchanged ones to link
+    to; the datakeeper report."""
+    server.run(["sh", "-c", f"rm -rf {SNAPSHOTS}/* {BARE}/1"], timeout=3600)
+    _seconds, first = snapshot(server)
+    bare_rsync(server, f"{BARE}/1", None)
+    return first
 
 
 def unchanged_pairs(server: DisposableServer, repeat: int) -> tuple[Pairs, dict]:
@@ -278,7 +297,7 @@ def main() -> int:
     parser.add_argument("--backup-gib", type=int, default=16, help="the /backup image (ext4)")
     parser.add_argument("--profile", action="store_true", help="profile one more snapshot")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="unchanged snapshots of each kind (alternating)"
+        "--repeat", type=int, default=4, help="unchanged snapshots of each kind (alternating)"
     )
     parser.add_argument(
         "--first-repeat", type=int, default=2, help="first snapshots of each kind (alternating)"
