@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,9 @@ def test_world_writable_tmp_is_never_trusted():
     tmp = Path("/tmp")
     if not tmp.is_dir() or os.stat(tmp).st_mode & 0o002 == 0:
         pytest.skip("/tmp is not world-writable here")
-    problems = untrusted_ancestors(tmp / "x" / "helper")
+    # a name nobody made: a root-owned /tmp/x of someone else's (sticky /tmp keeps it
+    # theirs) once made this test pass judgement on that folder instead of on /tmp
+    problems = untrusted_ancestors(tmp / f"no-such-{uuid.uuid4().hex}" / "helper")
     assert any(p.startswith("/tmp is writable by") for p in problems)
 
 
