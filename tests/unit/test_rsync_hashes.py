@@ -170,7 +170,10 @@ def _count_reads(monkeypatch, log: Path):
 
 @needs_xxh128
 @pytest.mark.parametrize("percent", [100, 50])
-def test_the_manifest_from_printed_hashes_is_the_one_reading_gives(tmp_path, monkeypatch, percent):
+@pytest.mark.parametrize("jobs", [1, 2])  # here, and in forked workers
+def test_the_manifest_from_printed_hashes_is_the_one_reading_gives(
+    tmp_path, monkeypatch, percent, jobs
+):
     data, fast, slow = tmp_path / "data", tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
     with tempfile.TemporaryFile(dir=tmp_path) as output:
         _copy(_source(tmp_path), data, output)
@@ -178,11 +181,15 @@ def test_the_manifest_from_printed_hashes_is_the_one_reading_gives(tmp_path, mon
         transferred = TransferHashes(output.fileno())
         write_manifest(
             data, fast, users_folder="users", sample_percent=percent, previous=None,
-            transferred=transferred,
+            transferred=transferred, jobs=jobs,
         )  # fmt: skip
     # only the file rsync made as a hard link to its twin was read, if sampled
     assert set(read()) <= {b"plain.txt", b"plain-hardlink.txt"}
     assert len(read()) <= 1
+    if jobs == 1:
+        # every hash was taken out as its file was written, sampled or not: memory
+        # for the folders at hand, not for the whole tree
+        assert transferred._loaded and not any(transferred._loaded.values())
     monkeypatch.undo()
     write_manifest(data, slow, users_folder="users", sample_percent=percent, previous=None)
     assert fast.read_bytes() == slow.read_bytes()

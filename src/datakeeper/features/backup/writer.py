@@ -274,9 +274,12 @@ def _entry(
     if shared is not None:
         old = parse_line(shared[2])
         return entry_line(old.path, old.size, old.mtime_ns, folder.digest(found)[1]), old.size
+    # rsync's hash, when it copied the file; taken out whether used or not, so that
+    # the folder's hashes are gone once its files are written
+    digest = folder.hashes.pop(found.name, None)
     if not sampled(path, percent):
         info, digest = found.stat(follow_symlinks=False), None
-    elif (digest := folder.hashes.pop(found.name, None)) is not None:  # rsync hashed it
+    elif digest is not None:
         info = os.stat(found.name, dir_fd=folder.open(found), follow_symlinks=False)
     else:
         info, digest = folder.digest(found)
