@@ -207,15 +207,12 @@ def first_pairs(server: DisposableServer, repeat: int) -> Pairs:
     pair made beside the first took 5-9 s longer here, whichever tool made it, so a
     pair that kept both measured the order more than the tools."""
 
-    def clear() -> None:
-        server.run(["sh", "-c", f"rm -rf {SNAPSHOTS}/* {BARE}/1"], timeout=3600)
-
     def ours() -> tuple[float, dict]:
-        clear()
+        remove_first_copies(server)
         return snapshot(server)
 
     def bare(_index: int) -> tuple[float, float]:
-        clear()
+        remove_first_copies(server)
         return bare_rsync(server, f"{BARE}/1", None)
 
     pairs, _reports = alternated(repeat, ours, bare)
@@ -225,10 +222,15 @@ def first_pairs(server: DisposableServer, repeat: int) -> Pairs:
 def base_copies(server: DisposableServer) -> dict:
     """A first snapshot and a first bare copy, untimed, for the unchanged ones to link
     to; the datakeeper report."""
-    server.run(["sh", "-c", f"rm -rf {SNAPSHOTS}/* {BARE}/1"], timeout=3600)
+    remove_first_copies(server)
     _seconds, first = snapshot(server)
     bare_rsync(server, f"{BARE}/1", None)
     return first
+
+
+def remove_first_copies(server: DisposableServer) -> None:
+    """Every datakeeper snapshot and the first bare copy, untimed."""
+    server.run(["sh", "-c", f"rm -rf {SNAPSHOTS}/* {BARE}/1"], timeout=3600)
 
 
 def unchanged_pairs(server: DisposableServer, repeat: int) -> tuple[Pairs, dict]:
@@ -244,13 +246,11 @@ def unchanged_pairs(server: DisposableServer, repeat: int) -> tuple[Pairs, dict]
     return pairs, reports[0]
 
 
-def alternated(count: int, ours, bare, before=None) -> tuple[Pairs, list[dict]]:
+def alternated(count: int, ours, bare) -> tuple[Pairs, list[dict]]:
     """``count`` pairs in the order A B, B A, A B, ... (``ours()`` gives seconds and a
-    report, ``bare(index)`` its seconds); ``before(index)`` runs ahead of each pair."""
+    report, ``bare(index)`` its seconds)."""
     pairs, reports = [], []
     for index in range(count):
-        if before is not None:
-            before(index)
         if index % 2:
             seconds = bare(index)
             mine, result = ours()
