@@ -40,7 +40,7 @@ import re
 OPTIONS = ("--checksum-choice=xxh128", "--out-format=%C %n")
 _WIDTH = 32  # hex digits of an xxh128
 # Each line of a transferred file, found in a block of lines by one C-level scan.
-_LINES = re.compile(rb"^([0-9a-f]{32}) (.+)$", re.MULTILINE)
+_LINES = re.compile(rb"^([0-9a-f]{%d}) (.+)$" % _WIDTH, re.MULTILINE)
 _ESCAPE = re.compile(rb"\\#([0-7]{3})")
 _SPACE = 0x20
 
