@@ -1,5 +1,5 @@
 """Allow ``python -m datakeeper``."""
 
-from datakeeper.cli.entry import main
+from datakeeper.cli.entry import console
 
-main()
+console()
