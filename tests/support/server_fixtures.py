@@ -32,6 +32,11 @@ from tests.support.site_setup import (
     prepare_site,
 )
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
 INSTALL = [str(PROJECT_ROOT / "install.sh"), "--wheels", "/mnt/wheelhouse"]
 SYSTEMD_MEMBERS = [f"user{n:02d}" for n in range(16)]
 
@@ -88,14 +93,18 @@ def ext4_server(tmp_path) -> Iterator[DisposableServer]:
 def wheelhouse(tmp_path_factory) -> Path:
     """Wheels of datakeeper's dependencies (and build backend), built once on the host.
 
-    The sandbox has no network; ``install.sh --wheels`` installs from here.
+    The sandbox has no network; ``install.sh --wheels`` installs from here. The
+    dependencies are named from pyproject.toml rather than by building the checkout:
+    a build writes build/ and the egg-info into the checkout, which each sandbox sees
+    as the lower layer of its overlay, so one worker's build under another's
+    ``install.sh`` broke that install (setuptools lost its build/bdist.* folder).
     """
     if _sandbox_reason():
         pytest.skip(_sandbox_reason())
     house = tmp_path_factory.mktemp("wheelhouse")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     for argv in (
-        [*pip, "wheel", "--wheel-dir", str(house), str(PROJECT_ROOT)],
+        [*pip, "wheel", "--wheel-dir", str(house), *_dependencies()],
         [
             *pip,
             "download",
@@ -110,6 +119,12 @@ def wheelhouse(tmp_path_factory) -> Path:
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{argv} failed:\n{result.stderr}"
     return house
+
+
+def _dependencies() -> list[str]:
+    """datakeeper's run-time requirements, as pyproject.toml states them."""
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)["project"]["dependencies"]
 
 
 @pytest.fixture
