@@ -2,7 +2,8 @@
 
 Run as root (files are chown-ed to several users)::
 
-    sudo .venv/bin/python benchmarks/disk_usage.py [--files 300000] [--users 6] [--dir /var/tmp]
+    sudo .venv/bin/python benchmarks/disk_usage.py [--files 300000] [--users 6] [--heavy 0.8]
+        [--dir /var/tmp] [--keep | --reuse DIR]
 
 It generates a tree under a temporary directory on the real disk (``--dir``,
 default ``/var/tmp``; not tmpfs): ``users/<uNN>/…`` with nested folders, small
@@ -25,6 +26,9 @@ beside its goal (issue 19): the scanner with its default processes <= 0.8,
 the CLI end to end <= 1.0. Every user's total (the scanner's and the CLI's)
 must equal du's to the byte (du's 1-byte blocks) in every round, or it fails.
 ``--reuse DIR`` times a tree an earlier ``--keep`` run left, without making it.
+``--heavy 0.8`` puts 80 % of the files in the first home, as in a lab where one
+member holds the datasets: the workers then split that one tree between them
+(``scan_trees``), where one process per tree would leave the other CPUs idle.
 """
 
 from __future__ import annotations
@@ -50,14 +54,22 @@ FIRST_UID = 40001
 GOALS = {"scan": 0.8, "cli": 1.0}  # issue 19: at most these ratios to du
 
 
-def generate(users_dir: Path, files: int, users: int, seed: int = 6) -> None:
-    """Nested folders per user: ~40 % empty-ish tiny files, some 4-64 KiB, a few sparse."""
+def generate(users_dir: Path, files: int, users: int, heavy: float, seed: int = 6) -> None:
+    """Nested folders per user: ~40 % empty-ish tiny files, some 4-64 KiB, a few sparse.
+    ``heavy``: the share of the files in the first home (0: an equal share each)."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-    per_user = files // users
-    for number in range(users):
+    for number, count in enumerate(shares(files, users, heavy)):
         uid = FIRST_UID + number
         home = users_dir / f"u{number:02d}"
-        _generate_home(home, per_user, uid, rng)
+        _generate_home(home, count, uid, rng)
+
+
+def shares(files: int, users: int, heavy: float) -> list[int]:
+    """How many files each home gets: equal, or ``heavy`` of them in the first."""
+    if not heavy or users == 1:
+        return [files // users] * users
+    first = int(files * heavy)
+    return [first] + [(files - first) // (users - 1)] * (users - 1)
 
 
 def _generate_home(home: Path, count: int, uid: int, rng: random.Random) -> None:
@@ -165,6 +177,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=300_000)
     parser.add_argument("--users", type=int, default=6)
+    parser.add_argument(
+        "--heavy",
+        type=float,
+        default=0.0,
+        help="share of the files in the first home, e.g. 0.8 (default: an equal share each)",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp"))
     parser.add_argument("--keep", action="store_true", help="Leave the generated tree.")
@@ -187,7 +205,7 @@ def run(base: Path, args: argparse.Namespace) -> int:
     users_dir = base / "users"
     start = time.perf_counter()
     if args.reuse is None:
-        generate(users_dir, args.files, args.users)
+        generate(users_dir, args.files, args.users, args.heavy)
     homes = sorted(users_dir.iterdir())
     entries = sum(1 for _ in users_dir.rglob("*"))
     made = time.perf_counter() - start

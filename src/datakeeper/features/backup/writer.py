@@ -118,7 +118,7 @@ def write_manifest(
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         joined = _Joined(handle, header_line(sample_percent))
-        workers = default_jobs(len(pieces)) if jobs is None else jobs
+        workers = default_jobs(len(pieces)) if jobs is None else min(jobs, len(pieces))
         if workers > 1 and len(pieces) > 1:
             run_forked(write_piece, len(pieces), workers, started=_nothing, done=joined.take)
         for index in joined.missing(len(pieces)):  # one CPU, or a worker that was lost

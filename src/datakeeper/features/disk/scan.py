@@ -33,7 +33,7 @@ from typing import Protocol
 from datakeeper.errors import DatakeeperError
 from datakeeper.i18n import _
 from datakeeper.system import safe_delete
-from datakeeper.system.workers import default_jobs, run_forked
+from datakeeper.system.workers import MAX_JOBS, default_jobs, give, run_forked, split_wanted
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _S_IFMT = 0o170000
@@ -75,40 +75,83 @@ class Scan:
 
 
 @dataclass
-class _Bucket:
-    """Usage gathered directly in one marked folder (not in marked folders below it)."""
+class _Part:
+    """What one walk counted: a whole tree, or a piece another walk handed over.
 
-    path: Path
-    parent: int | None
-    usage: Usage = field(default_factory=Usage)
+    ``usage`` holds what was counted directly in each marked folder (the top is
+    one), ``parents`` each marked folder found here and the one it lies in.
+    ``links`` records every file with more than one link that was counted, by
+    (st_dev, st_ino): (st_blocks, its folder, its owner). It goes back with the
+    part only when the tree was split between walks, so that a file linked from
+    two pieces is counted once (``_assemble``)."""
+
+    request: int
+    whole: bool
+    usage: dict[Path, Usage]
+    parents: dict[Path, Path | None]
+    links: dict[tuple[int, int], tuple[int, Path, int]] | None = None
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    skipped_mounts: list[str] = field(default_factory=list)
+    gave: int = 0  # pieces handed to other walks
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Names still to count in one directory of a tree, handed from one worker to another.
+
+    ``ident`` is the directory's (st_dev, st_ino) as the giver opened it: the
+    taker opens the same path one name at a time without following symlinks,
+    and counts nothing unless it reaches that very directory."""
+
+    request: int
+    where: str
+    ident: tuple[int, int]
+    bucket: Path
+    names: tuple[str, ...]
 
 
 class _Walk:
-    """State of one scan; ``run`` is the hot loop."""
+    """State of one walk; ``walk`` is the hot loop."""
 
-    def __init__(self, top: Path, marks: Sequence[Path], by_owner: bool, progress) -> None:
+    def __init__(
+        self, top: Path, marks: Sequence[Path], by_owner: bool, progress, request: int = 0
+    ) -> None:
         self.top = top
         self.by_owner = by_owner
         self.progress = progress
-        self.buckets = [_Bucket(top, None)]
         self.mark_ids = _mark_ids(marks)
-        self.seen: set[tuple[int, int]] = set()
-        self.dev = 0  # the top's filesystem; set when the top is opened
-        self.scan = Scan(top, {})
+        self.links: dict[tuple[int, int], tuple[int, Path, int]] = {}
+        self.dev = 0  # the top's filesystem; set when the walk starts
+        self.part = _Part(request, True, {top: Usage()}, {top: None})
 
     def error(self, where: str, why: OSError) -> None:
         """Count a problem; keep the first few so the report can name them."""
-        self.scan.errors += 1
-        if len(self.scan.error_samples) < MAX_ERROR_SAMPLES:
-            self.scan.error_samples.append(f"{where}: {why.strerror or why}")
+        self.part.errors += 1
+        if len(self.part.error_samples) < MAX_ERROR_SAMPLES:
+            self.part.error_samples.append(f"{where}: {why.strerror or why}")
 
-    def run(self) -> Scan:
-        """Walk the tree depth first; return the totals."""
+    def run(self) -> _Part:
+        """Walk the whole tree depth first; return what it counted."""
         top_fd = self.open_top()
         if top_fd is not None:
-            self.walk(top_fd)
-        self.finish()
-        return self.scan
+            self.walk(self.frame(top_fd, self.top, str(self.top), self.top_ident))
+        return self.finish()
+
+    def run_piece(self, piece: _Piece) -> _Part:
+        """Count the names of a piece another walk handed over, and all below them."""
+        self.part = _Part(piece.request, False, {piece.bucket: Usage()}, {})
+        self.dev = piece.ident[0]
+        fd = self.open_again(piece.where, piece.ident)
+        if fd is not None:
+            self.walk((fd, iter(piece.names), piece.bucket, piece.where, piece.ident))
+        return self.finish()
+
+    def finish(self) -> _Part:
+        """The part, with the links table only when the tree was split."""
+        if not self.part.whole or self.part.gave:
+            self.part.links = self.links
+        return self.part
 
     def open_top(self) -> int | None:
         try:
@@ -116,11 +159,40 @@ class _Walk:
         except OSError as error:
             self.error(str(self.top), error)
             return None
-        self.count(info, 0)
+        self.count(info, self.top)
         if info.st_mode & _S_IFMT != _S_IFDIR:
             return None
         self.dev = info.st_dev
+        self.top_ident = (info.st_dev, info.st_ino)
         return self.open_dir(None, str(self.top), info, str(self.top))
+
+    def open_again(self, where: str, ident: tuple[int, int]) -> int | None:
+        """Open the directory at ``where`` (below the top) one name at a time, never
+        following a symlink, and only if it is still the directory ``ident`` names."""
+        names = where[len(str(self.top)) + 1 :].split("/") if where != str(self.top) else []
+        try:
+            fd = os.open(str(self.top), _OPEN_DIR)
+        except OSError as error:
+            self.error(where, error)
+            return None
+        try:
+            for name in names:
+                parent, fd = fd, -1
+                try:
+                    fd = os.open(name, _OPEN_DIR, dir_fd=parent)
+                finally:
+                    os.close(parent)
+            opened = os.fstat(fd)
+        except OSError as error:
+            if fd >= 0:
+                os.close(fd)
+            self.error(where, error)
+            return None
+        if (opened.st_dev, opened.st_ino) != ident:
+            os.close(fd)  # moved or replaced since it was handed over: count nothing there
+            self.error(where, OSError(errno.ESTALE, _("replaced during the scan")))
+            return None
+        return fd
 
     def open_dir(self, parent_fd: int | None, name: str, info: os.stat_result, where: str):
         """Open a directory without following symlinks and check it is the one stat-ed."""
@@ -137,23 +209,23 @@ class _Walk:
             return None
         return fd
 
-    def count(self, info: os.stat_result, bucket: int) -> None:
-        """Add one entry outside the hot loop (the top, a marked folder)."""
-        usage = self.buckets[bucket].usage
+    def count(self, info: os.stat_result, bucket: Path) -> None:
+        """Add one entry outside the hot loop (the top, a directory, a deep entry)."""
+        usage = self.part.usage[bucket]
         usage.bytes += info.st_blocks * 512
         usage.entries += 1
         if self.by_owner:
             usage.owners[info.st_uid] = usage.owners.get(info.st_uid, 0) + info.st_blocks * 512
 
-    def walk(self, top_fd: int) -> None:
-        """Depth first, one open directory per level (one descriptor each) down to
-        ``MAX_OPEN_LEVELS``; below that, one descriptor at a time (``deep``)."""
-        frame = self.frame(top_fd, 0, str(self.top))
+    def walk(self, frame) -> None:
+        """Depth first from ``frame``, one open directory per level (one descriptor
+        each) down to ``MAX_OPEN_LEVELS``; below that, one descriptor at a time
+        (``deep``). Between directories, hands work over when the pool asks."""
         stack = [frame] if frame is not None else []
         progress, entries = self.progress, 0
         try:
             while stack:
-                fd, names, bucket, where = stack[-1]
+                fd, names, bucket, where, _ident = stack[-1]
                 try:
                     child, added = self.scan_entries(fd, names, bucket, where)
                 except OSError as error:  # an entry that could not be stat-ed
@@ -166,6 +238,8 @@ class _Walk:
                     stack.append(child)
                     if progress is not None:
                         progress(entries)
+                    if split_wanted():
+                        self.hand_over(stack)
                     continue
                 else:
                     _close(stack.pop())
@@ -173,10 +247,22 @@ class _Walk:
             for frame in stack:
                 _close(frame)
 
+    def hand_over(self, stack: list) -> None:
+        """Give the pool the names left in the directory nearest the top that has any:
+        the largest share of the work still ahead, on average."""
+        for level, (fd, names, bucket, where, ident) in enumerate(stack):
+            rest = tuple(names)
+            if rest:
+                stack[level] = (fd, iter(()), bucket, where, ident)
+                give(_Piece(self.part.request, where, ident, bucket, rest))
+                self.part.gave += 1
+                return
+
     def deep(self, frame) -> None:
         """Add up a subtree below ``MAX_OPEN_LEVELS`` open levels, holding one descriptor
         however deep it goes (a user can nest far deeper than the open-file limit)."""
-        fd, _names, bucket, where = frame
+        fd, _names, bucket, where, _ident = frame
+        links = self.links
 
         def visit(dir_fd: int, rel: str) -> list[str]:
             subdirs = []
@@ -185,13 +271,15 @@ class _Walk:
                 if info is None:
                     continue  # deleted while we looked
                 if stat.S_ISDIR(info.st_mode) and info.st_dev != self.dev:
-                    self.scan.skipped_mounts.append(f"{where}/{rel}{name}")
+                    self.part.skipped_mounts.append(f"{where}/{rel}{name}")
                     continue
                 if stat.S_ISDIR(info.st_mode):
                     subdirs.append(name)
-                elif info.st_nlink > 1 and (info.st_dev, info.st_ino) in self.seen:
-                    continue
-                self.seen.add((info.st_dev, info.st_ino))
+                elif info.st_nlink > 1:
+                    key = (info.st_dev, info.st_ino)
+                    if key in links:
+                        continue
+                    links[key] = (info.st_blocks, bucket, info.st_uid)
                 self.count(info, bucket)
             return subdirs
 
@@ -202,27 +290,27 @@ class _Walk:
         except DatakeeperError as error:  # moved or replaced during the scan
             self.error(where, OSError(errno.ESTALE, str(error)))
 
-    def frame(self, fd: int, bucket: int, where: str):
-        """The stack frame of an opened directory: (fd, its names, bucket, path). The
-        names are read whole (as du's fts does) and each is stat-ed in ``fd``: a
-        little less work per entry than ``scandir``'s entries, which cache nothing
-        the walk uses but the stat."""
+    def frame(self, fd: int, bucket: Path, where: str, ident: tuple[int, int]):
+        """The stack frame of an opened directory: (fd, its names, bucket, path, its
+        (st_dev, st_ino)). The names are read whole (as du's fts does) and each is
+        stat-ed in ``fd``: a little less work per entry than ``scandir``'s entries,
+        which cache nothing the walk uses but the stat."""
         try:
-            return fd, iter(os.listdir(fd)), bucket, where
+            return fd, iter(os.listdir(fd)), bucket, where, ident
         except OSError as error:
             os.close(fd)
             self.error(where, error)
             return None
 
-    def scan_entries(self, fd: int, names, bucket: int, where: str):
+    def scan_entries(self, fd: int, names, bucket: Path, where: str):
         """Count entries of one directory until a subdirectory to enter is found.
 
         Returns (the subdirectory's stack frame or None when this directory is
         done, the number of entries counted).
         """
-        usage = self.buckets[bucket].usage
+        usage = self.part.usage[bucket]
         owners = usage.owners if self.by_owner else None
-        seen, ifmt, ifdir, stat_at = self.seen, _S_IFMT, _S_IFDIR, os.stat
+        links, ifmt, ifdir, stat_at = self.links, _S_IFMT, _S_IFDIR, os.stat
         blocks = count = 0
         try:
             for name in names:
@@ -237,9 +325,9 @@ class _Walk:
                     continue
                 if info.st_nlink > 1:
                     key = (info.st_dev, info.st_ino)
-                    if key in seen:
+                    if key in links:
                         continue
-                    seen.add(key)
+                    links[key] = (info.st_blocks, bucket, info.st_uid)
                 blocks += info.st_blocks
                 count += 1
                 if owners is not None:
@@ -249,35 +337,66 @@ class _Walk:
             usage.bytes += blocks * 512  # st_blocks counts 512-byte units, whatever the fs
             usage.entries += count
 
-    def enter(self, fd: int, parent: str, name: str, info: os.stat_result, bucket: int):
+    def enter(self, fd: int, parent: str, name: str, info: os.stat_result, bucket: Path):
         """Count a subdirectory and open it, unless it is on another filesystem."""
         where = f"{parent}/{name}"
         if info.st_dev != self.dev:
-            self.scan.skipped_mounts.append(where)  # like du -x: neither counted nor entered
+            self.part.skipped_mounts.append(where)  # like du -x: neither counted nor entered
             return None
-        key = (info.st_dev, info.st_ino)
-        if self.mark_ids and key in self.mark_ids:
-            self.buckets.append(_Bucket(self.mark_ids[key], bucket))
-            bucket = len(self.buckets) - 1
+        ident = (info.st_dev, info.st_ino)
+        if self.mark_ids and ident in self.mark_ids:
+            mark = self.mark_ids[ident]
+            self.part.usage[mark] = Usage()
+            self.part.parents[mark] = bucket
+            bucket = mark
         self.count(info, bucket)
         child_fd = self.open_dir(fd, name, info, where)
-        return None if child_fd is None else self.frame(child_fd, bucket, where)
-
-    def finish(self) -> None:
-        """Roll each marked folder's usage up into every marked folder above it."""
-        totals = [Usage() for _ in self.buckets]
-        for index, bucket in enumerate(self.buckets):
-            at: int | None = index
-            while at is not None:
-                totals[at].add(bucket.usage)
-                at = self.buckets[at].parent
-        for bucket, total in zip(self.buckets, totals, strict=True):
-            self.scan.usage[bucket.path] = total
+        return None if child_fd is None else self.frame(child_fd, bucket, where, ident)
 
 
 def _close(frame) -> None:
-    fd, _names, _bucket, _where = frame
-    os.close(fd)
+    os.close(frame[0])
+
+
+def _assemble(top: Path, parts: Sequence[_Part]) -> Scan:
+    """One tree's scan from the parts its walks counted: a file linked from two parts
+    taken back from the later one (which marked folder keeps it then depends on the
+    order the parts came back in, as it depends on the order of the names in a
+    single walk), each marked folder's usage rolled up into every marked folder
+    above it."""
+    direct: dict[Path, Usage] = {}
+    parents: dict[Path, Path | None] = {}
+    counted: set[tuple[int, int]] = set()
+    scan = Scan(top, {})
+    for part in parts:
+        for path, usage in part.usage.items():
+            direct.setdefault(path, Usage()).add(usage)
+        for path, parent in part.parents.items():
+            parents.setdefault(path, parent)
+        for key, (blocks, bucket, uid) in (part.links or {}).items():
+            if key in counted:
+                _take_back(direct[bucket], blocks * 512, uid)
+            counted.add(key)
+        scan.errors += part.errors
+        room = MAX_ERROR_SAMPLES - len(scan.error_samples)
+        scan.error_samples += part.error_samples[: max(room, 0)]
+        scan.skipped_mounts += part.skipped_mounts
+    for path in sorted(direct, key=lambda path: (path != top, str(path))):
+        scan.usage[path] = Usage()  # the top first, then by path, however the parts came
+    for path, usage in direct.items():
+        at: Path | None = path
+        while at is not None:
+            scan.usage[at].add(usage)
+            at = parents.get(at)
+    return scan
+
+
+def _take_back(usage: Usage, size: int, uid: int) -> None:
+    """Remove a file counted twice (linked from two parts) from ``usage``."""
+    usage.bytes -= size
+    usage.entries -= 1
+    if uid in usage.owners:
+        usage.owners[uid] -= size
 
 
 def _mark_ids(marks: Sequence[Path]) -> dict[tuple[int, int], Path]:
@@ -327,7 +446,8 @@ def scan_tree(
     ``progress`` gets the number of entries counted so far each time the walk
     enters a directory.
     """
-    return _Walk(Path(top), marks, by_owner, progress).run()
+    top = Path(top)
+    return _assemble(top, [_Walk(top, marks, by_owner, progress).run()])
 
 
 def scan_trees(
@@ -338,12 +458,17 @@ def scan_trees(
 ) -> list[Scan]:
     """Scan several trees, in parallel processes when there are CPUs to spare.
 
-    Each tree is scanned whole by one process, so hard links are counted as a
-    separate ``du -s`` of each tree counts them. Threads would not help: the
-    walk is interpreter work between system calls, serialized by the GIL.
-    Results come back in the order of ``requests``.
+    Each tree starts whole in one process; when a process has nothing left to
+    do, a busy one hands it the names left in one of its directories
+    (``_Walk.hand_over``), so one large tree among small ones, or alone, still
+    keeps every CPU busy. Hard links are counted once per tree, as a separate
+    ``du -s`` of each tree counts them, also across the pieces of a split tree.
+    Threads would not help: the walk is interpreter work between system calls,
+    serialized by the GIL. Results come back in the order of ``requests``.
     """
-    jobs = default_jobs(len(requests)) if jobs is None else max(1, min(jobs, len(requests)))
+    if not requests:
+        return []
+    jobs = default_jobs(MAX_JOBS) if jobs is None else max(1, min(jobs, MAX_JOBS))
     results: dict[int, Scan] = {}
     told = jobs > 1 and _scan_in_processes(requests, jobs, results, listener)
     if listener is not None and not told:
@@ -361,29 +486,46 @@ def scan_trees(
 
 
 def _scan_in_processes(requests, jobs, results, listener) -> bool:
-    """Fill ``results`` from forked workers; stop quietly if they fail.
+    """Fill ``results`` from forked workers: each tree once all its parts are back.
+    Stops quietly if the workers fail; a tree with a part missing is left out.
 
     Returns whether ``listener.started`` was called (once the workers exist).
     """
     told = []
+    parts: dict[int, list[_Part]] = {}
 
     def started() -> None:
         told.append(True)
         if listener is not None:
             listener.started(len(requests))
 
-    def done(index: int, scan: Scan) -> None:
-        results[index] = scan
-        if listener is not None:
-            listener.finished(scan)
+    def done(_work, part: _Part) -> None:
+        got = parts.setdefault(part.request, [])
+        got.append(part)
+        if _complete(got):
+            scan = results[part.request] = _assemble(requests[part.request].top, got)
+            if listener is not None:
+                listener.finished(scan)
 
     job = partial(_scan_index, requests)
     run_forked(job, len(requests), jobs, started=started, done=done)
     return bool(told)
 
 
-def _scan_index(requests: Sequence[ScanRequest], index: int) -> Scan:
-    return _scan_request(requests[index])
+def _complete(parts: Sequence[_Part]) -> bool:
+    """Whether a tree's parts are all back: its whole walk, and one part for each
+    piece any of them handed over."""
+    return any(part.whole for part in parts) and len(parts) == 1 + sum(p.gave for p in parts)
+
+
+def _scan_index(requests: Sequence[ScanRequest], work: int | _Piece) -> _Part:
+    """A worker's job: the whole tree of ``requests[work]``, or a piece handed over."""
+    if isinstance(work, _Piece):
+        request = requests[work.request]
+        walk = _Walk(request.top, request.marks, request.by_owner, None, work.request)
+        return walk.run_piece(work)
+    request = requests[work]
+    return _Walk(request.top, request.marks, request.by_owner, None, work).run()
 
 
 def _scan_request(request: ScanRequest, progress: Callable[[int], None] | None = None) -> Scan:
