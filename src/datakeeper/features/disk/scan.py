@@ -81,15 +81,19 @@ class _Part:
     ``usage`` holds what was counted directly in each marked folder (the top is
     one), ``parents`` each marked folder found here and the one it lies in.
     ``links`` records every file with more than one link that was counted, by
-    (st_dev, st_ino): (st_blocks, its folder, its owner). It goes back with the
-    part only when the tree was split between walks, so that a file linked from
-    two pieces is counted once (``_assemble``)."""
+    (st_dev, st_ino). It goes back with the part only when the tree was split
+    between walks, so that a file linked from two parts is counted once
+    (``_assemble``). A piece's table says where it counted each such file
+    (st_blocks, its folder, its owner), to take it back from there; the whole
+    walk's says nothing more (None): its counts are the ones kept, since it is
+    put together first. So a walk that is never split keeps no more per file
+    than the set of inodes any du keeps."""
 
     request: int
     whole: bool
     usage: dict[Path, Usage]
     parents: dict[Path, Path | None]
-    links: dict[tuple[int, int], tuple[int, Path, int]] | None = None
+    links: dict[tuple[int, int], tuple[int, Path, int] | None] | None = None
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     skipped_mounts: list[str] = field(default_factory=list)
@@ -121,7 +125,7 @@ class _Walk:
         self.by_owner = by_owner
         self.progress = progress
         self.mark_ids = _mark_ids(marks)
-        self.links: dict[tuple[int, int], tuple[int, Path, int]] = {}
+        self.links: dict[tuple[int, int], tuple[int, Path, int] | None] = {}
         self.dev = 0  # the top's filesystem; set when the walk starts
         self.part = _Part(request, True, {top: Usage()}, {top: None})
 
@@ -262,7 +266,7 @@ class _Walk:
         """Add up a subtree below ``MAX_OPEN_LEVELS`` open levels, holding one descriptor
         however deep it goes (a user can nest far deeper than the open-file limit)."""
         fd, _names, bucket, where, _ident = frame
-        links = self.links
+        links, piece = self.links, not self.part.whole
 
         def visit(dir_fd: int, rel: str) -> list[str]:
             subdirs = []
@@ -279,7 +283,7 @@ class _Walk:
                     key = (info.st_dev, info.st_ino)
                     if key in links:
                         continue
-                    links[key] = (info.st_blocks, bucket, info.st_uid)
+                    links[key] = (info.st_blocks, bucket, info.st_uid) if piece else None
                 self.count(info, bucket)
             return subdirs
 
@@ -310,7 +314,8 @@ class _Walk:
         """
         usage = self.part.usage[bucket]
         owners = usage.owners if self.by_owner else None
-        links, ifmt, ifdir, stat_at = self.links, _S_IFMT, _S_IFDIR, os.stat
+        links, piece, ifmt, ifdir = self.links, not self.part.whole, _S_IFMT, _S_IFDIR
+        stat_at = os.stat
         blocks = count = 0
         try:
             for name in names:
@@ -327,7 +332,7 @@ class _Walk:
                     key = (info.st_dev, info.st_ino)
                     if key in links:
                         continue
-                    links[key] = (info.st_blocks, bucket, info.st_uid)
+                    links[key] = (info.st_blocks, bucket, info.st_uid) if piece else None
                 blocks += info.st_blocks
                 count += 1
                 if owners is not None:
@@ -368,13 +373,14 @@ def _assemble(top: Path, parts: Sequence[_Part]) -> Scan:
     parents: dict[Path, Path | None] = {}
     counted: set[tuple[int, int]] = set()
     scan = Scan(top, {})
-    for part in parts:
+    for part in sorted(parts, key=lambda part: not part.whole):  # the whole walk first
         for path, usage in part.usage.items():
             direct.setdefault(path, Usage()).add(usage)
         for path, parent in part.parents.items():
             parents.setdefault(path, parent)
-        for key, (blocks, bucket, uid) in (part.links or {}).items():
-            if key in counted:
+        for key, where in (part.links or {}).items():
+            if key in counted and where is not None:  # counted by an earlier part too
+                blocks, bucket, uid = where
                 _take_back(direct[bucket], blocks * 512, uid)
             counted.add(key)
         scan.errors += part.errors
