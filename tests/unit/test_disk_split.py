@@ -164,3 +164,11 @@ def test_give_outside_a_worker_is_refused():
     assert workers.split_wanted() is False
     with pytest.raises(RuntimeError):
         workers.give(("anything",))
+
+
+def test_a_file_taken_back_leaves_no_owner_of_nothing():
+    """A folder whose only file of an owner was linked from an earlier part: the owner
+    is gone from it, as in a walk that was never split (which never counted it here)."""
+    usage = disk_scan.Usage(bytes=8192, entries=2, owners={1000: 4096, 1001: 4096})
+    disk_scan._take_back(usage, 4096, 1001)
+    assert (usage.bytes, usage.entries, usage.owners) == (4096, 1, {1000: 4096})

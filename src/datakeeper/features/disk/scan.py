@@ -403,6 +403,8 @@ def _take_back(usage: Usage, size: int, uid: int) -> None:
     usage.entries -= 1
     if uid in usage.owners:
         usage.owners[uid] -= size
+        if not usage.owners[uid]:  # its only file here: the owner is not in this folder
+            del usage.owners[uid]
 
 
 def _mark_ids(marks: Sequence[Path]) -> dict[tuple[int, int], Path]:
