@@ -30,7 +30,8 @@ def du(path: Path) -> int:
 @pytest.fixture
 def tree(tmp_path) -> Path:
     """Six folders of five, files of several sizes, hard links within one folder and
-    across folders (so across pieces), a symlink and a sparse file."""
+    across folders (so across pieces), a folder whose name is not UTF-8, a symlink
+    and a sparse file."""
     top = tmp_path / "top"
     for a in range(6):
         for b in range(5):
@@ -41,6 +42,10 @@ def tree(tmp_path) -> Path:
     os.link(top / "d0/s0/f1", top / "d5/s4/across")  # two pieces, one file
     os.link(top / "d2/s1/f2", top / "d4/s0/across")
     os.link(top / "d1/s0/f3", top / "d1/s3/within")  # one marked folder, two pieces
+    odd = top / os.fsdecode(b"d\xe9\nname")  # not UTF-8, a newline: sent to another worker
+    odd.mkdir()
+    (odd / "f").write_bytes(b"x" * 9000)
+    os.link(odd / "f", top / "d3/odd-link")
     os.symlink("/usr", top / "d3/link")
     with open(top / "d3/sparse", "wb") as handle:
         handle.truncate(20 * 1024 * 1024)
