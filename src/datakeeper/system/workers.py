@@ -172,23 +172,28 @@ def run_forked(
 def _dispatch(
     workers: list[_Worker], queue: deque, flags: mmap.mmap, done: Callable[[Any, Any], None]
 ) -> None:
-    """Give each idle worker the next piece of work; with none left, ask the busy
-    ones to hand some back; until every piece, given ones included, is done."""
+    """Give each idle worker the next piece of work; with none left, ask as many busy
+    ones as there are idle ones to hand some back; until every piece, given ones
+    included, is done."""
     idle = list(reversed(workers))
     busy: dict[int, _Worker] = {}
+    asked: set[int] = set()  # the busy workers asked, which have not answered yet
     while queue or busy:
         while queue and idle:
             worker = idle.pop()
-            flags[worker.slot] = 0
             worker.send(queue.popleft())
             busy[worker.results] = worker
-        if idle:  # nothing left to hand out: ask every busy worker for a share
-            for worker in busy.values():
+        for worker in busy.values():  # nothing left to hand out: ask for a share
+            if len(asked) >= len(idle):
+                break
+            if worker.slot not in asked:
                 flags[worker.slot] = 1
+                asked.add(worker.slot)
         ready, _, _ = select.select(list(busy), [], [])
         for fd in ready:
             worker = busy[fd]
             kind, payload = worker.receive()
+            asked.discard(worker.slot)  # a give answers; an end makes the question moot
             if kind == _GIVEN:
                 queue.append(payload)
                 continue
