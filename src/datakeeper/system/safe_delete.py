@@ -20,7 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +89,19 @@ def open_dir(path: Path) -> int:
         return os.open(path, DIR_FLAGS)
     except OSError as error:
         raise _refuse_open(str(path), error) from None
+
+
+def open_below(fd: int, names: Sequence[str]) -> int:
+    """The directory reached from the open directory ``fd`` through ``names``, one name
+    at a time, never following a symlink. ``fd`` is taken over: closed on the way,
+    also when an ``OSError`` (a link, a name gone, not a directory) ends the descent."""
+    for name in names:
+        try:
+            child = os.open(name, DIR_FLAGS, dir_fd=fd)
+        finally:
+            os.close(fd)
+        fd = child
+    return fd
 
 
 def open_dir_at(name: str, parent_fd: int, expected: Ident, rel: str) -> int:

@@ -39,6 +39,7 @@ from typing import ClassVar, Protocol
 from datakeeper.errors import RefusedError
 from datakeeper.i18n import _
 from datakeeper.progress import NO_PROGRESS, Progress, tracked
+from datakeeper.system.safe_delete import open_below
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
@@ -157,12 +158,8 @@ def open_directory(path: Path) -> int:
         raise RefusedError(_("{path} is not an absolute path").format(path=path))
     fd = os.open("/", DIR_FLAGS)
     try:
-        for part in [p for p in text.split("/") if p]:
-            child = os.open(part, DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = child
+        return open_below(fd, [p for p in text.split("/") if p])
     except OSError as error:
-        os.close(fd)
         if error.errno == errno.ENOENT:
             raise
         raise RefusedError(
@@ -171,7 +168,6 @@ def open_directory(path: Path) -> int:
                 "directory ({why})"
             ).format(path=path, why=error.strerror)
         ) from error
-    return fd
 
 
 def survey_tree(top: Path, rules: Rules) -> WalkReport:

@@ -1,7 +1,7 @@
 """Run one job per item in a few forked worker processes, each result as it comes.
 
 The disk scanner and the backup manifest need little of ``concurrent.futures``: workers forked from
-this process (the items need no pickling, nothing is imported again), each
+this process (an item travels as its index, nothing is imported again), each
 handed the next item when it finishes the last, so a large tree does not hold
 up the small ones. An item's index (or a piece of work a worker handed back)
 goes down a pipe and the pickled result comes back up another.

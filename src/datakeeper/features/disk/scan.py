@@ -137,9 +137,7 @@ class _Walk:
 
     def run(self) -> _Part:
         """Walk the whole tree depth first; return what it counted."""
-        top_fd = self.open_top()
-        if top_fd is not None:
-            self.walk(self.frame(top_fd, self.top, str(self.top), self.top_ident))
+        self.walk(self.open_top())
         return self.finish()
 
     def run_piece(self, piece: _Piece) -> _Part:
@@ -157,46 +155,31 @@ class _Walk:
             self.part.links = self.links
         return self.part
 
-    def open_top(self) -> int | None:
+    def open_top(self):
+        """Count the top; the stack frame of the top directory, or None."""
+        where = str(self.top)
         try:
             info = os.lstat(self.top)
         except OSError as error:
-            self.error(str(self.top), error)
+            self.error(where, error)
             return None
         self.count(info, self.top)
         if info.st_mode & _S_IFMT != _S_IFDIR:
             return None
         self.dev = info.st_dev
-        self.top_ident = (info.st_dev, info.st_ino)
-        return self.open_dir(None, str(self.top), info, str(self.top))
+        fd = self.open_dir(None, where, info, where)
+        return None if fd is None else self.frame(fd, self.top, where, safe_delete.ident(info))
 
     def open_again(self, where: str, ident: tuple[int, int]) -> int | None:
         """Open the directory at ``where`` (below the top) one name at a time, never
         following a symlink, and only if it is still the directory ``ident`` names."""
         names = where[len(str(self.top)) + 1 :].split("/") if where != str(self.top) else []
         try:
-            fd = os.open(str(self.top), _OPEN_DIR)
+            fd = safe_delete.open_below(os.open(str(self.top), _OPEN_DIR), names)
         except OSError as error:
             self.error(where, error)
             return None
-        try:
-            for name in names:
-                parent, fd = fd, -1
-                try:
-                    fd = os.open(name, _OPEN_DIR, dir_fd=parent)
-                finally:
-                    os.close(parent)
-            opened = os.fstat(fd)
-        except OSError as error:
-            if fd >= 0:
-                os.close(fd)
-            self.error(where, error)
-            return None
-        if (opened.st_dev, opened.st_ino) != ident:
-            os.close(fd)  # moved or replaced since it was handed over: count nothing there
-            self.error(where, OSError(errno.ESTALE, _("replaced during the scan")))
-            return None
-        return fd
+        return self.same_dir(fd, ident, where)  # not if moved or replaced since
 
     def open_dir(self, parent_fd: int | None, name: str, info: os.stat_result, where: str):
         """Open a directory without following symlinks and check it is the one stat-ed."""
@@ -206,12 +189,16 @@ class _Walk:
             if error.errno != errno.ENOENT:  # vanished since it was listed: not a problem
                 self.error(where, error)
             return None
-        opened = os.fstat(fd)
-        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
-            os.close(fd)  # swapped during the scan: do not follow it anywhere
-            self.error(where, OSError(errno.ESTALE, _("replaced during the scan")))
-            return None
-        return fd
+        return self.same_dir(fd, safe_delete.ident(info), where)
+
+    def same_dir(self, fd: int, ident: tuple[int, int], where: str) -> int | None:
+        """``fd`` when it is the directory ``ident`` names; otherwise it was swapped
+        during the scan: closed, counted as an error, and followed nowhere."""
+        if safe_delete.ident(os.fstat(fd)) == ident:
+            return fd
+        os.close(fd)
+        self.error(where, OSError(errno.ESTALE, _("replaced during the scan")))
+        return None
 
     def count(self, info: os.stat_result, bucket: Path) -> None:
         """Add one entry outside the hot loop (the top, a directory, a deep entry)."""
